@@ -1,0 +1,53 @@
+#include <stdio.h>
+#include "files.h"
+#include "util/status.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cli_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (stat(a, &sa) || stat(b, &sb)) return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int cli_check_output_dir(const char *path, nst_error *err) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0;
+    else if (slash) *slash = 0;
+    else strcpy(dir, ".");
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+        return nst_fail(err, NST_ERR_IO, "%s: output directory %s does not exist", path, dir);
+    if (access(dir, W_OK))
+        return nst_fail(err, NST_ERR_IO, "%s: output directory %s is not writable: %s", path, dir, strerror(errno));
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return nst_fail(err, NST_ERR_USAGE, "%s: output is a directory", path);
+    return NST_OK;
+}
+
+void cli_numbered_path(char *buf, size_t n, const char *path, int iter) {
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    if (!dot || (slash && dot < slash)) dot = path + strlen(path);
+    snprintf(buf, n, "%.*s-iter%04d%s", (int)(dot - path), path, iter, dot);
+}
+
+int cli_write_text_atomic(const char *path, const char *text, nst_error *err) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) return nst_fail(err, NST_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    int ok = f && fputs(text, f) >= 0;
+    ok = (f ? fclose(f) == 0 : (close(fd), 0)) && ok;
+    if (!ok || rename(tmp, path)) {
+        unlink(tmp);
+        return nst_fail(err, NST_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    }
+    return NST_OK;
+}

@@ -1,0 +1,15 @@
+// files.h: checks on the command line's files before a long run starts.
+#ifndef NST_CLI_FILES_H
+#define NST_CLI_FILES_H
+#include "nst.h"
+
+// 1 when a and b name the same existing file.
+int cli_same_file(const char *a, const char *b);
+// Fails unless the directory of path exists and is writable.
+int cli_check_output_dir(const char *path, nst_error *err);
+// "dir/out.png" + 40 -> "dir/out-iter0040.png".
+void cli_numbered_path(char *buf, size_t n, const char *path, int iter);
+// Writes text to path through a temporary file renamed into place.
+int cli_write_text_atomic(const char *path, const char *text, nst_error *err);
+
+#endif

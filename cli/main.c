@@ -1,0 +1,170 @@
+// main.c: the `nst` command-line program. The only part of nst that prints.
+#include <stdio.h>
+#include "options.h"
+#include "files.h"
+#include "model_cmd.h"
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig) { interrupted = sig; }
+
+int cli_exit_code(int status) {
+    switch (status) {
+    case NST_OK: return 0;
+    case NST_ERR_USAGE: return 2;
+    case NST_ERR_IO: case NST_ERR_FORMAT: case NST_ERR_MODEL: return 3;
+    case NST_ERR_LIMIT: case NST_ERR_NOMEM: return 4;
+    case NST_ERR_NUMERIC: return 5;
+    case NST_ERR_INTERRUPTED: return 130;
+    default: return 1;
+    }
+}
+
+typedef struct run_ctx {
+    const cli_options *o;
+    FILE *log;
+    int bar;              // draw a progress bar on stderr
+    nst_error save_err;
+    int save_failed;
+} run_ctx;
+
+static int on_progress(const nst_progress *p, void *user) {
+    run_ctx *rc = user;
+    if (rc->log) {
+        fprintf(rc->log, "{\"iter\":%d,\"time_s\":%.4f,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g}\n",
+                p->iter, p->time_s, p->loss, p->content, p->style, p->tv);
+        fflush(rc->log);
+    }
+    if (rc->bar) {
+        double rate = p->time_s > 0 ? p->iter / p->time_s : 0;
+        double eta = rate > 0 ? (p->iterations - p->iter) / rate : 0;
+        int width = 24, filled = p->iterations ? (int)((double)width * p->iter / p->iterations) : width;
+        char bar[32];
+        for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+        bar[width] = 0;
+        fprintf(stderr, "\r[%s] %d/%d loss %.4g (content %.3g style %.3g tv %.3g) %.2f it/s ETA %.0fs ",
+                bar, p->iter, p->iterations, p->loss, p->content, p->style, p->tv, rate, eta);
+        fflush(stderr);
+    }
+    if (rc->o->save_every > 0 && p->iter > 0 && p->iter % rc->o->save_every == 0 && p->iter < p->iterations) {
+        nst_image img = {0};
+        char path[4200];
+        cli_numbered_path(path, sizeof path, rc->o->output, p->iter);
+        if (nst_progress_image(p, &img, &rc->save_err) || nst_image_save(&img, path, &rc->save_err)) {
+            rc->save_failed = 1;
+            nst_image_free(&img);
+            return 1;
+        }
+        nst_image_free(&img);
+    }
+    return interrupted != 0;
+}
+
+static int fail(const nst_error *err) {
+    fprintf(stderr, "nst: %s\n", err->msg);
+    return cli_exit_code(err->code);
+}
+
+static int run(int argc, char **argv) {
+    cli_options o;
+    nst_error err = {0};
+    int r = cli_parse(&o, argc, argv, &err);
+    if (r > 0) return 0;
+    if (r < 0) { fprintf(stderr, "nst: %s\n", err.msg); return 2; }
+
+    // the output must not replace an input, and its directory must take it
+    for (int s = 0; s < o.n_styles; s++)
+        if (cli_same_file(o.output, o.styles[s])) {
+            fprintf(stderr, "nst: %s: the output is one of the style inputs; refusing to overwrite it\n", o.output);
+            return 2;
+        }
+    if (cli_same_file(o.output, o.content) || (o.init_path && cli_same_file(o.output, o.init_path))) {
+        fprintf(stderr, "nst: %s: the output is one of the inputs; refusing to overwrite it\n", o.output);
+        return 2;
+    }
+    if (cli_check_output_dir(o.output, &err)) return fail(&err);
+    if (o.log_path && (cli_same_file(o.log_path, o.content) || cli_same_file(o.log_path, o.output))) {
+        fprintf(stderr, "nst: %s: the log would overwrite an input or the output\n", o.log_path);
+        return 2;
+    }
+
+    char model_buf[4096];
+    const char *model_path = cli_model_path(&o, model_buf, sizeof model_buf);
+    nst_model *model = NULL;
+    nst_image content_full = {0}, content = {0}, init_full = {0};
+    nst_image style_full[NST_MAX_STYLES] = {{0}}, styles[NST_MAX_STYLES] = {{0}};
+    nst_image out = {0};
+    FILE *log = NULL;
+    int code = 0;
+
+    if (access(model_path, F_OK) && !o.model && !getenv("NST_MODEL")) {
+        fprintf(stderr, "nst: %s: no model there; run `make weights`, or give one with --model FILE or $NST_MODEL\n", model_path);
+        return 3;
+    }
+    if (nst_model_load(&model, model_path, &err)) { code = fail(&err); goto done; }
+    if (nst_image_load(&content_full, o.content, o.max_pixels, &err) ||
+        nst_image_fit(&content, &content_full, o.size, &err)) { code = fail(&err); goto done; }
+    int style_size = (int)lroundf(o.size * o.style_scale);
+    if (style_size < 16) style_size = 16;
+    for (int s = 0; s < o.n_styles; s++)
+        if (nst_image_load(&style_full[s], o.styles[s], o.max_pixels, &err) ||
+            nst_image_fit(&styles[s], &style_full[s], style_size, &err)) { code = fail(&err); goto done; }
+    if (o.init_path) {
+        if (nst_image_load(&init_full, o.init_path, o.max_pixels, &err)) { code = fail(&err); goto done; }
+        o.params.init_image = &init_full;
+    }
+
+    char cl[512], sl[512];
+    if (nst_resolve_layers(model, &o.params, cl, sizeof cl, sl, sizeof sl, &err)) { code = fail(&err); goto done; }
+    if (!o.quiet)
+        fprintf(stderr, "nst: %dx%d, model %s (%d conv layers, %s input), content layers %s, style layers %s\n",
+                content.w, content.h, model_path, nst_model_conv_count(model), nst_model_input_convention(model), cl, sl);
+
+    if (o.log_path && !(log = fopen(o.log_path, "w"))) {
+        fprintf(stderr, "nst: %s: cannot write the log\n", o.log_path);
+        code = 3;
+        goto done;
+    }
+    run_ctx ctx = {&o, log, !o.quiet && isatty(2), {0}, 0};
+    o.params.progress = on_progress;
+    o.params.progress_user = &ctx;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int st = nst_transfer(model, &content, styles, o.n_styles, &o.params, &out, &err);
+    if (ctx.bar) fputc('\n', stderr);
+    if (ctx.save_failed) { code = fail(&ctx.save_err); goto done; }
+    if (st != NST_OK && st != NST_ERR_INTERRUPTED && st != NST_ERR_NUMERIC) { code = fail(&err); goto done; }
+    if (out.data) {
+        nst_error serr;
+        if (nst_image_save(&out, o.output, &serr)) { code = fail(&serr); goto done; }
+    }
+    if (st == NST_ERR_INTERRUPTED) {
+        fprintf(stderr, "nst: interrupted; wrote the current image to %s\n", o.output);
+        code = interrupted == SIGTERM ? 143 : 130;
+    } else if (st == NST_ERR_NUMERIC) {
+        code = fail(&err);
+    } else if (!o.quiet) {
+        fprintf(stderr, "nst: wrote %s\n", o.output);
+    }
+done:
+    if (log) fclose(log);
+    nst_image_free(&out);
+    for (int s = 0; s < NST_MAX_STYLES; s++) { nst_image_free(&styles[s]); nst_image_free(&style_full[s]); }
+    nst_image_free(&content); nst_image_free(&content_full); nst_image_free(&init_full);
+    nst_model_free(model);
+    return code;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && !strcmp(argv[1], "model")) return cli_model_command(argc - 1, argv + 1);
+    if (argc < 2) { cli_usage(stderr); return 2; }
+    return run(argc, argv);
+}

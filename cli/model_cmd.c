@@ -1,0 +1,59 @@
+#include <stdio.h>
+#include "model_cmd.h"
+#include "files.h"
+#include "nst.h"
+#include <string.h>
+
+static int model_info(const char *path) {
+    nst_model *m;
+    nst_error err;
+    if (nst_model_load(&m, path, &err)) {
+        fprintf(stderr, "nst: %s\n", err.msg);
+        return cli_exit_code(err.code);
+    }
+    int n = nst_model_conv_count(m);
+    printf("file: %s\n", path);
+    printf("architecture: vgg19 features, %d of 16 conv layers (%s..%s)\n", n, nst_conv_name(0), nst_conv_name(n - 1));
+    printf("dtype: %s\n", nst_model_dtype(m));
+    printf("input: %s\n", nst_model_input_convention(m));
+    printf("layers:\n");
+    for (int i = 0; i < n; i++) {
+        int cin = i == 0 ? 3 : nst_conv_channels(i - 1);
+        printf("  %-8s weight [%d, %d, 3, 3]  bias [%d]\n", nst_conv_name(i), nst_conv_channels(i), cin, nst_conv_channels(i));
+    }
+    nst_model_free(m);
+    return 0;
+}
+
+static int model_convert(int argc, char **argv) {
+    const char *in = NULL, *out = NULL, *dtype = "F32";
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--dtype") && i + 1 < argc) {
+            const char *d = argv[++i];
+            if (!strcmp(d, "f32")) dtype = "F32";
+            else if (!strcmp(d, "f16")) dtype = "F16";
+            else { fprintf(stderr, "nst: --dtype: expected f32 or f16, got '%s'\n", d); return 2; }
+        } else if (!in) in = argv[i];
+        else if (!out) out = argv[i];
+        else { fprintf(stderr, "nst: model convert: unexpected argument '%s'\n", argv[i]); return 2; }
+    }
+    if (!in || !out) { fprintf(stderr, "usage: nst model convert IN OUT.safetensors [--dtype f32|f16]\n"); return 2; }
+    if (cli_same_file(in, out)) { fprintf(stderr, "nst: %s: the output is the input; refusing to overwrite it\n", out); return 2; }
+    nst_model *m;
+    nst_error err;
+    if (cli_check_output_dir(out, &err) || nst_model_load(&m, in, &err)) {
+        fprintf(stderr, "nst: %s\n", err.msg);
+        return cli_exit_code(err.code);
+    }
+    int rc = nst_model_save(m, out, dtype, &err);
+    nst_model_free(m);
+    if (rc) { fprintf(stderr, "nst: %s\n", err.msg); return cli_exit_code(err.code); }
+    return 0;
+}
+
+int cli_model_command(int argc, char **argv) {
+    if (argc >= 3 && !strcmp(argv[1], "info")) return model_info(argv[2]);
+    if (argc >= 2 && !strcmp(argv[1], "convert")) return model_convert(argc - 2, argv + 2);
+    fprintf(stderr, "usage: nst model info FILE\n       nst model convert IN OUT.safetensors [--dtype f32|f16]\n");
+    return 2;
+}

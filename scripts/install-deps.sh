@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages nst needs to build and test, when missing.
+set -euo pipefail
+pkgs=(build-essential pkg-config libpng-dev libjpeg-dev libzip-dev libjansson-dev
+      libopenblas-dev python3-torch python3-torchvision)
+[ "${1:-}" = "--runtime" ] && pkgs=(build-essential pkg-config libpng-dev libjpeg-dev libzip-dev libjansson-dev libopenblas-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo=sudo
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"

@@ -1,0 +1,70 @@
+#include "loss/losses.h"
+#include "nn/gemm.h"
+
+void nst_gram(float *g, const float *f, int c, int n, float div) {
+    nst_sgemm(0, 1, c, c, n, 1.0f / div, f, n, f, n, 0.0f, g, c);
+}
+
+void nst_gram_ref(float *g, const float *f, int c, int n, float div) {
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < c; i++)
+        for (int j = 0; j < c; j++) {
+            double s = 0;
+            for (int k = 0; k < n; k++) s += (double)f[(size_t)i * n + k] * f[(size_t)j * n + k];
+            g[(size_t)i * c + j] = (float)(s / div);
+        }
+}
+
+double nst_content_loss(float *grad, const float *f, const float *p, size_t n, float weight) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)f[i] - p[i];
+        s += d * d;
+    }
+    if (grad) {
+        float k = (float)(2.0 * weight / (double)n);
+        #pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) grad[i] += k * (f[i] - p[i]);
+    }
+    return weight * s / (double)n;
+}
+
+double nst_style_loss(float *grad, const float *f, const float *a, int c, int n,
+                      float gram_div, float extra_div, float weight, float *scratch) {
+    // scratch = G - A
+    nst_gram(scratch, f, c, n, gram_div);
+    double s = 0;
+    for (size_t i = 0; i < (size_t)c * c; i++) {
+        scratch[i] -= a[i];
+        s += (double)scratch[i] * scratch[i];
+    }
+    double cc = (double)c * c;
+    if (grad) {
+        // dL/dF = 2 * dL/dG * F / gram_div (G is symmetric), dL/dG = 2w(G-A)/(E*C^2)
+        float alpha = (float)(4.0 * weight / (extra_div * cc * gram_div));
+        nst_sgemm(0, 0, c, n, c, alpha, scratch, c, f, n, 1.0f, grad, n);
+    }
+    return weight * s / cc / extra_div;
+}
+
+double nst_tv_loss(float *grad, const float *x, int c, int h, int w, float weight) {
+    double sv = 0, sh = 0;
+    size_t nv = (size_t)c * (h - 1) * w, nh = (size_t)c * h * (w - 1);
+    float kv = nv ? (float)(2.0 * weight / nv) : 0, kh = nh ? (float)(2.0 * weight / nh) : 0;
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < h; y++)
+            for (int xx = 0; xx < w; xx++) {
+                size_t i = ((size_t)ch * h + y) * w + xx;
+                if (y + 1 < h) {
+                    float d = x[i + w] - x[i];
+                    sv += (double)d * d;
+                    if (grad) { grad[i + w] += kv * d; grad[i] -= kv * d; }
+                }
+                if (xx + 1 < w) {
+                    float d = x[i + 1] - x[i];
+                    sh += (double)d * d;
+                    if (grad) { grad[i + 1] += kh * d; grad[i] -= kh * d; }
+                }
+            }
+    return weight * ((nv ? sv / nv : 0) + (nh ? sh / nh : 0));
+}

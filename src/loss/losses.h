@@ -1,0 +1,25 @@
+// losses.h: the loss terms of style transfer and their gradients.
+// Each function returns the weighted term and, when grad is not NULL, adds its
+// gradient to grad. Sums run serially in double so results do not depend on
+// the number of threads.
+#ifndef NST_LOSSES_H
+#define NST_LOSSES_H
+#include <stddef.h>
+
+// G is (C,C) = F F^T / div, F is (C,N).
+void nst_gram(float *g, const float *f, int c, int n, float div);
+// Plain loops, the oracle for nst_gram.
+void nst_gram_ref(float *g, const float *f, int c, int n, float div);
+
+// weight * mean((F - P)^2) over n values. F, P, grad are (n).
+double nst_content_loss(float *grad, const float *f, const float *p, size_t n, float weight);
+
+// weight * mean((G - A)^2) / extra_div over the C*C entries, G = F F^T / gram_div.
+// F is (C,N), A is (C,C), grad is (C,N). scratch holds C*C floats.
+double nst_style_loss(float *grad, const float *f, const float *a, int c, int n,
+                      float gram_div, float extra_div, float weight, float *scratch);
+
+// weight * (mean((x[:,i+1,j]-x[:,i,j])^2) + mean((x[:,i,j+1]-x[:,i,j])^2)). x is (C,H,W).
+double nst_tv_loss(float *grad, const float *x, int c, int h, int w, float weight);
+
+#endif

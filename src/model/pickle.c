@@ -1,0 +1,543 @@
+// pickle.c: a small pickle virtual machine restricted to torch state dicts.
+// Objects live in a registry owned by the parser and are freed together, so
+// shared (memoized) and even self-referencing objects need no reference counts.
+#include "model/pickle.h"
+#include "model/dtype.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// Limits far above what torch writes for a VGG19 state dict (about 500 objects).
+#define MAX_OBJECTS (1 << 17)
+#define MAX_ITEMS (1 << 20)     // pointers held by all containers together
+#define MAX_STACK (1 << 16)
+#define MAX_MARKS 64
+#define MAX_MEMO (1 << 17)
+#define MAX_STR (1 << 20)
+#define MAX_GLOBAL_LINE 128
+#define MAX_KEY 64
+#define MAX_TENSORS (1 << 16)
+
+enum kind { K_NONE, K_BOOL, K_INT, K_FLOAT, K_STR, K_TUPLE, K_LIST, K_DICT, K_GLOBAL,
+            K_STORAGE, K_TENSOR };
+enum global { G_ORDERED_DICT, G_REBUILD_TENSOR, G_FLOAT_STORAGE, G_HALF_STORAGE,
+              G_BF16_STORAGE };
+
+static const struct { const char *module, *name; } allowed[] = {
+    [G_ORDERED_DICT] = {"collections", "OrderedDict"},
+    [G_REBUILD_TENSOR] = {"torch._utils", "_rebuild_tensor_v2"},
+    [G_FLOAT_STORAGE] = {"torch", "FloatStorage"},
+    [G_HALF_STORAGE] = {"torch", "HalfStorage"},
+    [G_BF16_STORAGE] = {"torch", "BFloat16Storage"},
+};
+
+typedef struct obj obj;
+struct obj {
+    enum kind kind;
+    int64_t i;        // K_INT, K_BOOL, K_GLOBAL (an enum global)
+    char *s;          // K_STR, NUL-terminated, owned
+    obj **items;      // K_TUPLE / K_LIST; K_DICT keys and values alternate; owned array
+    size_t n, cap;
+    // K_STORAGE
+    int dtype;
+    const char *key;  // points into a K_STR object's text
+    int64_t numel;
+    // K_TENSOR
+    obj *storage;
+    int64_t offset;
+    int ndim;
+    int64_t shape[NST_PKL_MAX_DIMS], stride[NST_PKL_MAX_DIMS];
+};
+
+typedef struct parser {
+    const uint8_t *buf;
+    size_t len, pos, op_at;  // op_at: offset of the opcode being run, for messages
+    const char *path, *entry;
+    nst_error *err;
+    obj **all;               // every object, owned
+    size_t n_all, cap_all;
+    obj **stack;
+    size_t sp;
+    size_t marks[MAX_MARKS];
+    int n_marks;
+    obj **memo;
+    size_t memo_cap, memo_count;
+    size_t n_items;
+} parser;
+
+__attribute__((format(printf, 3, 4)))
+static int fail(parser *p, int code, const char *fmt, ...) {
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return nst_fail(p->err, code, "%s: %s: %s (pickle offset %zu)", p->path, p->entry, msg,
+                    p->op_at);
+}
+
+static obj *new_obj(parser *p, enum kind kind) {
+    if (p->n_all >= MAX_OBJECTS) {
+        fail(p, NST_ERR_LIMIT, "more than %d objects", MAX_OBJECTS);
+        return NULL;
+    }
+    if (p->n_all == p->cap_all) {
+        size_t cap = p->cap_all ? 2 * p->cap_all : 256;
+        obj **a = realloc(p->all, cap * sizeof *a);
+        if (!a) { fail(p, NST_ERR_NOMEM, "out of memory"); return NULL; }
+        p->all = a;
+        p->cap_all = cap;
+    }
+    obj *o = calloc(1, sizeof *o);
+    if (!o) { fail(p, NST_ERR_NOMEM, "out of memory"); return NULL; }
+    o->kind = kind;
+    p->all[p->n_all++] = o;
+    return o;
+}
+
+static int add_item(parser *p, obj *c, obj *item) {
+    if (p->n_items >= MAX_ITEMS) return fail(p, NST_ERR_LIMIT, "more than %d container items", MAX_ITEMS);
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 8;
+        obj **a = realloc(c->items, cap * sizeof *a);
+        if (!a) return fail(p, NST_ERR_NOMEM, "out of memory");
+        c->items = a;
+        c->cap = cap;
+    }
+    c->items[c->n++] = item;
+    p->n_items++;
+    return NST_OK;
+}
+
+// --- the stack; MARK splits it into frames, and no pop may cross a mark ---
+
+static size_t frame_base(const parser *p) { return p->n_marks ? p->marks[p->n_marks - 1] : 0; }
+
+static int push(parser *p, obj *o) {
+    if (!o) return p->err->code;
+    if (p->sp >= MAX_STACK) return fail(p, NST_ERR_LIMIT, "stack deeper than %d", MAX_STACK);
+    p->stack[p->sp++] = o;
+    return NST_OK;
+}
+
+static obj *pop(parser *p) {
+    if (p->sp <= frame_base(p)) { fail(p, NST_ERR_FORMAT, "stack underflow"); return NULL; }
+    return p->stack[--p->sp];
+}
+
+static obj *top(parser *p) {
+    if (p->sp <= frame_base(p)) { fail(p, NST_ERR_FORMAT, "stack underflow"); return NULL; }
+    return p->stack[p->sp - 1];
+}
+
+// Ends the innermost frame: *first is where its items start on the stack, and
+// *under (if asked) the object just below them, which SETITEMS / APPENDS fill.
+static int pop_mark(parser *p, size_t *first, obj **under) {
+    if (p->n_marks == 0) return fail(p, NST_ERR_FORMAT, "no MARK on the stack");
+    *first = p->marks[--p->n_marks];
+    if (under) {
+        if (*first <= frame_base(p)) return fail(p, NST_ERR_FORMAT, "stack underflow");
+        *under = p->stack[*first - 1];
+    }
+    return NST_OK;
+}
+
+// --- reading operands ---
+
+static int need(parser *p, size_t n) {
+    if (n > p->len - p->pos) return fail(p, NST_ERR_FORMAT, "truncated in the middle of an opcode");
+    return NST_OK;
+}
+
+static uint64_t rd_le(parser *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p->buf[p->pos + (size_t)i];
+    p->pos += (size_t)n;
+    return v;
+}
+
+static int make_int(parser *p, int64_t v) {
+    obj *o = new_obj(p, K_INT);
+    if (o) o->i = v;
+    return push(p, o);
+}
+
+static int make_str(parser *p, uint64_t n) {
+    if (n > MAX_STR) return fail(p, NST_ERR_LIMIT, "string of %llu bytes (limit %d)",
+                                 (unsigned long long)n, MAX_STR);
+    if (need(p, (size_t)n)) return p->err->code;
+    if (memchr(p->buf + p->pos, 0, (size_t)n)) return fail(p, NST_ERR_FORMAT, "string holds a NUL byte");
+    obj *o = new_obj(p, K_STR);
+    if (!o) return p->err->code;
+    o->s = malloc((size_t)n + 1);
+    if (!o->s) return fail(p, NST_ERR_NOMEM, "out of memory");
+    memcpy(o->s, p->buf + p->pos, (size_t)n);
+    o->s[n] = 0;
+    p->pos += (size_t)n;
+    return push(p, o);
+}
+
+// LONG1: a little-endian two's complement integer of n bytes; only int64 fits.
+static int make_long(parser *p, size_t n) {
+    if (n > 8) return fail(p, NST_ERR_LIMIT, "LONG1 of %zu bytes does not fit 64 bits", n);
+    if (need(p, n)) return p->err->code;
+    uint64_t v = n ? rd_le(p, (int)n) : 0;
+    if (n && n < 8 && (v >> (8 * n - 1) & 1)) v |= ~(uint64_t)0 << (8 * n);  // sign-extend
+    return make_int(p, (int64_t)v);
+}
+
+static int make_global(parser *p, const char *module, const char *name) {
+    for (size_t g = 0; g < sizeof allowed / sizeof allowed[0]; g++)
+        if (strcmp(module, allowed[g].module) == 0 && strcmp(name, allowed[g].name) == 0) {
+            obj *o = new_obj(p, K_GLOBAL);
+            if (o) o->i = (int64_t)g;
+            return push(p, o);
+        }
+    return fail(p, NST_ERR_FORMAT, "forbidden global '%s %s'", module, name);
+}
+
+// GLOBAL's operand: "module\nname\n".
+static int read_line(parser *p, char *out) {
+    size_t i = 0;
+    for (;;) {
+        if (p->pos >= p->len) return fail(p, NST_ERR_FORMAT, "truncated in the middle of GLOBAL");
+        char c = (char)p->buf[p->pos++];
+        if (c == '\n') break;
+        if (i + 1 >= MAX_GLOBAL_LINE || c == 0) return fail(p, NST_ERR_FORMAT, "malformed GLOBAL operand");
+        out[i++] = c;
+    }
+    out[i] = 0;
+    return NST_OK;
+}
+
+static int make_tuple(parser *p, size_t first) {
+    obj *t = new_obj(p, K_TUPLE);
+    if (!t) return p->err->code;
+    for (size_t i = first; i < p->sp; i++)
+        if (add_item(p, t, p->stack[i])) return p->err->code;
+    p->sp = first;
+    return push(p, t);
+}
+
+static int tuple_n(parser *p, size_t n) {
+    if (p->sp - frame_base(p) < n) return fail(p, NST_ERR_FORMAT, "stack underflow");
+    return make_tuple(p, p->sp - n);
+}
+
+// --- the object-building opcodes ---
+
+// ('storage', <storage type>, key, location, numel) -> a storage reference.
+static int persistent_load(parser *p) {
+    obj *pid = pop(p);
+    if (!pid) return p->err->code;
+    if (pid->kind != K_TUPLE || pid->n != 5 || pid->items[0]->kind != K_STR ||
+        strcmp(pid->items[0]->s, "storage") != 0)
+        return fail(p, NST_ERR_FORMAT, "persistent id is not a ('storage', ...) tuple");
+    obj *type = pid->items[1], *key = pid->items[2], *numel = pid->items[4];
+    if (type->kind != K_GLOBAL || type->i < G_FLOAT_STORAGE)
+        return fail(p, NST_ERR_FORMAT, "persistent id names no storage type");
+    if (key->kind != K_STR || !key->s[0] || strlen(key->s) > MAX_KEY ||
+        strspn(key->s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_") !=
+            strlen(key->s))
+        return fail(p, NST_ERR_FORMAT, "malformed storage key");
+    if (numel->kind != K_INT || numel->i < 0)
+        return fail(p, NST_ERR_FORMAT, "storage %s: element count is not a non-negative integer", key->s);
+    obj *s = new_obj(p, K_STORAGE);
+    if (!s) return p->err->code;
+    s->dtype = type->i == G_FLOAT_STORAGE ? NST_DT_F32 : type->i == G_HALF_STORAGE ? NST_DT_F16
+                                                                                  : NST_DT_BF16;
+    s->key = key->s;
+    s->numel = numel->i;
+    return push(p, s);
+}
+
+// Reads a tuple of non-negative ints into v; *n gets its length.
+static int int_tuple(parser *p, const obj *t, int64_t *v, int *n, const char *what) {
+    if (t->kind != K_TUPLE) return fail(p, NST_ERR_FORMAT, "tensor %s is not a tuple", what);
+    if (t->n > NST_PKL_MAX_DIMS)
+        return fail(p, NST_ERR_FORMAT, "tensor has %zu dimensions (at most %d)", t->n, NST_PKL_MAX_DIMS);
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->items[i]->kind != K_INT || t->items[i]->i < 0)
+            return fail(p, NST_ERR_FORMAT, "tensor %s holds a value that is not a non-negative integer", what);
+        v[i] = t->items[i]->i;
+    }
+    *n = (int)t->n;
+    return NST_OK;
+}
+
+// _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata]).
+static int rebuild_tensor(parser *p, const obj *args) {
+    if (args->n != 6 && args->n != 7)
+        return fail(p, NST_ERR_FORMAT, "_rebuild_tensor_v2 called with %zu arguments", args->n);
+    obj *const *a = args->items;
+    if (a[0]->kind != K_STORAGE) return fail(p, NST_ERR_FORMAT, "tensor without a storage");
+    if (a[1]->kind != K_INT || a[1]->i < 0)
+        return fail(p, NST_ERR_FORMAT, "tensor storage offset is not a non-negative integer");
+    if (a[4]->kind != K_BOOL) return fail(p, NST_ERR_FORMAT, "tensor requires_grad is not a bool");
+    obj *t = new_obj(p, K_TENSOR);
+    if (!t) return p->err->code;
+    int nstride = 0;
+    if (int_tuple(p, a[2], t->shape, &t->ndim, "size") ||
+        int_tuple(p, a[3], t->stride, &nstride, "stride"))
+        return p->err->code;
+    if (nstride != t->ndim)
+        return fail(p, NST_ERR_FORMAT, "tensor size and stride differ in length");
+    t->storage = a[0];
+    t->offset = a[1]->i;
+    return push(p, t);
+}
+
+static int reduce(parser *p) {
+    obj *args = pop(p), *fn = args ? pop(p) : NULL;
+    if (!fn) return p->err->code;
+    if (fn->kind != K_GLOBAL) return fail(p, NST_ERR_FORMAT, "REDUCE on something not callable");
+    if (args->kind != K_TUPLE) return fail(p, NST_ERR_FORMAT, "REDUCE arguments are not a tuple");
+    if (fn->i == G_ORDERED_DICT) {
+        if (args->n != 0) return fail(p, NST_ERR_FORMAT, "OrderedDict called with arguments");
+        return push(p, new_obj(p, K_DICT));
+    }
+    if (fn->i == G_REBUILD_TENSOR) return rebuild_tensor(p, args);
+    return fail(p, NST_ERR_FORMAT, "REDUCE on the storage type '%s %s'", allowed[fn->i].module,
+                allowed[fn->i].name);
+}
+
+static int set_items(parser *p, obj *dict, size_t first) {
+    if (dict->kind != K_DICT) return fail(p, NST_ERR_FORMAT, "SETITEM on something not a dict");
+    if ((p->sp - first) % 2) return fail(p, NST_ERR_FORMAT, "SETITEMS with an odd number of items");
+    for (size_t i = first; i < p->sp; i++)
+        if (add_item(p, dict, p->stack[i])) return p->err->code;
+    p->sp = first;
+    return NST_OK;
+}
+
+static int append_items(parser *p, obj *list, size_t first) {
+    if (list->kind != K_LIST) return fail(p, NST_ERR_FORMAT, "APPEND on something not a list");
+    for (size_t i = first; i < p->sp; i++)
+        if (add_item(p, list, p->stack[i])) return p->err->code;
+    p->sp = first;
+    return NST_OK;
+}
+
+static int memo_put(parser *p, uint64_t idx) {
+    obj *o = top(p);
+    if (!o) return p->err->code;
+    if (idx >= MAX_MEMO) return fail(p, NST_ERR_LIMIT, "memo index %llu (limit %d)",
+                                     (unsigned long long)idx, MAX_MEMO);
+    if (idx >= p->memo_cap) {
+        size_t cap = p->memo_cap ? p->memo_cap : 64;
+        while (cap <= idx) cap *= 2;
+        obj **m = realloc(p->memo, cap * sizeof *m);
+        if (!m) return fail(p, NST_ERR_NOMEM, "out of memory");
+        memset(m + p->memo_cap, 0, (cap - p->memo_cap) * sizeof *m);
+        p->memo = m;
+        p->memo_cap = cap;
+    }
+    if (!p->memo[idx]) p->memo_count++;
+    p->memo[idx] = o;
+    return NST_OK;
+}
+
+static int memo_get(parser *p, uint64_t idx) {
+    if (idx >= p->memo_cap || !p->memo[idx])
+        return fail(p, NST_ERR_FORMAT, "memo index %llu was never stored", (unsigned long long)idx);
+    return push(p, p->memo[idx]);
+}
+
+// Runs one opcode; at STOP sets *result.
+static int step(parser *p, obj **result) {
+    p->op_at = p->pos;
+    if (p->pos >= p->len) return fail(p, NST_ERR_FORMAT, "truncated: no STOP opcode");
+    uint8_t op = p->buf[p->pos++];
+    obj *a = NULL, *b = NULL, *c = NULL;
+    size_t first = 0;
+    char module[MAX_GLOBAL_LINE], name[MAX_GLOBAL_LINE];
+    switch (op) {
+    case 0x80:  // PROTO
+        if (need(p, 1)) return p->err->code;
+        if (p->buf[p->pos] < 2 || p->buf[p->pos] > 5)
+            return fail(p, NST_ERR_FORMAT, "unsupported pickle protocol %d", p->buf[p->pos]);
+        p->pos++;
+        return NST_OK;
+    case 0x95:  // FRAME: a length hint only
+        if (need(p, 8)) return p->err->code;
+        if (rd_le(p, 8) > p->len - p->pos) return fail(p, NST_ERR_FORMAT, "FRAME past the end of the data");
+        return NST_OK;
+    case '}': return push(p, new_obj(p, K_DICT));
+    case ')': return push(p, new_obj(p, K_TUPLE));
+    case ']': return push(p, new_obj(p, K_LIST));
+    case '(':   // MARK
+        if (p->n_marks >= MAX_MARKS) return fail(p, NST_ERR_LIMIT, "MARKs nested deeper than %d", MAX_MARKS);
+        p->marks[p->n_marks++] = p->sp;
+        return NST_OK;
+    case 't':
+        if (pop_mark(p, &first, NULL)) return p->err->code;
+        return make_tuple(p, first);
+    case 0x85: return tuple_n(p, 1);
+    case 0x86: return tuple_n(p, 2);
+    case 0x87: return tuple_n(p, 3);
+    case 'X': return need(p, 4) ? p->err->code : make_str(p, rd_le(p, 4));
+    case 0x8c: return need(p, 1) ? p->err->code : make_str(p, rd_le(p, 1));
+    case 0x8d: return need(p, 8) ? p->err->code : make_str(p, rd_le(p, 8));
+    case 'J': return need(p, 4) ? p->err->code : make_int(p, (int32_t)(uint32_t)rd_le(p, 4));
+    case 'K': return need(p, 1) ? p->err->code : make_int(p, (int64_t)rd_le(p, 1));
+    case 'M': return need(p, 2) ? p->err->code : make_int(p, (int64_t)rd_le(p, 2));
+    case 0x8a: return need(p, 1) ? p->err->code : make_long(p, (size_t)rd_le(p, 1));
+    case 0x88:
+    case 0x89:
+        if (!(a = new_obj(p, K_BOOL))) return p->err->code;
+        a->i = op == 0x88;
+        return push(p, a);
+    case 'N': return push(p, new_obj(p, K_NONE));
+    case 'G':   // BINFLOAT: a big-endian double; no state-dict value needs it
+        if (need(p, 8)) return p->err->code;
+        p->pos += 8;
+        return push(p, new_obj(p, K_NONE));
+    case 'c':
+        if (read_line(p, module) || read_line(p, name)) return p->err->code;
+        return make_global(p, module, name);
+    case 0x93:  // STACK_GLOBAL
+        if (!(b = pop(p)) || !(a = pop(p))) return p->err->code;
+        if (a->kind != K_STR || b->kind != K_STR)
+            return fail(p, NST_ERR_FORMAT, "STACK_GLOBAL operands are not strings");
+        return make_global(p, a->s, b->s);
+    case 'R': return reduce(p);
+    case 'b':   // BUILD: only the _metadata torch sets on a state dict, ignored
+        if (!(b = pop(p)) || !(a = top(p))) return p->err->code;
+        if (a->kind != K_DICT) return fail(p, NST_ERR_FORMAT, "BUILD on something not a dict");
+        return NST_OK;
+    case 'Q': return persistent_load(p);
+    case 's':
+        if (!(c = pop(p)) || !(b = pop(p)) || !(a = top(p))) return p->err->code;
+        p->sp += 2;  // key and value are still in place above the dict
+        return set_items(p, a, p->sp - 2);
+    case 'u':
+        if (pop_mark(p, &first, &a)) return p->err->code;
+        return set_items(p, a, first);
+    case 'a':
+        if (!(b = pop(p)) || !(a = top(p))) return p->err->code;
+        p->sp += 1;
+        return append_items(p, a, p->sp - 1);
+    case 'e':
+        if (pop_mark(p, &first, &a)) return p->err->code;
+        return append_items(p, a, first);
+    case 'q': return need(p, 1) ? p->err->code : memo_put(p, rd_le(p, 1));
+    case 'r': return need(p, 4) ? p->err->code : memo_put(p, rd_le(p, 4));
+    case 0x94: return memo_put(p, p->memo_count);
+    case 'h': return need(p, 1) ? p->err->code : memo_get(p, rd_le(p, 1));
+    case 'j': return need(p, 4) ? p->err->code : memo_get(p, rd_le(p, 4));
+    case '.':
+        if (!(a = pop(p))) return p->err->code;
+        *result = a;
+        return NST_OK;
+    default:
+        return fail(p, NST_ERR_FORMAT, "unsupported pickle opcode 0x%02x", op);
+    }
+}
+
+// Checks one state-dict entry and copies it out.
+static int take_tensor(parser *p, const obj *key, const obj *val, nst_pkl_tensor *t) {
+    if (key->kind != K_STR) return fail(p, NST_ERR_FORMAT, "state dict key is not a string");
+    const char *nm = key->s;
+    if (val->kind != K_TENSOR) return fail(p, NST_ERR_FORMAT, "state dict value '%s' is not a tensor", nm);
+    int64_t numel = 1, expect = 1;
+    for (int d = 0; d < val->ndim; d++) {
+        if (val->shape[d] && numel > (INT64_MAX / 4) / val->shape[d])
+            return fail(p, NST_ERR_FORMAT, "tensor %s: too many elements", nm);
+        numel *= val->shape[d];
+    }
+    // Row-major contiguity; a dimension of size 1 may carry any stride.
+    for (int d = val->ndim - 1; d >= 0 && numel > 0; d--) {
+        if (val->shape[d] != 1 && val->stride[d] != expect)
+            return fail(p, NST_ERR_FORMAT, "tensor %s: strides are not contiguous", nm);
+        expect *= val->shape[d];
+    }
+    const obj *s = val->storage;
+    if (val->offset > s->numel || numel > s->numel - val->offset)
+        return fail(p, NST_ERR_FORMAT,
+                    "tensor %s: elements [%lld, %lld) past the end of storage %s (%lld elements)", nm,
+                    (long long)val->offset, (long long)(val->offset + numel), s->key, (long long)s->numel);
+    t->name = malloc(strlen(nm) + 1);
+    t->storage_key = malloc(strlen(s->key) + 1);
+    if (!t->name || !t->storage_key) return fail(p, NST_ERR_NOMEM, "out of memory");
+    strcpy(t->name, nm);
+    strcpy(t->storage_key, s->key);
+    t->dtype = s->dtype;
+    t->storage_numel = s->numel;
+    t->offset = val->offset;
+    t->ndim = val->ndim;
+    memcpy(t->shape, val->shape, sizeof t->shape);
+    memcpy(t->stride, val->stride, sizeof t->stride);
+    return NST_OK;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp((*(const nst_pkl_tensor *const *)a)->name, (*(const nst_pkl_tensor *const *)b)->name);
+}
+
+// A key given twice would make the file ambiguous: sort the names and compare neighbours.
+static int find_duplicate(parser *p, const nst_pkl_tensor *t, size_t n) {
+    const nst_pkl_tensor **order = malloc((n ? n : 1) * sizeof *order);
+    if (!order) return fail(p, NST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) order[i] = &t[i];
+    qsort(order, n, sizeof *order, by_name);
+    int rc = NST_OK;
+    for (size_t i = 1; i < n && rc == NST_OK; i++)
+        if (strcmp(order[i - 1]->name, order[i]->name) == 0)
+            rc = fail(p, NST_ERR_FORMAT, "state dict key '%s' appears twice", order[i]->name);
+    free(order);
+    return rc;
+}
+
+static int run(parser *p, nst_pkl_tensor **out, int *n_out) {
+    p->stack = malloc(MAX_STACK * sizeof *p->stack);
+    if (!p->stack) return fail(p, NST_ERR_NOMEM, "out of memory");
+    obj *result = NULL;
+    while (!result)
+        if (step(p, &result)) return p->err->code;
+    if (result->kind != K_DICT) return fail(p, NST_ERR_FORMAT, "the pickle holds no state dict");
+    size_t n = result->n / 2;
+    if (n > MAX_TENSORS) return fail(p, NST_ERR_LIMIT, "more than %d tensors", MAX_TENSORS);
+    nst_pkl_tensor *t = calloc(n ? n : 1, sizeof *t);
+    if (!t) return fail(p, NST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (take_tensor(p, result->items[2 * i], result->items[2 * i + 1], &t[i])) {
+            nst_pkl_free(t, (int)n);
+            return p->err->code;
+        }
+    if (find_duplicate(p, t, n)) {
+        nst_pkl_free(t, (int)n);
+        return p->err->code;
+    }
+    *out = t;
+    *n_out = (int)n;
+    return NST_OK;
+}
+
+int nst_pkl_state_dict(const uint8_t *buf, size_t len, const char *path, const char *entry,
+                       nst_pkl_tensor **out, int *n_out, nst_error *err) {
+    nst_error local = {NST_OK, ""};
+    parser p = {.buf = buf, .len = len, .path = path, .entry = entry, .err = &local};
+    *out = NULL;
+    *n_out = 0;
+    int rc = run(&p, out, n_out);
+    for (size_t i = 0; i < p.n_all; i++) {
+        free(p.all[i]->s);
+        free(p.all[i]->items);
+        free(p.all[i]);
+    }
+    free(p.all);
+    free(p.stack);
+    free(p.memo);
+    if (rc != NST_OK && err) *err = local;
+    return rc;
+}
+
+void nst_pkl_free(nst_pkl_tensor *t, int n) {
+    if (!t) return;
+    for (int i = 0; i < n; i++) {
+        free(t[i].name);
+        free(t[i].storage_key);
+    }
+    free(t);
+}

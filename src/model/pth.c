@@ -1,0 +1,241 @@
+// pth.c: the zip side of torch's format, through libzip. Entry sizes come from the
+// central directory; every read is checked to deliver exactly that many bytes
+// (libzip verifies the CRC when an entry is read to its end).
+#include "model/pth.h"
+#include "model/dtype.h"
+#include "model/pickle.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zip.h>
+
+#define MAX_PICKLE ((zip_uint64_t)64 << 20)   // a VGG19 state dict's data.pkl is ~5 KB
+#define MAX_STORAGE ((zip_uint64_t)2 << 30)   // the largest VGG19 tensor is ~400 MB
+
+struct nst_pth_file {
+    char *path;
+    zip_t *zip;
+    char *prefix;       // "<prefix>/", owned
+    nst_pkl_tensor *t;
+    int n;
+};
+
+void nst_pth_close(nst_pth_file *f) {
+    if (!f) return;
+    if (f->zip) zip_discard(f->zip);  // read-only: nothing to write back
+    nst_pkl_free(f->t, f->n);
+    free(f->prefix);
+    free(f->path);
+    free(f);
+}
+
+static int open_zip(nst_pth_file *f, nst_error *err) {
+    int code = 0;
+    // ZIP_CHECKCONS: also compare local headers with the central directory.
+    f->zip = zip_open(f->path, ZIP_RDONLY | ZIP_CHECKCONS, &code);
+    if (f->zip) return NST_OK;
+    zip_error_t ze;
+    zip_error_init_with_code(&ze, code);
+    int rc = nst_fail(err, code == ZIP_ER_OPEN || code == ZIP_ER_READ || code == ZIP_ER_NOENT ? NST_ERR_IO : NST_ERR_FORMAT,
+                      "%s: cannot open as a zip archive: %s", f->path, zip_error_strerror(&ze));
+    zip_error_fini(&ze);
+    return rc;
+}
+
+// Finds the single "<prefix>/data.pkl" entry and remembers the prefix.
+static int find_pickle(nst_pth_file *f, zip_int64_t *idx, nst_error *err) {
+    zip_int64_t n = zip_get_num_entries(f->zip, 0);
+    *idx = -1;
+    for (zip_int64_t i = 0; i < n; i++) {
+        const char *name = zip_get_name(f->zip, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+        if (!name) continue;
+        const char *slash = strchr(name, '/');
+        if (!slash || slash == name || strcmp(slash, "/data.pkl") != 0) continue;
+        if (*idx >= 0)
+            return nst_fail(err, NST_ERR_FORMAT, "%s: more than one data.pkl in the archive", f->path);
+        *idx = i;
+        size_t plen = (size_t)(slash - name) + 1;
+        if (plen > 256) return nst_fail(err, NST_ERR_FORMAT, "%s: data.pkl prefix too long", f->path);
+        f->prefix = malloc(plen + 1);
+        if (!f->prefix) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", f->path);
+        memcpy(f->prefix, name, plen);
+        f->prefix[plen] = 0;
+    }
+    if (*idx < 0)
+        return nst_fail(err, NST_ERR_FORMAT, "%s: zip archive without <name>/data.pkl: not a torch.save file",
+                        f->path);
+    return NST_OK;
+}
+
+static int entry_size(nst_pth_file *f, zip_int64_t idx, const char *what, zip_uint64_t cap,
+                      zip_uint64_t *size, nst_error *err) {
+    zip_stat_t st;
+    zip_stat_init(&st);
+    if (zip_stat_index(f->zip, (zip_uint64_t)idx, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
+        return nst_fail(err, NST_ERR_FORMAT, "%s: zip entry %s: no size: %s", f->path, what,
+                        zip_strerror(f->zip));
+    if (st.size > cap)
+        return nst_fail(err, NST_ERR_LIMIT, "%s: zip entry %s: %llu bytes exceeds the limit of %llu",
+                        f->path, what, (unsigned long long)st.size, (unsigned long long)cap);
+    *size = st.size;
+    return NST_OK;
+}
+
+// Reads zip entry idx whole into a malloc'd buffer; `what` names it in messages.
+static int read_entry(nst_pth_file *f, zip_int64_t idx, const char *what, zip_uint64_t cap,
+                      uint8_t **out, size_t *out_size, nst_error *err) {
+    zip_uint64_t size;
+    *out = NULL;
+    int rc = entry_size(f, idx, what, cap, &size, err);
+    if (rc != NST_OK) return rc;
+    uint8_t *buf = malloc(size ? (size_t)size : 1);
+    if (!buf) return nst_fail(err, NST_ERR_NOMEM, "%s: zip entry %s: out of memory", f->path, what);
+    zip_file_t *zf = zip_fopen_index(f->zip, (zip_uint64_t)idx, 0);
+    if (!zf) {
+        free(buf);
+        return nst_fail(err, NST_ERR_FORMAT, "%s: zip entry %s: cannot open: %s", f->path, what,
+                        zip_strerror(f->zip));
+    }
+    zip_uint64_t got = 0;
+    while (got < size) {
+        zip_int64_t r = zip_fread(zf, buf + got, size - got);
+        if (r < 0) {
+            rc = nst_fail(err, NST_ERR_FORMAT, "%s: zip entry %s: read failed: %s", f->path, what,
+                          zip_file_strerror(zf));
+            break;
+        }
+        if (r == 0) break;
+        got += (zip_uint64_t)r;
+    }
+    uint8_t extra;
+    zip_int64_t r = 0;
+    if (rc == NST_OK && got == size) r = zip_fread(zf, &extra, 1);  // must be at the end now
+    if (rc == NST_OK && (got != size || r != 0))
+        rc = nst_fail(err, NST_ERR_FORMAT,
+                      "%s: zip entry %s: the central directory says %llu bytes, but %s", f->path, what,
+                      (unsigned long long)size, got != size ? "it ended early" :
+                      r > 0 ? "it holds more" : zip_file_strerror(zf));
+    if (zip_fclose(zf) != 0 && rc == NST_OK)
+        rc = nst_fail(err, NST_ERR_FORMAT, "%s: zip entry %s: damaged (bad checksum)", f->path, what);
+    if (rc != NST_OK) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *out_size = (size_t)size;
+    return NST_OK;
+}
+
+static zip_int64_t locate_storage(nst_pth_file *f, const char *key, char *name, size_t cap) {
+    snprintf(name, cap, "%sdata/%s", f->prefix, key);
+    return zip_name_locate(f->zip, name, ZIP_FL_ENC_RAW);
+}
+
+// Each tensor's elements must lie inside its storage entry, whose size must match
+// what the pickle declares.
+static int check_storages(nst_pth_file *f, nst_error *err) {
+    char name[512];
+    for (int i = 0; i < f->n; i++) {
+        const nst_pkl_tensor *t = &f->t[i];
+        zip_int64_t idx = locate_storage(f, t->storage_key, name, sizeof name);
+        if (idx < 0)
+            return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: storage entry %s is missing", f->path,
+                            t->name, name);
+        zip_uint64_t size;
+        int rc = entry_size(f, idx, name, MAX_STORAGE, &size, err);
+        if (rc != NST_OK) return rc;
+        uint64_t esz = (uint64_t)nst_dtype_size(t->dtype);
+        if ((uint64_t)t->storage_numel * esz != size)
+            return nst_fail(err, NST_ERR_FORMAT,
+                            "%s: tensor %s: storage entry %s holds %llu bytes, but the pickle declares %lld elements of %llu bytes",
+                            f->path, t->name, name, (unsigned long long)size, (long long)t->storage_numel,
+                            (unsigned long long)esz);
+    }
+    return NST_OK;
+}
+
+int nst_pth_open(nst_pth_file **out, const char *path, nst_error *err) {
+    *out = NULL;
+    nst_pth_file *f = calloc(1, sizeof *f);
+    if (!f) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    f->path = malloc(strlen(path) + 1);
+    if (!f->path) {
+        free(f);
+        return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    }
+    strcpy(f->path, path);
+    nst_error local = {NST_OK, ""};
+    zip_int64_t pkl = -1;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = open_zip(f, &local);
+    if (rc == NST_OK) rc = find_pickle(f, &pkl, &local);
+    if (rc == NST_OK) rc = read_entry(f, pkl, "data.pkl", MAX_PICKLE, &buf, &len, &local);
+    if (rc == NST_OK) rc = nst_pkl_state_dict(buf, len, path, "data.pkl", &f->t, &f->n, &local);
+    free(buf);
+    if (rc == NST_OK) rc = check_storages(f, &local);
+    if (rc != NST_OK) {
+        if (err) *err = local;
+        nst_pth_close(f);
+        return rc;
+    }
+    *out = f;
+    return NST_OK;
+}
+
+int nst_pth_count(const nst_pth_file *f) { return f->n; }
+
+const char *nst_pth_name(const nst_pth_file *f, int i) {
+    return i >= 0 && i < f->n ? f->t[i].name : NULL;
+}
+
+static const nst_pkl_tensor *find(const nst_pth_file *f, const char *name) {
+    for (int i = 0; i < f->n; i++)
+        if (strcmp(f->t[i].name, name) == 0) return &f->t[i];
+    return NULL;
+}
+
+const char *nst_pth_dtype(const nst_pth_file *f, const char *name) {
+    const nst_pkl_tensor *t = find(f, name);
+    return t ? nst_dtype_name(t->dtype) : NULL;
+}
+
+int nst_pth_read_f32(nst_pth_file *f, const char *name, float **data, int64_t shape[8],
+                     int *ndim, nst_error *err) {
+    *data = NULL;
+    const nst_pkl_tensor *t = find(f, name);
+    if (!t) return nst_fail(err, NST_ERR_MODEL, "%s: no tensor named %s", f->path, name);
+    char entry[512];
+    zip_int64_t idx = locate_storage(f, t->storage_key, entry, sizeof entry);
+    if (idx < 0)
+        return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: storage entry %s is missing", f->path,
+                        name, entry);
+    nst_error local = {NST_OK, ""};
+    uint8_t *buf;
+    size_t size;
+    int rc = read_entry(f, idx, entry, MAX_STORAGE, &buf, &size, &local);
+    if (rc != NST_OK) {
+        if (err) *err = local;
+        return rc;
+    }
+    // Sizes were checked at open; recheck against what was actually read.
+    int64_t numel = 1;
+    for (int d = 0; d < t->ndim; d++) numel *= t->shape[d];
+    size_t esz = (size_t)nst_dtype_size(t->dtype);
+    if ((uint64_t)(t->offset + numel) * esz > size) {
+        free(buf);
+        return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: storage entry %s is too small", f->path,
+                        name, entry);
+    }
+    float *d = malloc(numel ? (size_t)numel * sizeof *d : 1);
+    if (!d) {
+        free(buf);
+        return nst_fail(err, NST_ERR_NOMEM, "%s: tensor %s: out of memory", f->path, name);
+    }
+    nst_dtype_to_f32(t->dtype, buf + (size_t)t->offset * esz, d, (size_t)numel);
+    free(buf);
+    for (int i = 0; i < 8; i++) shape[i] = i < t->ndim ? t->shape[i] : 0;
+    *ndim = t->ndim;
+    *data = d;
+    return NST_OK;
+}

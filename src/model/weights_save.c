@@ -1,0 +1,165 @@
+// weights_save.c: writes conv weights as a compact safetensors file. The file is
+// built in a temporary sibling and renamed over `path` only once it is complete,
+// so a failed save never leaves a half-written model behind.
+#include "model/dtype.h"
+#include "model/weights.h"
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *input_string(const nst_input_norm *n) {
+    return n->bgr ? "caffe: BGR channel order, 0-255 range, mean subtracted"
+                  : "torchvision: RGB 0-1, mean/std normalized";
+}
+
+static int set_str(json_t *obj, const char *key, const char *val) {
+    return json_object_set_new(obj, key, json_string(val));
+}
+
+static int set_floats(json_t *obj, const char *key, const float v[3]) {
+    char buf[96];
+    snprintf(buf, sizeof buf, "%.9g,%.9g,%.9g", v[0], v[1], v[2]);
+    return set_str(obj, key, buf);
+}
+
+// The JSON header (padded with spaces to a multiple of 8, as the format suggests).
+static char *make_header(const nst_vgg_weights *w, int dt, size_t *len) {
+    json_t *root = json_object(), *meta = json_object();
+    char *text = NULL;
+    if (!root || !meta) goto done;
+    char layers[32];
+    snprintf(layers, sizeof layers, "conv1_1..%s", nst_vgg_conv_name(w->n_conv - 1));
+    int bad = set_str(meta, "input", input_string(&w->norm)) | set_str(meta, "architecture", "vgg19") |
+              set_str(meta, "layers", layers) | set_floats(meta, "mean", w->norm.mean) |
+              set_floats(meta, "std", w->norm.std) | json_object_set(root, "__metadata__", meta);
+    size_t offset = 0, esz = (size_t)nst_dtype_size(dt);
+    for (int i = 0; i < w->n_conv && !bad; i++) {
+        json_int_t cout = nst_vgg_cout(i), cin = nst_vgg_cin(i);
+        for (int b = 0; b < 2 && !bad; b++) {
+            size_t n = b ? (size_t)cout : (size_t)(cout * cin * 9);
+            char key[32];
+            snprintf(key, sizeof key, "features.%d.%s", nst_vgg_feature_index(i), b ? "bias" : "weight");
+            json_t *shape = b ? json_pack("[I]", cout) : json_pack("[I,I,i,i]", cout, cin, 3, 3);
+            json_t *e = json_pack("{s:s, s:o, s:[I,I]}", "dtype", nst_dtype_name(dt), "shape", shape,
+                                  "data_offsets", (json_int_t)offset, (json_int_t)(offset + n * esz));
+            bad = !e || json_object_set_new(root, key, e);
+            offset += n * esz;
+        }
+    }
+    if (bad) goto done;
+    text = json_dumps(root, JSON_COMPACT);
+    if (!text) goto done;
+    size_t n = strlen(text), padded = (n + 7) & ~(size_t)7;
+    char *p = realloc(text, padded + 1);
+    if (!p) {
+        free(text);
+        text = NULL;
+        goto done;
+    }
+    text = p;
+    memset(text + n, ' ', padded - n);
+    text[padded] = 0;
+    *len = padded;
+done:
+    json_decref(meta);
+    json_decref(root);
+    return text;
+}
+
+// Converts all tensors to the file's little-endian layout; refuses values the
+// loader would reject (NaN, Inf, or beyond F16's range).
+static int make_data(const nst_vgg_weights *w, int dt, const char *path, uint8_t **out,
+                     size_t *out_len, nst_error *err) {
+    size_t total = 0, esz = (size_t)nst_dtype_size(dt);
+    for (int i = 0; i < w->n_conv; i++)
+        total += (size_t)nst_vgg_cout(i) * ((size_t)nst_vgg_cin(i) * 9 + 1);
+    uint8_t *buf = malloc(total * esz), *p = buf;
+    if (!buf) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    for (int i = 0; i < w->n_conv; i++)
+        for (int b = 0; b < 2; b++) {
+            const float *src = b ? w->bias[i] : w->weight[i];
+            size_t n = b ? (size_t)nst_vgg_cout(i) : (size_t)nst_vgg_cout(i) * (size_t)nst_vgg_cin(i) * 9;
+            for (size_t j = 0; j < n; j++) {
+                uint32_t u;
+                if (dt == NST_DT_F16) {
+                    u = nst_float_to_half(src[j]);
+                    *p++ = (uint8_t)u;
+                    *p++ = (uint8_t)(u >> 8);
+                } else {
+                    memcpy(&u, &src[j], 4);
+                    for (int k = 0; k < 4; k++) *p++ = (uint8_t)(u >> (8 * k));
+                }
+                if (!isfinite(src[j]) || (dt == NST_DT_F16 && (u & 0x7c00u) == 0x7c00u)) {
+                    free(buf);
+                    return nst_fail(err, NST_ERR_NUMERIC, "%s: %s %s element %zu is %g, not storable as %s",
+                                    path, nst_vgg_conv_name(i), b ? "bias" : "weight", j, src[j],
+                                    nst_dtype_name(dt));
+                }
+            }
+        }
+    *out = buf;
+    *out_len = total * esz;
+    return NST_OK;
+}
+
+static int write_all(FILE *fp, const void *p, size_t n) { return fwrite(p, 1, n, fp) == n ? 0 : -1; }
+
+static int write_file(const char *path, const char *header, size_t hlen, const uint8_t *data,
+                      size_t dlen, nst_error *err) {
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return nst_fail(err, NST_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(e));
+    }
+    fchmod(fd, 0644);  // mkstemp's 0600 would hide the model from other users
+    FILE *fp = fdopen(fd, "wb");
+    if (!fp) close(fd);
+    uint8_t len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
+    int bad = !fp || write_all(fp, len8, 8) || write_all(fp, header, hlen) || write_all(fp, data, dlen) ||
+              fflush(fp) != 0 || fsync(fileno(fp)) != 0;
+    int e = errno;
+    if (fp && fclose(fp) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad && rename(tmp, path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) unlink(tmp);
+    free(tmp);
+    return bad ? nst_fail(err, NST_ERR_IO, "%s: cannot write: %s", path, strerror(e)) : NST_OK;
+}
+
+int nst_weights_save(const nst_vgg_weights *w, const char *path, const char *dtype, nst_error *err) {
+    int dt = nst_dtype_from_name(dtype);
+    if (dt != NST_DT_F32 && dt != NST_DT_F16)
+        return nst_fail(err, NST_ERR_USAGE, "%s: cannot save as dtype '%s' (F32 or F16)", path,
+                        dtype ? dtype : "(null)");
+    if (w->n_conv < 1 || w->n_conv > NST_VGG_CONVS)
+        return nst_fail(err, NST_ERR_USAGE, "%s: cannot save %d conv layers", path, w->n_conv);
+    for (int i = 0; i < w->n_conv; i++)
+        if (!w->weight[i] || !w->bias[i])
+            return nst_fail(err, NST_ERR_USAGE, "%s: %s has no weights to save", path, nst_vgg_conv_name(i));
+    uint8_t *data = NULL;
+    size_t dlen = 0, hlen = 0;
+    int rc = make_data(w, dt, path, &data, &dlen, err);
+    if (rc != NST_OK) return rc;
+    char *header = make_header(w, dt, &hlen);
+    if (!header) rc = nst_fail(err, NST_ERR_NOMEM, "%s: cannot build the header", path);
+    else rc = write_file(path, header, hlen, data, dlen, err);
+    free(header);
+    free(data);
+    return rc;
+}

@@ -1,0 +1,57 @@
+// vgg.h: VGG19's `features` on one image, forward and backward to the image.
+// Only the layers up to the deepest one asked for are computed. All buffers are
+// allocated once, for one image size, by nst_vgg_init: never in the optimization loop.
+#ifndef NST_VGG_H
+#define NST_VGG_H
+#include <stddef.h>
+#include "model/weights.h"
+
+typedef enum { NST_BACKEND_REFERENCE = 0, NST_BACKEND_GEMM = 1 } nst_backend;
+
+// A named activation: convX_Y (before ReLU) or reluX_Y (after it).
+typedef struct nst_layer_ref {
+    int conv;      // 0..15, index of the conv layer
+    int relu;      // 1: after the ReLU
+} nst_layer_ref;
+
+// Parses "conv4_2" or "relu4_2". Returns 0 on success.
+int nst_layer_parse(nst_layer_ref *ref, const char *name);
+void nst_layer_format(char *buf, size_t n, nst_layer_ref ref);
+
+typedef struct nst_vgg {
+    const nst_vgg_weights *weights;  // borrowed
+    int n_conv;                      // layers computed: the deepest needed + 1
+    int avg_pool;                    // 1: average pooling instead of max
+    nst_backend backend;
+    int h[NST_VGG_CONVS], w[NST_VGG_CONVS];  // spatial size at each conv layer
+    float *wflip[NST_VGG_CONVS];     // weights for the backward pass (gemm backend)
+    float *post[NST_VGG_CONVS];      // (C,H,W) after ReLU: the activations
+    float *pre[NST_VGG_CONVS];       // (C,H,W) before ReLU, only where keep_pre was asked
+    float *pooled[NST_VGG_CONVS];    // (C,H/2,W/2) input of conv i when a pool precedes it
+    float *grad[2];                  // ping-pong gradient buffers, largest activation size
+    float *col;                      // im2col scratch
+    size_t col_floats;
+    size_t bytes;                    // total allocated
+} nst_vgg;
+
+// True when a 2x2 pool precedes conv layer i (after conv1_2, conv2_2, conv3_4, conv4_4).
+int nst_vgg_pool_before(int i);
+// Bytes nst_vgg_init would allocate, for memory estimates.
+size_t nst_vgg_bytes(int n_conv, int h, int w, const int *keep_pre);
+
+// keep_pre[i] (may be NULL) keeps conv i's pre-ReLU output for losses on convX_Y.
+int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, int w,
+                 const int *keep_pre, int avg_pool, nst_backend backend, nst_error *err);
+void nst_vgg_free(nst_vgg *net);
+// x is (3,H,W) in the model's input space.
+void nst_vgg_forward(nst_vgg *net, const float *x);
+// Activation of a layer after the last forward pass: (C, h[i]*w[i]).
+const float *nst_vgg_activation(const nst_vgg *net, nst_layer_ref ref);
+// Backward pass. add_loss_grad is called at each layer (deepest first) with the
+// gradient buffer for that layer's output, so losses on it can add dL/dF:
+// first for reluX_Y (grad w.r.t. post), then for convX_Y (grad w.r.t. pre).
+// Writes dL/dx (3,H,W) into dx.
+typedef void (*nst_loss_grad_fn)(void *ctx, nst_layer_ref ref, float *grad);
+void nst_vgg_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx);
+
+#endif

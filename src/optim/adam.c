@@ -1,0 +1,40 @@
+#include "optim/optim.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int nst_adam_init(nst_adam *a, size_t n, float lr, nst_error *err) {
+    memset(a, 0, sizeof *a);
+    a->n = n; a->lr = lr; a->beta1 = 0.9f; a->beta2 = 0.999f; a->eps = 1e-8f;
+    a->m = calloc(n, sizeof(float));
+    a->v = calloc(n, sizeof(float));
+    if (!a->m || !a->v) {
+        nst_adam_free(a);
+        return nst_fail(err, NST_ERR_NOMEM, "out of memory for the Adam state (%zu values)", n);
+    }
+    return NST_OK;
+}
+
+void nst_adam_step(nst_adam *a, float *x, const float *grad) {
+    a->t++;
+    // Bias corrections in double, element-wise work in float: as torch does.
+    double bc1 = 1.0 - pow(a->beta1, (double)a->t);
+    double bc2_sqrt = sqrt(1.0 - pow(a->beta2, (double)a->t));
+    float step = (float)(a->lr / bc1);
+    float b1 = a->beta1, b2 = a->beta2, c1 = 1.0f - b1, c2 = 1.0f - b2;
+    float bc2s = (float)bc2_sqrt, eps = a->eps;
+    float *m = a->m, *v = a->v;
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < a->n; i++) {
+        float g = grad[i];
+        m[i] = m[i] * b1 + c1 * g;
+        v[i] = v[i] * b2 + c2 * (g * g);
+        float denom = sqrtf(v[i]) / bc2s + eps;
+        x[i] -= step * (m[i] / denom);
+    }
+}
+
+void nst_adam_free(nst_adam *a) {
+    free(a->m); free(a->v);
+    memset(a, 0, sizeof *a);
+}

@@ -1,0 +1,47 @@
+// optim.h: optimizers on a flat float vector through a value-and-gradient callback.
+// State is allocated once by *_init; steps never allocate.
+#ifndef NST_OPTIM_H
+#define NST_OPTIM_H
+#include <stddef.h>
+#include "util/status.h"
+
+// Returns the loss at x and writes dloss/dx into grad (n floats).
+typedef double (*nst_objective_fn)(void *ctx, const float *x, float *grad);
+
+// Adam as torch.optim.Adam (no weight decay, no amsgrad), in float32.
+typedef struct nst_adam {
+    size_t n;
+    float lr, beta1, beta2, eps;
+    long t;          // steps taken
+    float *m, *v;    // (n) first and second moments, owned
+} nst_adam;
+
+int nst_adam_init(nst_adam *a, size_t n, float lr, nst_error *err);
+// One update of x from its gradient.
+void nst_adam_step(nst_adam *a, float *x, const float *grad);
+void nst_adam_free(nst_adam *a);
+
+// L-BFGS with a backtracking (Armijo) line search. Keeps the last `history`
+// (s, y) pairs; pairs with too little curvature are skipped.
+typedef struct nst_lbfgs {
+    size_t n;
+    int history;     // m
+    int count;       // pairs stored, <= m
+    int head;        // index of the newest pair
+    long iter;       // iterations done
+    float lr;        // initial step length scale (1 = the quasi-Newton step)
+    float **s, **y;  // history pairs, each (n), owned
+    double *rho, *alpha;
+    float *d, *x0, *g0;   // direction, previous x and gradient (n)
+    int evals;       // function evaluations in the last step
+} nst_lbfgs;
+
+int nst_lbfgs_init(nst_lbfgs *o, size_t n, int history, float lr, nst_error *err);
+// One iteration from (x, *f, g) where *f and g are the loss and gradient at x.
+// Updates them in place. Returns 0 on progress, 1 when no decrease can be found
+// (converged), -1 when the objective returned NaN/Inf everywhere it was tried
+// (x, *f, g then hold the last good point).
+int nst_lbfgs_step(nst_lbfgs *o, float *x, double *f, float *g, nst_objective_fn fn, void *ctx);
+void nst_lbfgs_free(nst_lbfgs *o);
+
+#endif

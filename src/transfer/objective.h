@@ -1,0 +1,38 @@
+// objective.h: the style transfer loss as a function of the image, with its
+// gradient: content, style (Gram) and total variation terms through VGG19.
+#ifndef NST_OBJECTIVE_H
+#define NST_OBJECTIVE_H
+#include "nn/vgg.h"
+
+typedef struct nst_objective {
+    nst_vgg net;                       // sized for the generated image
+    int n_content, n_style;
+    nst_layer_ref content[NST_MAX_LAYERS], style[NST_MAX_LAYERS];
+    float style_layer_w[NST_MAX_LAYERS];
+    float *content_target[NST_MAX_LAYERS];  // (C,N) activations of the content image
+    float *style_target[NST_MAX_LAYERS];    // (C,C) blended Gram matrices of the styles
+    float content_weight, style_weight, tv_weight;
+    int raw_gram;
+    float *scratch;                    // (C,C) for the largest style layer
+    // weighted terms of the last evaluation
+    double last_content, last_style, last_tv;
+    long evals;
+} nst_objective;
+
+// Resolves the layer lists of p against the model (defaults fall back to the
+// deepest layers it has). Fills the layer fields of obj only.
+int nst_objective_layers(nst_objective *obj, const nst_vgg_weights *w, const nst_params *p,
+                         nst_error *err);
+// Allocates the network and targets for a w x h generated image, and computes
+// the targets from the content image and the style images (model input space).
+int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst_params *p,
+                       const float *content_x, int w, int h, const float *const *style_x,
+                       const int *style_w, const int *style_h, int n_styles,
+                       const float *blend, nst_backend backend, nst_error *err);
+void nst_objective_free(nst_objective *obj);
+// Loss at x (3,H,W) in model input space; writes the gradient into grad.
+double nst_objective_eval(void *obj, const float *x, float *grad);
+// The deepest conv layer any loss needs, + 1.
+int nst_objective_depth(const nst_objective *obj);
+
+#endif

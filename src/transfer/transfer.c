@@ -1,0 +1,244 @@
+// transfer.c: the optimization loop of style transfer, and its parameters.
+#include "nst.h"
+#include "model/model_api.h"
+#include "nn/gemm.h"
+#include "optim/optim.h"
+#include "transfer/objective.h"
+#include "transfer/colorspace.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <omp.h>
+
+const char *nst_version(void) { return NST_VERSION; }
+
+void nst_params_default(nst_params *p) {
+    memset(p, 0, sizeof *p);
+    p->iterations = 300;
+    p->optimizer = NST_OPTIMIZER_LBFGS;
+    p->lr = 1.0f;
+    p->lbfgs_history = 20;
+    p->content_weight = 1.0f;
+    p->style_weight = 1e4f;
+    p->tv_weight = 1e-3f;
+    p->init = NST_INIT_CONTENT;
+    p->seed = 0;
+}
+
+int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
+    if (strcmp(name, "default") == 0) {
+        nst_progress_fn fn = p->progress;
+        void *user = p->progress_user;
+        nst_params_default(p);
+        p->progress = fn; p->progress_user = user;
+    } else if (strcmp(name, "tutorial") == 0) {
+        // ../shared/seed's recipe: raw Grams, weights 1,.75,.2,.2,.2 over C*H*W,
+        // content 1, style 1e6, Adam lr 0.003, 2000 steps from the content image.
+        p->iterations = 2000;
+        p->optimizer = NST_OPTIMIZER_ADAM;
+        p->lr = 0.003f;
+        p->content_weight = 1.0f;
+        p->style_weight = 1e6f;
+        p->tv_weight = 0.0f;
+        snprintf(p->content_layers, sizeof p->content_layers, "relu4_2");
+        snprintf(p->style_layers, sizeof p->style_layers, "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1");
+        snprintf(p->style_layer_weights, sizeof p->style_layer_weights, "1,0.75,0.2,0.2,0.2");
+        p->raw_gram = 1;
+        p->avg_pool = 0;
+        p->init = NST_INIT_CONTENT;
+    } else if (strcmp(name, "gatys") == 0) {
+        // the paper: average pooling, L-BFGS, style relu1_1..relu5_1, content relu4_2
+        p->optimizer = NST_OPTIMIZER_LBFGS;
+        p->lr = 1.0f;
+        p->avg_pool = 1;
+        p->raw_gram = 0;
+        p->tv_weight = 0.0f;
+        snprintf(p->content_layers, sizeof p->content_layers, "relu4_2");
+        snprintf(p->style_layers, sizeof p->style_layers, "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1");
+        p->style_layer_weights[0] = 0;
+        p->init = NST_INIT_NOISE;
+    } else {
+        return nst_fail(err, NST_ERR_USAGE, "unknown preset '%s' (default, tutorial, gatys)", name);
+    }
+    return NST_OK;
+}
+
+int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, size_t content_len,
+                       char *style, size_t style_len, nst_error *err) {
+    nst_objective obj;
+    memset(&obj, 0, sizeof obj);
+    int rc = nst_objective_layers(&obj, &m->weights, p, err);
+    if (rc) return rc;
+    char name[16];
+    content[0] = style[0] = 0;
+    for (int i = 0; i < obj.n_content; i++) {
+        nst_layer_format(name, sizeof name, obj.content[i]);
+        snprintf(content + strlen(content), content_len - strlen(content), "%s%s", i ? "," : "", name);
+    }
+    for (int i = 0; i < obj.n_style; i++) {
+        nst_layer_format(name, sizeof name, obj.style[i]);
+        snprintf(style + strlen(style), style_len - strlen(style), "%s%s", i ? "," : "", name);
+    }
+    return NST_OK;
+}
+
+size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h) {
+    nst_objective obj;
+    memset(&obj, 0, sizeof obj);
+    if (nst_objective_layers(&obj, &m->weights, p, NULL)) return 0;
+    int keep[NST_VGG_CONVS] = {0};
+    int depth = nst_objective_depth(&obj);
+    size_t bytes = nst_vgg_bytes(depth, h, w, keep);
+    size_t n = (size_t)3 * w * h;
+    size_t opt = p->optimizer == NST_OPTIMIZER_LBFGS ? (2 * (size_t)p->lbfgs_history + 4) * n : 3 * n;
+    return bytes + (opt + 4 * n) * sizeof(float) + (size_t)512 * 512 * NST_MAX_LAYERS * sizeof(float);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// splitmix64: a small, good generator for reproducible noise.
+static unsigned long long next_random(unsigned long long *state) {
+    unsigned long long z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+// The state a progress callback can read the image from.
+typedef struct run_state {
+    const nst_input_norm *norm;
+    const float *x;
+    int w, h;
+} run_state;
+
+int nst_progress_image(const nst_progress *p, nst_image *out, nst_error *err) {
+    const run_state *rs = p->internal;
+    int rc = nst_image_alloc(out, rs->w, rs->h, err);
+    if (rc) return rc;
+    nst_model_to_rgb(out->data, rs->x, rs->w * rs->h, rs->norm);
+    return NST_OK;
+}
+
+static int all_finite(const float *v, size_t n) {
+    float acc = 0;
+    for (size_t i = 0; i < n; i++) acc += v[i] * 0.0f;   // NaN*0 and Inf*0 are NaN
+    return acc == 0.0f;
+}
+
+static int init_image(float *x, const nst_vgg_weights *wts, const nst_image *content,
+                      const nst_params *p, nst_error *err) {
+    int w = content->w, h = content->h;
+    size_t npix = (size_t)w * h;
+    if (p->init == NST_INIT_CONTENT) {
+        nst_rgb_to_model(x, content->data, npix, &wts->norm);
+    } else if (p->init == NST_INIT_NOISE) {
+        unsigned long long state = p->seed;
+        float *rgb = malloc(3 * npix * sizeof(float));
+        if (!rgb) return nst_fail(err, NST_ERR_NOMEM, "out of memory for the initial image");
+        for (size_t i = 0; i < 3 * npix; i++) rgb[i] = (float)(next_random(&state) >> 40) * (255.0f / 16777216.0f);
+        nst_rgb_to_model(x, rgb, npix, &wts->norm);
+        free(rgb);
+    } else {
+        if (!p->init_image) return nst_fail(err, NST_ERR_USAGE, "init from an image, but none given");
+        nst_image fitted = {0};
+        int rc = nst_image_resize(&fitted, p->init_image, w, h, err);
+        if (rc) return rc;
+        nst_rgb_to_model(x, fitted.data, npix, &wts->norm);
+        nst_image_free(&fitted);
+    }
+    return NST_OK;
+}
+
+int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *styles,
+                 int n_styles, const nst_params *p, nst_image *out, nst_error *err) {
+    const nst_vgg_weights *wts = &m->weights;
+    int w = content->w, h = content->h, rc;
+    if (n_styles < 1 || n_styles > NST_MAX_STYLES)
+        return nst_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
+    if (p->iterations < 0) return nst_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
+    if (p->threads > 0) { omp_set_num_threads(p->threads); nst_sgemm_set_threads(p->threads); }
+    nst_backend backend = p->backend == NST_BACKEND_REF ? NST_BACKEND_REFERENCE : NST_BACKEND_GEMM;
+
+    size_t npix = (size_t)w * h, n = 3 * npix;
+    float *x = malloc(n * sizeof(float)), *grad = malloc(n * sizeof(float));
+    float *good = malloc(n * sizeof(float));
+    float *content_x = malloc(n * sizeof(float));
+    float *style_x[NST_MAX_STYLES] = {0};
+    int sw[NST_MAX_STYLES], sh[NST_MAX_STYLES];
+    float blend[NST_MAX_STYLES];
+    nst_objective obj;
+    nst_adam adam;
+    nst_lbfgs lbfgs;
+    memset(&obj, 0, sizeof obj); memset(&adam, 0, sizeof adam); memset(&lbfgs, 0, sizeof lbfgs);
+    if (!x || !grad || !good || !content_x) { rc = nst_fail(err, NST_ERR_NOMEM, "out of memory for a %dx%d image", w, h); goto done; }
+
+    double bsum = 0;
+    for (int s = 0; s < n_styles; s++) bsum += p->style_blend[s] > 0 ? p->style_blend[s] : 0;
+    for (int s = 0; s < n_styles; s++) {
+        if (p->style_blend[s] < 0 || !isfinite(p->style_blend[s])) {
+            rc = nst_fail(err, NST_ERR_USAGE, "style blend weights must be >= 0"); goto done;
+        }
+        blend[s] = bsum > 0 ? (float)(p->style_blend[s] / bsum) : 1.0f / n_styles;
+        sw[s] = styles[s].w; sh[s] = styles[s].h;
+        if (!(style_x[s] = malloc((size_t)3 * sw[s] * sh[s] * sizeof(float)))) {
+            rc = nst_fail(err, NST_ERR_NOMEM, "out of memory for style image %d", s + 1); goto done;
+        }
+        nst_rgb_to_model(style_x[s], styles[s].data, (size_t)sw[s] * sh[s], &wts->norm);
+    }
+    nst_rgb_to_model(content_x, content->data, npix, &wts->norm);
+    if ((rc = nst_objective_init(&obj, wts, p, content_x, w, h, (const float *const *)style_x, sw, sh,
+                                 n_styles, blend, backend, err))) goto done;
+    if ((rc = init_image(x, wts, content, p, err))) goto done;
+    if (p->optimizer == NST_OPTIMIZER_ADAM) rc = nst_adam_init(&adam, n, p->lr, err);
+    else rc = nst_lbfgs_init(&lbfgs, n, p->lbfgs_history, p->lr, err);
+    if (rc) goto done;
+
+    run_state rs = {&wts->norm, x, w, h};
+    double t0 = now_s();
+    double f = nst_objective_eval(&obj, x, grad);
+    memcpy(good, x, n * sizeof(float));
+    for (int it = 0;; it++) {
+        if (!isfinite(f) || !all_finite(grad, n)) {
+            rc = nst_fail(err, NST_ERR_NUMERIC, "the loss became %s at iteration %d; keeping the last good image",
+                          isfinite(f) ? "finite with a NaN/Inf gradient" : "NaN or infinite", it);
+            goto done;
+        }
+        memcpy(good, x, n * sizeof(float));
+        if (p->progress) {
+            nst_progress pr = {it, p->iterations, now_s() - t0, f, obj.last_content, obj.last_style,
+                               obj.last_tv, &rs};
+            if (p->progress(&pr, p->progress_user)) {
+                rc = nst_fail(err, NST_ERR_INTERRUPTED, "stopped at iteration %d", it);
+                goto done;
+            }
+        }
+        if (it >= p->iterations) break;
+        if (p->optimizer == NST_OPTIMIZER_ADAM) {
+            nst_adam_step(&adam, x, grad);
+            f = nst_objective_eval(&obj, x, grad);
+        } else {
+            int st = nst_lbfgs_step(&lbfgs, x, &f, grad, nst_objective_eval, &obj);
+            if (st < 0) { f = NAN; continue; }
+            if (st > 0) break;   // converged: no further decrease is possible
+        }
+    }
+    rc = NST_OK;
+done:
+    if (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC) {
+        nst_error tmp;
+        if (nst_image_alloc(out, w, h, &tmp) == NST_OK) nst_model_to_rgb(out->data, good, npix, &wts->norm);
+        else if (rc == NST_OK) rc = nst_fail(err, tmp.code, "%s", tmp.msg);
+    }
+    nst_adam_free(&adam);
+    nst_lbfgs_free(&lbfgs);
+    nst_objective_free(&obj);
+    for (int s = 0; s < NST_MAX_STYLES; s++) free(style_x[s]);
+    free(x); free(grad); free(good); free(content_x);
+    return rc;
+}

@@ -1,0 +1,12 @@
+// status.h: internal error reporting. Every failing call fills an nst_error
+// (declared in nst.h) with a status code and a one-line message.
+#ifndef NST_STATUS_H
+#define NST_STATUS_H
+#include "nst.h"
+
+// Sets err (if not NULL) and returns code, so callers can `return nst_fail(...)`.
+int nst_fail(nst_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void nst_error_clear(nst_error *err);
+
+#endif

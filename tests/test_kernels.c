@@ -1,0 +1,186 @@
+// Kernels against their plain-loop oracles, and every hand-written backward
+// pass against finite differences.
+#include "testlib.h"
+#include "nn/gemm.h"
+#include "nn/layers.h"
+#include "loss/losses.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned long long rng = 88172645463325252ULL;
+static float frand(void) {   // uniform in [-1, 1)
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    return (float)((rng >> 40) / 8388608.0 - 1.0);
+}
+static float *rand_vec(size_t n) {
+    float *v = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) v[i] = frand();
+    return v;
+}
+static double dot(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+static void test_gemm_matches_reference(void) {
+    int m = 37, n = 53, k = 29;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            float *a = rand_vec((size_t)m * k), *b = rand_vec((size_t)k * n);
+            float *c1 = rand_vec((size_t)m * n), *c2 = malloc(sizeof(float) * m * n);
+            memcpy(c2, c1, sizeof(float) * m * n);
+            int lda = ta ? m : k, ldb = tb ? k : n;
+            nst_sgemm(ta, tb, m, n, k, 0.7f, a, lda, b, ldb, 0.3f, c1, n);
+            nst_sgemm_ref(ta, tb, m, n, k, 0.7f, a, lda, b, ldb, 0.3f, c2, n);
+            nst_test_close("gemm", c1, c2, (long)m * n, 1e-5, 0);
+            // and against a direct sum for one entry
+            double s = 0;
+            for (int p = 0; p < k; p++) s += (double)(ta ? a[p * lda + 3] : a[3 * lda + p]) * (tb ? b[5 * ldb + p] : b[p * ldb + 5]);
+            free(a); free(b); free(c1); free(c2);
+            (void)s;
+        }
+}
+
+static void test_conv_gemm_matches_reference(void) {
+    int sizes[][4] = {{3, 8, 7, 9}, {5, 4, 1, 6}, {16, 12, 11, 2}};
+    for (int t = 0; t < 3; t++) {
+        int cin = sizes[t][0], cout = sizes[t][1], h = sizes[t][2], w = sizes[t][3];
+        float *inp = rand_vec((size_t)cin * h * w), *wt = rand_vec((size_t)cout * cin * 9), *b = rand_vec(cout);
+        float *o1 = malloc(sizeof(float) * cout * h * w), *o2 = malloc(sizeof(float) * cout * h * w);
+        size_t colf = (size_t)(cin > cout ? cin : cout) * 9 * w;   // one row at a time: exercises chunking
+        float *col = malloc(colf * sizeof(float));
+        nst_conv3x3_forward_ref(o1, inp, wt, b, cin, cout, h, w);
+        nst_conv3x3_forward_gemm(o2, inp, wt, b, cin, cout, h, w, col, colf);
+        nst_test_close("conv forward", o2, o1, (long)cout * h * w, 1e-5, 1e-6);
+        // backward: reference scatter vs flipped-weight convolution
+        float *dout = rand_vec((size_t)cout * h * w), *d1 = malloc(sizeof(float) * cin * h * w), *d2 = malloc(sizeof(float) * cin * h * w);
+        float *wf = malloc(sizeof(float) * cout * cin * 9);
+        nst_conv3x3_backward_ref(d1, dout, wt, cin, cout, h, w);
+        nst_conv3x3_flip_weights(wf, wt, cin, cout);
+        nst_conv3x3_forward_gemm(d2, dout, wf, NULL, cout, cin, h, w, col, colf);
+        nst_test_close("conv backward", d2, d1, (long)cin * h * w, 1e-5, 1e-6);
+        free(inp); free(wt); free(b); free(o1); free(o2); free(col); free(dout); free(d1); free(d2); free(wf);
+    }
+}
+
+static void test_conv_reference_known_values(void) {
+    // a 1-channel 3x3 image, all-ones kernel, bias 1: each output is 1 + sum of its neighbourhood
+    float inp[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, wt[9], b = 1, out[9];
+    for (int i = 0; i < 9; i++) wt[i] = 1;
+    nst_conv3x3_forward_ref(out, inp, wt, &b, 1, 1, 3, 3);
+    float want[9] = {1 + 12, 1 + 21, 1 + 16, 1 + 27, 1 + 45, 1 + 33, 1 + 24, 1 + 39, 1 + 28};
+    nst_test_close("conv known", out, want, 9, 0, 1e-6);
+}
+
+// Directional derivative check: (L(x+eps v) - L(x-eps v)) / 2eps against <grad, v>.
+typedef double (*scalar_fn)(const float *x, float *grad, void *ctx);
+static void fd_check(const char *what, scalar_fn fn, void *ctx, size_t n, double eps, double rtol) {
+    float *x = rand_vec(n), *g = calloc(n, sizeof(float)), *v = rand_vec(n);
+    float *xp = malloc(n * sizeof(float)), *scratch = calloc(n, sizeof(float));
+    fn(x, g, ctx);
+    double analytic = dot(g, v, n);
+    for (size_t i = 0; i < n; i++) xp[i] = x[i] + (float)eps * v[i];
+    double fp = fn(xp, NULL, ctx);
+    for (size_t i = 0; i < n; i++) xp[i] = x[i] - (float)eps * v[i];
+    double fm = fn(xp, NULL, ctx);
+    double numeric = (fp - fm) / (2 * eps);
+    double err = fabs(numeric - analytic) / fmax(fabs(analytic), 1e-12);
+    CHECKF(err < rtol, "%s: numeric %.9g analytic %.9g rel err %.3g", what, numeric, analytic, err);
+    free(x); free(g); free(v); free(xp); free(scratch);
+}
+
+// L = sum(r * layer(x)) for a fixed random r, so dL/dy = r.
+typedef struct { int c, h, w, cout; float *wt, *r, *wf; int kind; } layer_ctx;
+static double layer_fn(const float *x, float *grad, void *vctx) {
+    layer_ctx *k = vctx;
+    int c = k->c, h = k->h, w = k->w;
+    size_t nin = (size_t)c * h * w, nout;
+    float *y;
+    if (k->kind == 0) { nout = (size_t)k->cout * h * w; y = malloc(nout * sizeof(float)); nst_conv3x3_forward_ref(y, x, k->wt, NULL, c, k->cout, h, w); }
+    else if (k->kind == 1 || k->kind == 2) {
+        nout = (size_t)c * (h / 2) * (w / 2); y = malloc(nout * sizeof(float));
+        if (k->kind == 1) nst_maxpool_forward(y, x, c, h, w); else nst_avgpool_forward(y, x, c, h, w);
+    } else { nout = nin; y = malloc(nout * sizeof(float)); memcpy(y, x, nin * sizeof(float)); nst_relu_forward(y, nout); }
+    double L = dot(y, k->r, nout);
+    if (grad) {
+        if (k->kind == 0) nst_conv3x3_backward_ref(grad, k->r, k->wt, c, k->cout, h, w);
+        else if (k->kind == 1) nst_maxpool_backward(grad, k->r, x, c, h, w);
+        else if (k->kind == 2) nst_avgpool_backward(grad, k->r, c, h, w);
+        else { memcpy(grad, k->r, nin * sizeof(float)); nst_relu_backward(grad, y, nin); }
+    }
+    free(y);
+    return L;
+}
+
+static void test_layer_backward_finite_differences(void) {
+    const char *names[4] = {"conv", "maxpool", "avgpool", "relu"};
+    for (int kind = 0; kind < 4; kind++) {
+        layer_ctx k = {3, 7, 9, 4, NULL, NULL, NULL, kind};   // odd sizes: pooling floors
+        k.wt = rand_vec((size_t)k.cout * k.c * 9);
+        k.r = rand_vec((size_t)(k.cout > k.c ? k.cout : k.c) * k.h * k.w);
+        fd_check(names[kind], layer_fn, &k, (size_t)k.c * k.h * k.w, kind == 0 || kind == 2 ? 1e-2 : 1e-4, 1e-3);
+        free(k.wt); free(k.r);
+    }
+}
+
+typedef struct { int c, n, kind; float *target; float *scratch; } loss_ctx;
+static double loss_fn(const float *x, float *grad, void *vctx) {
+    loss_ctx *k = vctx;
+    if (grad) memset(grad, 0, sizeof(float) * k->c * k->n);
+    if (k->kind == 0) return nst_content_loss(grad, x, k->target, (size_t)k->c * k->n, 3.0f);
+    if (k->kind == 1) return nst_style_loss(grad, x, k->target, k->c, k->n, (float)(k->c * k->n), 1.0f, 50.0f, k->scratch);
+    if (k->kind == 2) return nst_style_loss(grad, x, k->target, k->c, k->n, 1.0f, (float)(k->c * k->n), 5.0f, k->scratch);
+    return nst_tv_loss(grad, x, k->c, 5, k->n / 5, 2.0f);
+}
+
+static void test_loss_gradients_finite_differences(void) {
+    const char *names[4] = {"content", "style", "style raw gram", "tv"};
+    for (int kind = 0; kind < 4; kind++) {
+        loss_ctx k = {4, 35, kind, NULL, NULL};
+        k.target = rand_vec((size_t)k.c * (kind == 1 || kind == 2 ? k.c : k.n));
+        k.scratch = malloc(sizeof(float) * k.c * k.c);
+        if (kind == 1 || kind == 2)   // Gram targets are symmetric
+            for (int i = 0; i < k.c; i++)
+                for (int j = 0; j < i; j++) k.target[j * k.c + i] = k.target[i * k.c + j];
+        fd_check(names[kind], loss_fn, &k, (size_t)k.c * k.n, 1e-2, 2e-3);
+        free(k.target); free(k.scratch);
+    }
+}
+
+static void test_known_loss_values(void) {
+    // content: mean((f-p)^2) = (1+4)/2, weighted by 2
+    float f[2] = {1, 2}, p[2] = {0, 0}, g[2] = {0, 0};
+    CHECK(fabs(nst_content_loss(g, f, p, 2, 2.0f) - 5.0) < 1e-9);
+    CHECK(fabs(g[0] - 2.0f) < 1e-6 && fabs(g[1] - 4.0f) < 1e-6);   // 2*w*(f-p)/n
+    // gram of one channel [1,2,3] over N=3 with C*N normalisation: 14/3
+    float f1[3] = {1, 2, 3}, gm[1];
+    nst_gram(gm, f1, 1, 3, 3.0f);
+    CHECK(fabs(gm[0] - 14.0f / 3) < 1e-6);
+    nst_gram_ref(gm, f1, 1, 3, 3.0f);
+    CHECK(fabs(gm[0] - 14.0f / 3) < 1e-6);
+    // tv of a 1x2x2 image [[0,1],[2,3]]: vertical diffs 2,2 -> 4; horizontal 1,1 -> 1
+    float x[4] = {0, 1, 2, 3};
+    CHECK(fabs(nst_tv_loss(NULL, x, 1, 2, 2, 1.0f) - 5.0) < 1e-9);
+}
+
+static void test_gram_matches_reference(void) {
+    int c = 19, n = 301;
+    float *f = rand_vec((size_t)c * n), *g1 = malloc(sizeof(float) * c * c), *g2 = malloc(sizeof(float) * c * c);
+    nst_gram(g1, f, c, n, (float)(c * n));
+    nst_gram_ref(g2, f, c, n, (float)(c * n));
+    nst_test_close("gram", g1, g2, (long)c * c, 1e-5, 1e-7);
+    free(f); free(g1); free(g2);
+}
+
+int main(void) {
+    TEST(test_gemm_matches_reference);
+    TEST(test_conv_reference_known_values);
+    TEST(test_conv_gemm_matches_reference);
+    TEST(test_layer_backward_finite_differences);
+    TEST(test_loss_gradients_finite_differences);
+    TEST(test_known_loss_values);
+    TEST(test_gram_matches_reference);
+    return nst_test_summary();
+}

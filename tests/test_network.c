@@ -1,0 +1,226 @@
+// The network, Gram matrices, loss terms and gradients against PyTorch
+// (tests/fixtures/make_fixtures.py), for a random full VGG19 in torchvision's
+// .pth format and for the shared partial caffe model, with both backends.
+#include "testlib.h"
+#include "model/safetensors.h"
+#include "model/weights.h"
+#include "transfer/objective.h"
+#include "loss/losses.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RTOL 1e-4
+
+typedef struct fixture {
+    const char *name;
+    nst_vgg_weights w;
+    nst_st_file *st;
+    int ok;
+} fixture;
+
+static float *get(fixture *fx, const char *key, int64_t *numel) {
+    float *d = NULL;
+    int64_t shape[8];
+    int nd;
+    nst_error err;
+    if (nst_st_read_f32(fx->st, key, &d, shape, &nd, &err)) { CHECKF(0, "%s", err.msg); return NULL; }
+    int64_t n = 1;
+    for (int i = 0; i < nd; i++) n *= shape[i];
+    if (numel) *numel = n;
+    return d;
+}
+
+static int open_fixture(fixture *fx, const char *model_path, const char *fixture_file) {
+    char path[1024];
+    nst_error err;
+    memset(&fx->w, 0, sizeof fx->w);
+    fx->st = NULL;
+    snprintf(path, sizeof path, "%s/%s", nst_test_fixtures(), fixture_file);
+    if (nst_st_open(&fx->st, path, &err)) { CHECKF(0, "%s", err.msg); return 0; }
+    if (nst_weights_load(&fx->w, model_path, &err)) { CHECKF(0, "%s", err.msg); return 0; }
+    return 1;
+}
+
+static void close_fixture(fixture *fx) {
+    nst_weights_free(&fx->w);
+    if (fx->st) nst_st_close(fx->st);
+}
+
+// Every convX_Y and reluX_Y activation of the fixture's input image.
+static void check_activations(fixture *fx, const char *prefix, int avg_pool, nst_backend backend) {
+    int64_t n;
+    char key[128];
+    snprintf(key, sizeof key, "%sx", prefix);
+    float *x = get(fx, key, &n);
+    if (!x) return;
+    nst_vgg net;
+    nst_error err;
+    int keep[NST_VGG_CONVS];
+    for (int i = 0; i < NST_VGG_CONVS; i++) keep[i] = 1;
+    if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 37, 45, keep, avg_pool, backend, &err)) { CHECKF(0, "%s", err.msg); free(x); return; }
+    nst_vgg_forward(&net, x);
+    for (int i = 0; i < fx->w.n_conv; i++)
+        for (int relu = 0; relu < 2; relu++) {
+            nst_layer_ref r = {i, relu};
+            char lname[16];
+            nst_layer_format(lname, sizeof lname, r);
+            snprintf(key, sizeof key, "%sact.%s", prefix, lname);
+            int64_t m;
+            float *want = get(fx, key, &m);
+            if (!want) continue;
+            CHECKF(m == (int64_t)nst_vgg_cout(i) * net.h[i] * net.w[i], "%s: size %lld", key, (long long)m);
+            if (m == (int64_t)nst_vgg_cout(i) * net.h[i] * net.w[i])
+                nst_test_close(key, nst_vgg_activation(&net, r), want, (long)m, RTOL, 0);
+            free(want);
+        }
+    nst_vgg_free(&net);
+    free(x);
+}
+
+// The configurations make_fixtures.py computed (keep the two in step).
+static void case_params(nst_params *p, const char *prefix, int n_conv) {
+    int full = n_conv > 9;
+    nst_params_default(p);
+    const char *all_style = full ? "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1" : "relu1_1,relu2_1,relu3_1";
+    if (!strcmp(prefix, "main.")) {
+        snprintf(p->content_layers, sizeof p->content_layers, full ? "relu4_2" : "relu3_2");
+        snprintf(p->style_layers, sizeof p->style_layers, "%s", all_style);
+        snprintf(p->style_layer_weights, sizeof p->style_layer_weights, full ? "1,0.5,0.25,2,1.5" : "1,0.5,0.25");
+        p->content_weight = 1; p->style_weight = 1e3f; p->tv_weight = 0.1f;
+    } else if (!strcmp(prefix, "pre.")) {
+        snprintf(p->content_layers, sizeof p->content_layers, full ? "conv5_1" : "conv3_1");
+        snprintf(p->style_layers, sizeof p->style_layers, "conv1_1,relu2_1,conv2_2");
+        snprintf(p->style_layer_weights, sizeof p->style_layer_weights, "1,1,0.5");
+        p->content_weight = 2; p->style_weight = 5e2f; p->tv_weight = 0; p->avg_pool = 1;
+    } else {
+        snprintf(p->content_layers, sizeof p->content_layers, full ? "relu4_2" : "relu3_2");
+        snprintf(p->style_layers, sizeof p->style_layers, "%s", all_style);
+        snprintf(p->style_layer_weights, sizeof p->style_layer_weights, full ? "1,0.75,0.2,0.2,0.2" : "1,0.75,0.2");
+        p->content_weight = 1; p->style_weight = 1e6f; p->tv_weight = 0; p->raw_gram = 1;
+    }
+}
+
+static void check_losses(fixture *fx, const char *prefix, nst_backend backend) {
+    char key[128];
+    float *x, *content, *style, *loss, *grad;
+    snprintf(key, sizeof key, "%sx", prefix); x = get(fx, key, NULL);
+    snprintf(key, sizeof key, "%scontent_image", prefix); content = get(fx, key, NULL);
+    snprintf(key, sizeof key, "%sstyle_image", prefix); style = get(fx, key, NULL);
+    snprintf(key, sizeof key, "%sloss", prefix); loss = get(fx, key, NULL);
+    snprintf(key, sizeof key, "%sgrad", prefix); grad = get(fx, key, NULL);
+    nst_params p;
+    case_params(&p, prefix, fx->w.n_conv);
+    nst_objective obj;
+    nst_error err;
+    const float *styles[1] = {style};
+    int sw = 33, sh = 41;
+    float blend = 1;
+    if (x && content && style && loss && grad &&
+        !nst_objective_init(&obj, &fx->w, &p, content, 45, 37, styles, &sw, &sh, 1, &blend, backend, &err)) {
+        float *g = malloc(sizeof(float) * 3 * 37 * 45);
+        double f = nst_objective_eval(&obj, x, g);
+        float got[4] = {(float)f, (float)obj.last_content, (float)obj.last_style, (float)obj.last_tv};
+        for (int i = 0; i < 4; i++) {
+            const char *names[4] = {"total", "content", "style", "tv"};
+            snprintf(key, sizeof key, "%s%s loss (%s)", fx->name, prefix, names[i]);
+            nst_test_close(key, &got[i], &loss[i], 1, RTOL, 1e-12);
+        }
+        snprintf(key, sizeof key, "%s%s gradient", fx->name, prefix);
+        nst_test_close(key, g, grad, 3 * 37 * 45, RTOL, 0);
+        // the same input twice gives the same bits
+        float *g2 = malloc(sizeof(float) * 3 * 37 * 45);
+        double f2 = nst_objective_eval(&obj, x, g2);
+        CHECK(f2 == f && memcmp(g, g2, sizeof(float) * 3 * 37 * 45) == 0);
+        free(g); free(g2);
+        nst_objective_free(&obj);
+    } else if (x && content && style && loss && grad) {
+        CHECKF(0, "%s", err.msg);
+    }
+    free(x); free(content); free(style); free(loss); free(grad);
+}
+
+static void check_grams(fixture *fx) {
+    float *style = get(fx, "main.style_image", NULL);
+    if (!style) return;
+    nst_vgg net;
+    nst_error err;
+    if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 41, 33, NULL, 0, NST_BACKEND_GEMM, &err)) { CHECKF(0, "%s", err.msg); free(style); return; }
+    nst_vgg_forward(&net, style);
+    const char *names[5] = {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"};
+    for (int k = 0; k < 5; k++) {
+        nst_layer_ref r;
+        nst_layer_parse(&r, names[k]);
+        if (r.conv >= fx->w.n_conv) continue;
+        char key[64];
+        snprintf(key, sizeof key, "main.gram.%s", names[k]);
+        int64_t m;
+        float *want = get(fx, key, &m);
+        int c = nst_vgg_cout(r.conv);
+        size_t n = (size_t)net.h[r.conv] * net.w[r.conv];
+        float *g = malloc(sizeof(float) * c * c);
+        nst_gram(g, nst_vgg_activation(&net, r), c, (int)n, (float)(c * n));
+        if (want && m == (int64_t)c * c) nst_test_close(key, g, want, m, RTOL, 0);
+        else CHECKF(0, "%s missing or wrong size", key);
+        free(g); free(want);
+    }
+    nst_vgg_free(&net);
+    free(style);
+}
+
+static void run_model(const char *name, const char *model_path, const char *fixture_file) {
+    fixture fx = {name, {0}, NULL, 0};
+    if (open_fixture(&fx, model_path, fixture_file)) {
+        for (int b = 0; b < 2; b++) {
+            nst_backend be = b ? NST_BACKEND_GEMM : NST_BACKEND_REFERENCE;
+            check_activations(&fx, "main.", 0, be);
+            check_activations(&fx, "pre.", 1, be);
+            check_losses(&fx, "main.", be);
+            check_losses(&fx, "pre.", be);
+            check_losses(&fx, "tut.", be);
+        }
+        check_grams(&fx);
+    }
+    close_fixture(&fx);
+}
+
+static void test_full_vgg19_pth_against_pytorch(void) {
+    char model[1024];
+    snprintf(model, sizeof model, "%s/vgg19_random_full.pth", nst_test_fixtures());
+    run_model("full ", model, "net_full.safetensors");
+}
+
+static void test_partial_caffe_model_against_pytorch(void) {
+    char model[1024];
+    snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
+    run_model("partial ", model, "net_partial.safetensors");
+}
+
+static void test_missing_layer_lists_available(void) {
+    char model[1024];
+    snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
+    nst_vgg_weights w;
+    nst_error err;
+    if (nst_weights_load(&w, model, &err)) { CHECKF(0, "%s", err.msg); return; }
+    nst_params p;
+    nst_params_default(&p);
+    snprintf(p.style_layers, sizeof p.style_layers, "relu1_1,relu5_1");
+    nst_objective obj;
+    memset(&obj, 0, sizeof obj);
+    CHECK(nst_objective_layers(&obj, &w, &p, &err) == NST_ERR_MODEL);
+    CHECKF(strstr(err.msg, "relu5_1") && strstr(err.msg, "conv3_4"), "%s", err.msg);
+    // defaults fall back to the deepest layers present
+    nst_params_default(&p);
+    CHECK(nst_objective_layers(&obj, &w, &p, &err) == 0);
+    CHECK(obj.n_content == 1 && obj.content[0].conv == 5 && obj.content[0].relu);   // relu3_2
+    CHECK(obj.n_style == 3 && obj.style[2].conv == 4);   // relu1_1, relu2_1, relu3_1
+    nst_weights_free(&w);
+}
+
+int main(void) {
+    TEST(test_full_vgg19_pth_against_pytorch);
+    TEST(test_partial_caffe_model_against_pytorch);
+    TEST(test_missing_layer_lists_available);
+    return nst_test_summary();
+}

@@ -1,0 +1,50 @@
+#include "testlib.h"
+#include <math.h>
+#include <stdlib.h>
+
+int nst_test_case_failed;
+static int n_passed, n_failed;
+static const char *current;
+
+void nst_test_begin(const char *name) { current = name; nst_test_case_failed = 0; }
+
+void nst_test_end(void) {
+    if (nst_test_case_failed) { n_failed++; printf("FAIL %s\n", current); }
+    else { n_passed++; printf("ok   %s\n", current); }
+    fflush(stdout);
+}
+
+int nst_test_summary(void) {
+    printf("RESULT passed=%d failed=%d\n", n_passed, n_failed);
+    return n_failed ? 1 : 0;
+}
+
+const char *nst_test_shared(void) {
+    const char *s = getenv("NST_SHARED");
+    return s ? s : "../shared";
+}
+
+const char *nst_test_fixtures(void) {
+    const char *s = getenv("NST_FIXTURES");
+    return s ? s : "build/fixtures";
+}
+
+int nst_test_close(const char *what, const float *got, const float *want, long n,
+                   double rtol, double atol) {
+    double maxref = 0, worst = 0;
+    long worst_i = -1;
+    for (long i = 0; i < n; i++) maxref = fmax(maxref, fabs(want[i]));
+    double tol = rtol * maxref + atol;
+    for (long i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= worst)) { worst = d; worst_i = i; }   // NaN counts as worst
+    }
+    if (n == 0 || !(worst <= tol)) {
+        fprintf(stderr, "  %s: max |diff| %.3g at %ld (got %.7g want %.7g), tol %.3g\n",
+                what, worst, worst_i, worst_i >= 0 ? got[worst_i] : 0.0,
+                worst_i >= 0 ? want[worst_i] : 0.0, tol);
+        nst_test_case_failed = 1;
+        return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,28 @@
+// testlib.h: a tiny test harness. Each CHECK that fails marks the current case
+// failed; main() ends with nst_test_summary(), which returns the exit status.
+#ifndef NST_TESTLIB_H
+#define NST_TESTLIB_H
+#include <stdio.h>
+
+extern int nst_test_case_failed;
+void nst_test_begin(const char *name);
+void nst_test_end(void);
+int nst_test_summary(void);
+// Directory of ../shared (env NST_SHARED, default "../shared") and of fixtures
+// (env NST_FIXTURES, default "build/fixtures").
+const char *nst_test_shared(void);
+const char *nst_test_fixtures(void);
+// Relative error check of n floats: |a-b| <= rtol*max|b| + atol; reports the worst.
+int nst_test_close(const char *what, const float *got, const float *want, long n,
+                   double rtol, double atol);
+
+#define CHECK(cond) do { if (!(cond)) { \
+    fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    nst_test_case_failed = 1; } } while (0)
+#define CHECKF(cond, ...) do { if (!(cond)) { \
+    fprintf(stderr, "  %s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
+    fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); \
+    nst_test_case_failed = 1; } } while (0)
+#define TEST(fn) do { nst_test_begin(#fn); fn(); nst_test_end(); } while (0)
+
+#endif
