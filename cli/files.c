@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include "files.h"
 #include "util/status.h"
+#include "util/atomic_file.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,16 +39,10 @@ void cli_numbered_path(char *buf, size_t n, const char *path, int iter) {
 }
 
 int cli_write_text_atomic(const char *path, const char *text, nst_error *err) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) return nst_fail(err, NST_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    FILE *f = fdopen(fd, "w");
-    int ok = f && fputs(text, f) >= 0;
-    ok = (f ? fclose(f) == 0 : (close(fd), 0)) && ok;
-    if (!ok || rename(tmp, path)) {
-        unlink(tmp);
-        return nst_fail(err, NST_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return NST_OK;
+    nst_atomic_file af;
+    int rc = nst_atomic_open(&af, path, err);
+    if (rc) return rc;
+    int ok = fputs(text, af.f) >= 0;
+    rc = nst_atomic_close(&af, ok, err);
+    return ok ? rc : nst_fail(err, NST_ERR_IO, "%s: cannot write", path);
 }

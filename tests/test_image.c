@@ -101,6 +101,9 @@ static void set_px(nst_image *im, int x, int y, float r, float g, float b) {
 
 // ---- writing test files with libpng and libjpeg directly ----------------------
 
+// A tRNS key color (for gray or RGB files) that the next write_png_raw writes.
+static const png_color_16 *png_key_color;
+
 // rows: h rows of packed samples as libpng expects for (depth, type).
 static int write_png_raw(const char *path, int w, int h, int depth, int type, int interlace,
                          const unsigned char *data, size_t rowbytes,
@@ -119,6 +122,7 @@ static int write_png_raw(const char *path, int w, int h, int depth, int type, in
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     if (pal) png_set_PLTE(png, info, pal, npal);
     if (trns) png_set_tRNS(png, info, trns, ntrns, NULL);
+    if (png_key_color) png_set_tRNS(png, info, NULL, 0, png_key_color);
     png_write_info(png, info);
     png_bytep *rows = malloc(sizeof *rows * h);
     for (int y = 0; y < h; y++) rows[y] = (png_bytep)data + (size_t)y * rowbytes;
@@ -373,6 +377,30 @@ static void test_load_alpha_png(void) {
     if (im.data) {
         float a = 0x8000 / 65535.0f;
         CHECK_PX(&im, 0, 0, 255 * (1 - a), 255, 255 * (1 - a), 0.01f);
+    }
+    nst_image_free(&im);
+
+    // RGB and gray with a tRNS key color: pixels of exactly that color are transparent.
+    const unsigned char rgb[6] = {10, 20, 30, 10, 20, 31}, gray[2] = {77, 78};
+    const png_color_16 rgb_key = {0, 10, 20, 30, 0}, gray_key = {0, 0, 0, 0, 77};
+    const char *pk = tp("rgb_key.png"), *pgk = tp("gray_key.png");
+    png_key_color = &rgb_key;
+    CHECK(write_png_raw(pk, 2, 1, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, rgb, 6,
+                        NULL, 0, NULL, 0) == 0);
+    png_key_color = &gray_key;
+    CHECK(write_png_raw(pgk, 2, 1, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, gray, 2,
+                        NULL, 0, NULL, 0) == 0);
+    png_key_color = NULL;
+    CHECKF(nst_image_load(&im, pk, 0, &err) == NST_OK, "%s", err.msg);
+    if (im.data) {
+        CHECK_PX(&im, 0, 0, 255, 255, 255, 0);
+        CHECK_PX(&im, 1, 0, 10, 20, 31, 0);
+    }
+    nst_image_free(&im);
+    CHECKF(nst_image_load(&im, pgk, 0, &err) == NST_OK, "%s", err.msg);
+    if (im.data) {
+        CHECK_PX(&im, 0, 0, 255, 255, 255, 0);
+        CHECK_PX(&im, 1, 0, 78, 78, 78, 0);
     }
     nst_image_free(&im);
 }
@@ -651,6 +679,14 @@ static void test_save_failure_is_atomic(void) {
         CHECK(count_temp_files() == 0);
     }
     signal(SIGXFSZ, prev);
+    nst_image_free(&im);
+    // An encoder error (JPEG allows at most 65500 pixels a side) cleans up the same way.
+    CHECK(make_noise(&im, 70000, 1) == 0);
+    const char *wide = tp("wide.jpg");
+    int rc = nst_image_save(&im, wide, &err);
+    CHECK_ERR(rc, err, NST_ERR_LIMIT, wide);
+    CHECK(access(wide, F_OK) != 0);
+    CHECK(count_temp_files() == 0);
     nst_image_free(&im);
 }
 

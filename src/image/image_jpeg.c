@@ -206,6 +206,9 @@ int nst_jpeg_write(FILE *f, const char *path, const nst_image *img, int quality,
                           strerror(wr.jerr.sys_errno));
         else if (wr.jerr.pub.msg_code == JERR_OUT_OF_MEMORY)
             rc = nst_fail(err, NST_ERR_NOMEM, "%s: out of memory encoding JPEG", path);
+        else if (wr.jerr.pub.msg_code == JERR_IMAGE_TOO_BIG)
+            rc = nst_fail(err, NST_ERR_LIMIT, "%s: %dx%d pixels is too large for JPEG "
+                          "(at most %ld per side)", path, img->w, img->h, (long)JPEG_MAX_DIMENSION);
         else
             rc = nst_fail(err, NST_ERR_FORMAT, "%s: cannot encode JPEG: %s", path, wr.jerr.msg);
     }

@@ -78,7 +78,7 @@ static void store_row(nst_image *img, int y, const unsigned char *row, int nc, i
     float *out = img->data + (size_t)y * img->w;
     float maxv = bytes == 2 ? 65535.0f : 255.0f;
     for (int x = 0; x < img->w; x++) {
-        float v[4];
+        float v[4] = {0, 0, 0, 0};
         for (int c = 0; c < nc; c++) {
             const unsigned char *p = row + ((size_t)x * nc + c) * bytes;
             v[c] = bytes == 2 ? (float)(p[0] << 8 | p[1]) : p[0];

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "image/image_codec.h"
+#include "util/atomic_file.h"
 
 #define JPEG_QUALITY 95
 
@@ -31,16 +32,6 @@ static int format_of(const char *path, int *fmt, nst_error *err) {
                     "%s: unsupported extension \"%s\"; use .png, .jpg or .jpeg", path, dot);
 }
 
-// The mode a plainly created file would get: that of the file being replaced, or
-// 0666 less the umask (mkstemp alone would give 0600).
-static mode_t output_mode(const char *path) {
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) return st.st_mode & 07777;
-    mode_t mask = umask(022);   // umask can only be read by setting it
-    umask(mask);
-    return 0666 & ~mask;
-}
-
 int nst_image_save(const nst_image *img, const char *path, nst_error *err) {
     int fmt = FMT_PNG;
     int rc = format_of(path, &fmt, err);
@@ -48,43 +39,10 @@ int nst_image_save(const nst_image *img, const char *path, nst_error *err) {
     if (!img || !img->data || img->w <= 0 || img->h <= 0)
         return nst_fail(err, NST_ERR_USAGE, "%s: nothing to save (empty image)", path);
 
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof suffix);
-    if (!tmp) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, suffix, sizeof suffix);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = nst_fail(err, NST_ERR_IO, "%s: cannot create file: %s", path, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        rc = nst_fail(err, NST_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-        close(fd);
-        goto fail;
-    }
-    fchmod(fd, output_mode(path));   // best effort: a failure only leaves 0600
-
-    rc = fmt == FMT_PNG ? nst_png_write(f, path, img, err)
-                        : nst_jpeg_write(f, path, img, JPEG_QUALITY, err);
-    if (rc == NST_OK && (fflush(f) != 0 || fsync(fd) != 0))
-        rc = nst_fail(err, NST_ERR_IO, "%s: write error: %s", path, strerror(errno));
-    if (fclose(f) != 0 && rc == NST_OK)
-        rc = nst_fail(err, NST_ERR_IO, "%s: write error: %s", path, strerror(errno));
-    if (rc) goto fail;
-    if (rename(tmp, path) != 0) {
-        rc = nst_fail(err, NST_ERR_IO, "%s: cannot rename temporary file into place: %s",
-                      path, strerror(errno));
-        goto fail;
-    }
-    free(tmp);
-    return NST_OK;
-
-fail:
-    unlink(tmp);
-    free(tmp);
-    return rc;
+    nst_atomic_file af;
+    if ((rc = nst_atomic_open(&af, path, err))) return rc;
+    rc = fmt == FMT_PNG ? nst_png_write(af.f, path, img, err)
+                        : nst_jpeg_write(af.f, path, img, JPEG_QUALITY, err);
+    int crc = nst_atomic_close(&af, rc == NST_OK, err);
+    return rc ? rc : crc;
 }

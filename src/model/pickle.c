@@ -36,6 +36,7 @@ typedef struct obj obj;
 struct obj {
     enum kind kind;
     int64_t i;        // K_INT, K_BOOL, K_GLOBAL (an enum global)
+    double f;         // K_FLOAT
     char *s;          // K_STR, NUL-terminated, owned
     obj **items;      // K_TUPLE / K_LIST; K_DICT keys and values alternate; owned array
     size_t n, cap;
@@ -389,10 +390,14 @@ static int step(parser *p, obj **result) {
         a->i = op == 0x88;
         return push(p, a);
     case 'N': return push(p, new_obj(p, K_NONE));
-    case 'G':   // BINFLOAT: a big-endian double; no state-dict value needs it
+    case 'G': { // BINFLOAT: a big-endian double
         if (need(p, 8)) return p->err->code;
-        p->pos += 8;
-        return push(p, new_obj(p, K_NONE));
+        uint64_t u = 0;
+        for (int i = 0; i < 8; i++) u = u << 8 | p->buf[p->pos++];
+        if (!(a = new_obj(p, K_FLOAT))) return p->err->code;
+        memcpy(&a->f, &u, sizeof a->f);
+        return push(p, a);
+    }
     case 'c':
         if (read_line(p, module) || read_line(p, name)) return p->err->code;
         return make_global(p, module, name);

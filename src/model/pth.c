@@ -107,14 +107,19 @@ static int read_entry(nst_pth_file *f, zip_int64_t idx, const char *what, zip_ui
         if (r == 0) break;
         got += (zip_uint64_t)r;
     }
+    // Reading one byte more must hit the end; libzip checks the CRC there.
     uint8_t extra;
-    zip_int64_t r = 0;
-    if (rc == NST_OK && got == size) r = zip_fread(zf, &extra, 1);  // must be at the end now
-    if (rc == NST_OK && (got != size || r != 0))
+    zip_int64_t r = rc == NST_OK && got == size ? zip_fread(zf, &extra, 1) : 0;
+    if (rc == NST_OK && got != size)
         rc = nst_fail(err, NST_ERR_FORMAT,
-                      "%s: zip entry %s: the central directory says %llu bytes, but %s", f->path, what,
-                      (unsigned long long)size, got != size ? "it ended early" :
-                      r > 0 ? "it holds more" : zip_file_strerror(zf));
+                      "%s: zip entry %s: the central directory says %llu bytes, but only %llu could be read",
+                      f->path, what, (unsigned long long)size, (unsigned long long)got);
+    else if (rc == NST_OK && r > 0)
+        rc = nst_fail(err, NST_ERR_FORMAT, "%s: zip entry %s: holds more than the central directory's %llu bytes",
+                      f->path, what, (unsigned long long)size);
+    else if (rc == NST_OK && r < 0)
+        rc = nst_fail(err, NST_ERR_FORMAT, "%s: zip entry %s: damaged: %s", f->path, what,
+                      zip_file_strerror(zf));
     if (zip_fclose(zf) != 0 && rc == NST_OK)
         rc = nst_fail(err, NST_ERR_FORMAT, "%s: zip entry %s: damaged (bad checksum)", f->path, what);
     if (rc != NST_OK) {
@@ -170,8 +175,9 @@ int nst_pth_open(nst_pth_file **out, const char *path, nst_error *err) {
     size_t len = 0;
     int rc = open_zip(f, &local);
     if (rc == NST_OK) rc = find_pickle(f, &pkl, &local);
-    if (rc == NST_OK) rc = read_entry(f, pkl, "data.pkl", MAX_PICKLE, &buf, &len, &local);
-    if (rc == NST_OK) rc = nst_pkl_state_dict(buf, len, path, "data.pkl", &f->t, &f->n, &local);
+    const char *pkl_name = rc == NST_OK ? zip_get_name(f->zip, (zip_uint64_t)pkl, ZIP_FL_ENC_RAW) : NULL;
+    if (rc == NST_OK) rc = read_entry(f, pkl, pkl_name, MAX_PICKLE, &buf, &len, &local);
+    if (rc == NST_OK) rc = nst_pkl_state_dict(buf, len, path, pkl_name, &f->t, &f->n, &local);
     free(buf);
     if (rc == NST_OK) rc = check_storages(f, &local);
     if (rc != NST_OK) {
@@ -210,10 +216,12 @@ int nst_pth_read_f32(nst_pth_file *f, const char *name, float **data, int64_t sh
     if (idx < 0)
         return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: storage entry %s is missing", f->path,
                         name, entry);
+    char what[640];
+    snprintf(what, sizeof what, "%s (tensor %s)", entry, name);
     nst_error local = {NST_OK, ""};
     uint8_t *buf;
     size_t size;
-    int rc = read_entry(f, idx, entry, MAX_STORAGE, &buf, &size, &local);
+    int rc = read_entry(f, idx, what, MAX_STORAGE, &buf, &size, &local);
     if (rc != NST_OK) {
         if (err) *err = local;
         return rc;

@@ -35,6 +35,7 @@ static int src_read(source *s, const char *name, float **d, int64_t shape[8], in
                  : nst_pth_read_f32(s->pth, name, d, shape, ndim, err);
 }
 
+// Sniffs the format: a zip (torch.save since 1.6) or else safetensors.
 static int is_zip(const char *path, nst_error *err, int *zip) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return nst_fail(err, NST_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -42,6 +43,12 @@ static int is_zip(const char *path, nst_error *err, int *zip) {
     size_t n = fread(magic, 1, 4, fp);
     fclose(fp);
     *zip = n == 4 && memcmp(magic, "PK\x03\x04", 4) == 0;
+    // torch.save's pre-1.6 format is a bare pickle starting with PROTO 2, LONG1 of 10
+    // bytes; as a safetensors header length that would be 177 MB, so never valid.
+    if (n == 4 && memcmp(magic, "\x80\x02\x8a\x0a", 4) == 0)
+        return nst_fail(err, NST_ERR_FORMAT,
+                        "%s: legacy (pre-1.6) torch.save format, not supported: re-save it with a current PyTorch",
+                        path);
     return NST_OK;
 }
 

@@ -3,6 +3,7 @@
 // so a failed save never leaves a half-written model behind.
 #include "model/dtype.h"
 #include "model/weights.h"
+#include "util/atomic_file.h"
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -111,35 +112,15 @@ static int write_all(FILE *fp, const void *p, size_t n) { return fwrite(p, 1, n,
 
 static int write_file(const char *path, const char *header, size_t hlen, const uint8_t *data,
                       size_t dlen, nst_error *err) {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return nst_fail(err, NST_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(e));
-    }
-    fchmod(fd, 0644);  // mkstemp's 0600 would hide the model from other users
-    FILE *fp = fdopen(fd, "wb");
-    if (!fp) close(fd);
+    nst_atomic_file af;
+    int rc = nst_atomic_open(&af, path, err);
+    if (rc) return rc;
     uint8_t len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
-    int bad = !fp || write_all(fp, len8, 8) || write_all(fp, header, hlen) || write_all(fp, data, dlen) ||
-              fflush(fp) != 0 || fsync(fileno(fp)) != 0;
+    int bad = write_all(af.f, len8, 8) || write_all(af.f, header, hlen) || write_all(af.f, data, dlen);
     int e = errno;
-    if (fp && fclose(fp) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (!bad && rename(tmp, path) != 0) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad) unlink(tmp);
-    free(tmp);
-    return bad ? nst_fail(err, NST_ERR_IO, "%s: cannot write: %s", path, strerror(e)) : NST_OK;
+    rc = nst_atomic_close(&af, !bad, err);
+    return bad ? nst_fail(err, NST_ERR_IO, "%s: cannot write: %s", path, strerror(e)) : rc;
 }
 
 int nst_weights_save(const nst_vgg_weights *w, const char *path, const char *dtype, nst_error *err) {

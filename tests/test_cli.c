@@ -1,0 +1,219 @@
+// The `nst` program end to end: a short run on a shared image pair with the
+// partial model, and every bad input the core issue lists.
+#include "testlib.h"
+#include "nst.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmp[256], nst[512], model[512], content[512], style[512];
+static char out_text[8192];
+
+// Runs `nst ARGS` with stderr and stdout captured into out_text; returns the exit code.
+static int run(const char *args) {
+    char cmd[4096], log[300];
+    snprintf(log, sizeof log, "%s/cmd.out", tmp);
+    snprintf(cmd, sizeof cmd, "%s %s >%s 2>&1", nst, args, log);
+    int st = system(cmd);
+    FILE *f = fopen(log, "r");
+    size_t n = f ? fread(out_text, 1, sizeof out_text - 1, f) : 0;
+    out_text[n] = 0;
+    if (f) fclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
+static long file_size(const char *path) { struct stat st; return stat(path, &st) ? -1 : (long)st.st_size; }
+
+static void write_file(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (f) { fwrite(data, 1, n, f); fclose(f); }
+}
+
+static int count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static void test_end_to_end_loss_falls(void) {
+    char args[4096], out[300], log[300];
+    snprintf(out, sizeof out, "%s/e2e.png", tmp);
+    snprintf(log, sizeof log, "%s/e2e.jsonl", tmp);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 96 --iterations 20 --log %s --quiet",
+             content, style, model, out, log);
+    CHECKF(run(args) == 0, "%s", out_text);
+    nst_image img = {0};
+    nst_error err;
+    CHECKF(nst_image_load(&img, out, NST_DEFAULT_MAX_PIXELS, &err) == 0, "%s", err.msg);
+    CHECKF(img.w == 96 && img.h == 72, "output is %dx%d", img.w, img.h);   // tubingen is 4:3
+    nst_image_free(&img);
+    FILE *f = fopen(log, "r");
+    CHECK(f != NULL);
+    if (!f) return;
+    char line[512];
+    int lines = 0, iter = -1;
+    double first = -1, last = -1, t = -1, c, s, tv, total;
+    while (fgets(line, sizeof line, f)) {
+        CHECKF(sscanf(line, "{\"iter\":%d,\"time_s\":%lf,\"loss\":%lf,\"content\":%lf,\"style\":%lf,\"tv\":%lf}",
+                      &iter, &t, &total, &c, &s, &tv) == 6, "bad log line %s", line);
+        CHECKF(iter == lines, "iter %d on line %d", iter, lines);
+        CHECKF(fabs(total - (c + s + tv)) <= 1e-6 * total, "loss %g != %g + %g + %g", total, c, s, tv);
+        if (lines == 0) { first = total; CHECK(c == 0); }   // starts from the content image
+        last = total;
+        lines++;
+    }
+    fclose(f);
+    CHECKF(lines == 21, "%d log lines", lines);
+    CHECKF(last < 0.5 * first, "loss %g -> %g", first, last);
+}
+
+static void test_same_run_same_bytes(void) {
+    char args[4096], a[300], b[300];
+    snprintf(a, sizeof a, "%s/det_a.png", tmp);
+    snprintf(b, sizeof b, "%s/det_b.png", tmp);
+    const char *outs[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 64 --iterations 6 --init noise --seed 7 --threads 2 --quiet",
+                 content, style, model, outs[i]);
+        CHECKF(run(args) == 0, "%s", out_text);
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", a, b);
+    CHECK(system(cmd) == 0);
+}
+
+static void test_save_every_writes_frames(void) {
+    char args[4096], out[300], frame[300];
+    snprintf(out, sizeof out, "%s/frames.png", tmp);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 48 --iterations 4 --save-every 2 --optimizer adam --lr 2 --quiet",
+             content, style, model, out);
+    CHECKF(run(args) == 0, "%s", out_text);
+    snprintf(frame, sizeof frame, "%s/frames-iter0002.png", tmp);
+    CHECK(exists(frame) && exists(out));
+}
+
+// A bad input: non-zero exit, one line on stderr naming the file, no output.
+static void expect_failure(const char *what, const char *args, int want_code, const char *must_mention) {
+    char out[300], full[4096];
+    snprintf(out, sizeof out, "%s/never.png", tmp);
+    unlink(out);
+    snprintf(full, sizeof full, "%s -o %s --quiet", args, out);
+    int code = run(full);
+    CHECKF(code == want_code, "%s: exit %d, want %d: %s", what, code, want_code, out_text);
+    CHECKF(count_lines(out_text) == 1, "%s: not one line: %s", what, out_text);
+    CHECKF(strstr(out_text, must_mention) != NULL, "%s: message does not name %s: %s", what, must_mention, out_text);
+    CHECKF(!exists(out), "%s: an output was written", what);
+}
+
+static void test_bad_inputs(void) {
+    char args[4096], p[300];
+    snprintf(args, sizeof args, "-c %s/missing.jpg -s %s -m %s", tmp, style, model);
+    expect_failure("missing file", args, 3, "missing.jpg");
+
+    snprintf(p, sizeof p, "%s/empty.jpg", tmp);
+    write_file(p, "", 0);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s", p, style, model);
+    expect_failure("empty file", args, 3, "empty.jpg");
+
+    snprintf(p, sizeof p, "%s/text.jpg", tmp);
+    write_file(p, "hello, I am not a picture\n", 26);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s", content, p, model);
+    expect_failure("text named .jpg", args, 3, "text.jpg");
+
+    // a truncated JPEG: the first 20000 bytes of the shared content photo
+    snprintf(p, sizeof p, "%s/truncated.jpg", tmp);
+    FILE *f = fopen(content, "rb");
+    char *buf = malloc(20000);
+    size_t n = f ? fread(buf, 1, 20000, f) : 0;
+    if (f) fclose(f);
+    write_file(p, buf, n);
+    free(buf);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s", p, style, model);
+    expect_failure("truncated JPEG", args, 3, "truncated.jpg");
+
+    snprintf(args, sizeof args, "-c %s -s %s -m %s --max-pixels 1000", content, style, model);
+    expect_failure("too many pixels", args, 4, "tubingen.jpg");
+
+    snprintf(args, sizeof args, "-c %s -s %s -m %s --style-layers relu1_1,relu5_1", content, style, model);
+    expect_failure("layer the model lacks", args, 3, "conv3_4");
+
+    snprintf(p, sizeof p, "%s/bad.safetensors", tmp);
+    write_file(p, "\xff\xff\xff\xff\xff\xff\xff\x7f{}", 10);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s", content, style, p);
+    expect_failure("bad safetensors header length", args, 3, "bad.safetensors");
+
+    snprintf(args, sizeof args, "-c %s -s %s -m %s/nope.safetensors", content, style, tmp);
+    expect_failure("missing model", args, 3, "nope.safetensors");
+
+    snprintf(args, sizeof args, "-c %s -s %s -m %s --iterations many", content, style, model);
+    expect_failure("bad number", args, 2, "--iterations");
+}
+
+static void test_output_rules(void) {
+    char args[4096], copy[300], cmd[1024];
+    // unwritable output directory
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o /nonexistent-dir/out.png --quiet", content, style, model);
+    int code = run(args);
+    CHECKF(code == 3 && strstr(out_text, "/nonexistent-dir"), "exit %d: %s", code, out_text);
+    // an output path that is an input: refused, and the input is untouched
+    snprintf(copy, sizeof copy, "%s/content_copy.jpg", tmp);
+    snprintf(cmd, sizeof cmd, "cp %s %s", content, copy);
+    CHECK(system(cmd) == 0);
+    long before = file_size(copy);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --quiet", copy, style, model, copy);
+    code = run(args);
+    CHECKF(code == 2 && strstr(out_text, "content_copy.jpg"), "exit %d: %s", code, out_text);
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", content, copy);
+    CHECK(system(cmd) == 0 && file_size(copy) == before);
+}
+
+static void test_model_info_and_convert(void) {
+    char args[4096], conv[300];
+    snprintf(args, sizeof args, "model info %s", model);
+    CHECKF(run(args) == 0, "%s", out_text);
+    CHECKF(strstr(out_text, "conv3_4") && strstr(out_text, "caffe") && strstr(out_text, "F32") &&
+           strstr(out_text, "[256, 256, 3, 3]"), "%s", out_text);
+    snprintf(conv, sizeof conv, "%s/half.safetensors", tmp);
+    snprintf(args, sizeof args, "model convert %s %s --dtype f16", model, conv);
+    CHECKF(run(args) == 0, "%s", out_text);
+    snprintf(args, sizeof args, "model info %s", conv);
+    CHECKF(run(args) == 0 && strstr(out_text, "F16") && strstr(out_text, "caffe"), "%s", out_text);
+    CHECKF(file_size(conv) > 0 && file_size(conv) < file_size(model) / 2 + 4096, "f16 file is %ld bytes", file_size(conv));
+}
+
+static void test_help_and_version(void) {
+    CHECK(run("--help") == 0);
+    const char *opts[] = {"--content", "--style", "--output", "--model", "--size", "--iterations", "--optimizer",
+                          "--lr", "--content-weight", "--style-weight", "--tv-weight", "--content-layers",
+                          "--style-layers", "--style-layer-weights", "--style-scale", "--pooling", "--init",
+                          "--seed", "--threads", "--max-pixels", "--log", "--save-every", "--preset", "--quiet",
+                          "--version"};
+    for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) CHECKF(strstr(out_text, opts[i]), "help lacks %s", opts[i]);
+    CHECK(run("--version") == 0 && strstr(out_text, NST_VERSION));
+}
+
+int main(void) {
+    snprintf(tmp, sizeof tmp, "/tmp/nst_cli_XXXXXX");
+    if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
+    const char *build = getenv("NST_BUILD");
+    snprintf(nst, sizeof nst, "%s/nst", build ? build : "build");
+    snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
+    snprintf(content, sizeof content, "%s/images/tubingen.jpg", nst_test_shared());
+    snprintf(style, sizeof style, "%s/images/starry_night_crop.png", nst_test_shared());
+    TEST(test_end_to_end_loss_falls);
+    TEST(test_same_run_same_bytes);
+    TEST(test_save_every_writes_frames);
+    TEST(test_bad_inputs);
+    TEST(test_output_rules);
+    TEST(test_model_info_and_convert);
+    TEST(test_help_and_version);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);
+    return nst_test_summary();
+}
