@@ -49,15 +49,16 @@ $(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(BUILD)/libnst.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
 # PyTorch reference fixtures (needs Debian's python3-torch, run by /usr/bin/python3).
-fixtures: $(BUILD)/fixtures/.done
+FIXTURES ?= $(BUILD)/fixtures
+fixtures: $(FIXTURES)/.done
 FIXTURE_SCRIPTS := $(sort $(wildcard tests/fixtures/make_*.py))
-$(BUILD)/fixtures/.done: $(FIXTURE_SCRIPTS)
-	@mkdir -p $(BUILD)/fixtures
-	set -e; for s in $(FIXTURE_SCRIPTS); do /usr/bin/python3 $$s $(BUILD)/fixtures; done
+$(FIXTURES)/.done: $(FIXTURE_SCRIPTS)
+	@mkdir -p $(FIXTURES)
+	set -e; for s in $(FIXTURE_SCRIPTS); do /usr/bin/python3 $$s $(FIXTURES); done
 	@touch $@
 
 test: all fixtures
-	tests/run_tests.sh $(BUILD)
+	NST_FIXTURES=$(FIXTURES) tests/run_tests.sh $(BUILD)
 
 # The README's test command: installs what is missing, builds, runs every test.
 check:
@@ -65,12 +66,12 @@ check:
 	$(MAKE) test
 
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+	$(MAKE) BUILD=build-asan FIXTURES=build/fixtures OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
 examples: $(BUILD)/tools/draw_examples
 	$(BUILD)/tools/draw_examples examples
 
-weights:
+weights: $(BUILD)/nst
 	scripts/fetch-weights.sh
 
 clean:
