@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 
 static char tmp[256], nst[512], model[512], content[512], style[512];
 static char out_text[8192];
@@ -186,6 +189,46 @@ static void test_model_info_and_convert(void) {
     CHECKF(file_size(conv) > 0 && file_size(conv) < file_size(model) / 2 + 4096, "f16 file is %ld bytes", file_size(conv));
 }
 
+// Ctrl-C (SIGINT) and SIGTERM write the current picture, then exit 130 / 143.
+static void interrupt_run(int sig, int want_code) {
+    char out[300], log[300], model_arg[600];
+    snprintf(out, sizeof out, "%s/interrupted.png", tmp);
+    snprintf(log, sizeof log, "%s/interrupted.jsonl", tmp);
+    snprintf(model_arg, sizeof model_arg, "%s", model);
+    unlink(out);
+    unlink(log);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        execl(nst, nst, "-c", content, "-s", style, "-m", model_arg, "-o", out, "--size", "64",
+              "--iterations", "100000", "--log", log, (char *)NULL);
+        _exit(127);
+    }
+    // wait until a few iterations are logged, at most 60 s
+    for (int i = 0; i < 600; i++) {
+        FILE *f = fopen(log, "r");
+        int lines = 0, ch;
+        if (f) { while ((ch = fgetc(f)) != EOF) lines += ch == '\n'; fclose(f); }
+        if (lines >= 3) break;
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, sig);
+    int st;
+    waitpid(pid, &st, 0);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == want_code, "exit status %d", st);
+    nst_image img = {0};
+    nst_error err;
+    CHECKF(nst_image_load(&img, out, NST_DEFAULT_MAX_PIXELS, &err) == 0, "no picture after signal %d", sig);
+    nst_image_free(&img);
+}
+
+static void test_interrupt_writes_current_image(void) {
+    interrupt_run(SIGINT, 130);
+    interrupt_run(SIGTERM, 143);
+}
+
 static void test_help_and_version(void) {
     CHECK(run("--help") == 0);
     const char *opts[] = {"--content", "--style", "--output", "--model", "--size", "--iterations", "--optimizer",
@@ -211,6 +254,7 @@ int main(void) {
     TEST(test_bad_inputs);
     TEST(test_output_rules);
     TEST(test_model_info_and_convert);
+    TEST(test_interrupt_writes_current_image);
     TEST(test_help_and_version);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
