@@ -42,7 +42,8 @@ void cli_usage(FILE *out) {
 "  --seed N                    for --init noise (default 0)\n"
 "  --preset NAME               default | tutorial | gatys; later options override it\n"
 "  --threads N                 (default: all cores)\n"
-"  --backend auto|reference|blas  convolution kernels (default auto)\n"
+"  --backend auto|reference|blas|dnnl  convolution kernels (default auto: the fastest built in)\n"
+"  --precision fp32|bf16|auto  bf16 convolutions where the CPU has AVX512-BF16/AMX (default fp32)\n"
 "Output:\n"
 "  --log FILE                  one JSON object per iteration\n"
 "  --save-every N              write OUTPUT-iterN.ext every N iterations\n"
@@ -176,7 +177,13 @@ int cli_parse(cli_options *o, int argc, char **argv, nst_error *err) {
             if (!strcmp(v, "auto")) p->backend = NST_BACKEND_AUTO;
             else if (!strcmp(v, "reference")) p->backend = NST_BACKEND_REF;
             else if (!strcmp(v, "blas")) p->backend = NST_BACKEND_BLAS;
-            else bad = nst_fail(err, NST_ERR_USAGE, "--backend: expected auto, reference or blas, got '%s'", v);
+            else if (!strcmp(v, "dnnl")) p->backend = NST_BACKEND_DNNL;
+            else bad = nst_fail(err, NST_ERR_USAGE, "--backend: expected auto, reference, blas or dnnl, got '%s'", v);
+        } else if (!strcmp(a, "--precision")) {
+            if (!strcmp(v, "fp32")) p->precision = NST_PRECISION_FP32;
+            else if (!strcmp(v, "bf16")) p->precision = NST_PRECISION_BF16;
+            else if (!strcmp(v, "auto")) p->precision = NST_PRECISION_AUTO;
+            else bad = nst_fail(err, NST_ERR_USAGE, "--precision: expected fp32, bf16 or auto, got '%s'", v);
         } else if (!strcmp(a, "--init")) {
             if (!strcmp(v, "content")) p->init = NST_INIT_CONTENT;
             else if (!strcmp(v, "noise")) p->init = NST_INIT_NOISE;

@@ -113,7 +113,8 @@ int nst_conv_channels(int i);
 /* ---- Style transfer -------------------------------------------------------- */
 typedef enum { NST_OPTIMIZER_LBFGS = 0, NST_OPTIMIZER_ADAM = 1 } nst_optimizer;
 typedef enum { NST_INIT_CONTENT = 0, NST_INIT_NOISE = 1, NST_INIT_IMAGE = 2 } nst_init;
-typedef enum { NST_BACKEND_AUTO = 0, NST_BACKEND_REF = 1, NST_BACKEND_BLAS = 2 } nst_backend_choice;
+typedef enum { NST_BACKEND_AUTO = 0, NST_BACKEND_REF = 1, NST_BACKEND_BLAS = 2, NST_BACKEND_DNNL = 3 } nst_backend_choice;
+typedef enum { NST_PRECISION_FP32 = 0, NST_PRECISION_BF16 = 1, NST_PRECISION_AUTO = 2 } nst_precision;
 
 /* What the progress callback sees after each iteration (iteration 0 is the
  * initial image). Loss terms are weighted; loss is their sum. */
@@ -151,6 +152,7 @@ typedef struct nst_params {
      * divided by C*H*W. */
     int raw_gram;
     nst_backend_choice backend;
+    nst_precision precision;        /* bf16 convolutions where the CPU has them; default fp32 */
     nst_progress_fn progress;
     void *progress_user;
 } nst_params;
