@@ -16,23 +16,27 @@ model=build/bench/vgg19_random.safetensors
 mkdir -p build/bench
 [ -f "$model" ] || build/nst model convert build/fixtures/vgg19_random_full.pth "$model"
 build/tools/draw_examples build/bench >/dev/null 2>&1 || cp examples/*.png build/bench/
-printf "%-6s %-8s %12s %12s %8s %14s %14s\n" size threads "torch s/it" "nst s/it" ratio "torch RSS MiB" "nst RSS MiB"
+precisions=(${PRECISIONS:-fp32 bf16})
+printf "%-6s %-5s %-8s %11s %11s %7s %13s %13s %7s\n" size prec threads "torch s/it" "nst s/it" ratio "torch RSS MiB" "nst RSS MiB" ratio
 for s in "${sizes[@]}"; do
+  for prec in "${precisions[@]}"; do
     t_spi=-; t_rss=-
     if [ "$s" -le 512 ]; then
-        line=$(/usr/bin/python3 "$anchor" "$s" "$iters" "$threads")
+        line=$(/usr/bin/python3 "$anchor" "$s" "$iters" "$threads" $([ "$prec" = bf16 ] && echo --bf16))
         t_spi=$(sed 's/.*s_per_iter=\([0-9.]*\).*/\1/' <<<"$line")
         t_rss=$(sed 's/.*peak_rss_mib=\([0-9.]*\).*/\1/' <<<"$line")
     fi
-    log=build/bench/log_$s.jsonl
+    log=build/bench/log_${s}_$prec.jsonl
     /usr/bin/time -f "%M" -o build/bench/rss_$s build/nst -c build/bench/content.png -s build/bench/style.png \
         -o build/bench/out_$s.png -m "$model" --preset tutorial --size "$s" --iterations "$iters" \
-        --threads "$threads" --log "$log" --quiet
+        --threads "$threads" --precision "$prec" --log "$log" --quiet
     # median seconds per iteration from the log's time_s (iteration 0 is the start)
     n_spi=$(sed 's/.*"time_s":\([0-9.]*\).*/\1/' "$log" | awk 'NR>1 {print $1-prev} {prev=$1}' | sort -g |
             awk '{d[NR]=$1} END {printf "%.3f", (NR%2 ? d[(NR+1)/2] : (d[NR/2]+d[NR/2+1])/2)}')
     n_rss=$(( $(cat build/bench/rss_$s) / 1024 ))
-    ratio=-
+    ratio=-; rratio=-
     [ "$t_spi" != - ] && ratio=$(awk -v a="$n_spi" -v b="$t_spi" 'BEGIN{printf "%.2f", a/b}')
-    printf "%-6s %-8s %12s %12s %8s %14s %14s\n" "$s" "$threads" "$t_spi" "$n_spi" "$ratio" "$t_rss" "$n_rss"
+    [ "$t_rss" != - ] && rratio=$(awk -v a="$n_rss" -v b="$t_rss" 'BEGIN{printf "%.2f", a/b}')
+    printf "%-6s %-5s %-8s %11s %11s %7s %13s %13s %7s\n" "$s" "$prec" "$threads" "$t_spi" "$n_spi" "$ratio" "$t_rss" "$n_rss" "$rratio"
+  done
 done

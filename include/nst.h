@@ -4,33 +4,117 @@
  * is changed pixel by pixel to lower a weighted sum of a content loss (activations
  * of a deep layer) and a style loss (Gram matrices of several layers).
  *
+ * BUILDING AGAINST IT
+ *   After `make install PREFIX=...`:
+ *     cc app.c $(pkg-config --cflags --libs nst)              (libnst.so.0)
+ *     cc app.c $(pkg-config --cflags --libs --static nst)     (with libnst.a)
+ *   examples/embed/ is a complete program built that way.
+ *
  * CONVENTIONS
  *   All public names start with nst_. The library never prints and never exits.
- *   Every call that can fail returns an nst_status and fills the nst_error it was
- *   given (which may be NULL) with the code and a one-line message naming the
- *   file and the problem. Whoever allocates a buffer frees it: the library frees
- *   only what it allocated, through the matching nst_*_free call. No global
- *   option state: every setting travels in nst_params.
+ *   Every call that can fail returns an nst_status (NST_OK is 0) and fills the
+ *   nst_error it was given (which may be NULL) with the code and a one-line
+ *   message naming the file and the problem. Whoever allocates a buffer frees
+ *   it: the library frees only what it allocated, through the matching
+ *   nst_*_free call. No global option state: every setting travels in
+ *   nst_params. Pictures (nst_image) are planar float RGB, 0..255.
+ *
+ * FUNCTIONS
+ *   Version
+ *     nst_version()              the library's version, "MAJOR.MINOR.PATCH" (the
+ *                                same as NST_VERSION for a matching header).
+ *   Pictures
+ *     nst_image_load(img, path, max_pixels, err)
+ *                                decodes a JPEG or PNG (by content) into img;
+ *                                refuses more than max_pixels before decoding.
+ *     nst_image_save(img, path, err)
+ *                                writes .png or .jpg/.jpeg (by extension),
+ *                                atomically, clamped to 0..255.
+ *     nst_image_resize(dst, src, w, h, err)
+ *                                resamples into dst (allocated), antialiased.
+ *     nst_image_fit(dst, src, longest, err)
+ *                                resizes so the longest side is `longest`.
+ *     nst_image_alloc(img, w, h, err)   allocates a w x h picture (zeroed).
+ *     nst_image_free(img)        frees; safe on a zeroed or freed picture.
+ *   Models
+ *     nst_model_load(&model, path, err)
+ *                                reads VGG19 conv weights (.safetensors or .pth).
+ *     nst_model_free(model)      frees; NULL is fine.
+ *     nst_model_conv_count(model)        conv layers present (16 for all of VGG19).
+ *     nst_model_input_convention(model)  "caffe" or "torchvision".
+ *     nst_model_dtype(model)     "F32", "F16" or "BF16": the file's tensors.
+ *     nst_model_save(model, path, dtype, err)
+ *                                writes a compact conv-only safetensors file.
+ *     nst_conv_name(i)           "conv1_1" .. "conv5_4" for i = 0..15, else NULL.
+ *     nst_conv_channels(i)       output channels of conv layer i.
+ *   Style transfer
+ *     nst_params_default(&p)     the defaults: L-BFGS, 300 iterations, content
+ *                                weight 1, style 1e4, tv 1e-3, from the content.
+ *     nst_params_preset(&p, name, err)   "default", "tutorial" or "gatys".
+ *     nst_resolve_layers(model, &p, content, n, style, n, err)
+ *                                the layers a run would use with this model.
+ *     nst_backend_name(&p)       the kernels a run with p would use, in words.
+ *     nst_estimate_bytes(model, &p, w, h)
+ *                                memory a run at w x h would allocate.
+ *     nst_transfer(model, &content, styles, n_styles, &p, &out, err)
+ *                                runs the optimization; out gets the result. It
+ *                                does not resize: fit the pictures first.
+ *     nst_progress_image(progress, &img, err)
+ *                                inside a progress callback: the current picture.
+ *
+ * PROGRESS, STOPPING, INTERMEDIATE PICTURES
+ *   Set p.progress (and p.progress_user) to a function. nst_transfer calls it
+ *   after every iteration (iteration 0 is the starting picture) with the
+ *   iteration, the seconds since the start and the weighted loss terms. In it:
+ *     - show progress as the program likes (the library itself never prints);
+ *     - take the current picture with nst_progress_image (free it after);
+ *     - return nonzero to stop: nst_transfer then returns NST_ERR_INTERRUPTED
+ *       with the current picture in out.
  *
  * EXAMPLE
- *   nst_error err;
- *   nst_model *model;
- *   nst_image content = {0}, style = {0}, out = {0};
- *   nst_params p;
- *   if (nst_model_load(&model, "vgg19.safetensors", &err) ||
- *       nst_image_load(&content, "photo.jpg", NST_DEFAULT_MAX_PIXELS, &err) ||
- *       nst_image_load(&style, "painting.jpg", NST_DEFAULT_MAX_PIXELS, &err)) {
- *       fprintf(stderr, "%s\n", err.msg); return 1;
- *   }
- *   nst_params_default(&p);
- *   p.iterations = 300;
- *   if (nst_transfer(model, &content, &style, 1, &p, &out, &err) == NST_OK)
- *       nst_image_save(&out, "out.png", &err);
- *   nst_image_free(&out); nst_image_free(&style); nst_image_free(&content);
- *   nst_model_free(model);
+ *   The program below is compiled and run by the tests (tests/test_install.c),
+ *   as found between the two marker lines.
  *
- *   nst_transfer does not resize: resize content and style with nst_image_resize
- *   (or nst_image_fit) first.
+ * EXAMPLE BEGIN
+ *   // example MODEL CONTENT STYLE OUT [SIZE [ITERATIONS]]
+ *   #include <stdio.h>
+ *   #include <stdlib.h>
+ *   #include <nst.h>
+ *
+ *   static int show(const nst_progress *p, void *user) {
+ *       (void)user;
+ *       printf("iteration %d/%d: loss %g (content %g, style %g, tv %g)\n",
+ *              p->iter, p->iterations, p->loss, p->content, p->style, p->tv);
+ *       return 0;   // nonzero would stop the run here
+ *   }
+ *
+ *   int main(int argc, char **argv) {
+ *       if (argc < 5) {
+ *           fprintf(stderr, "usage: example MODEL CONTENT STYLE OUT [SIZE [ITERATIONS]]\n");
+ *           return 2;
+ *       }
+ *       int size = argc > 5 ? atoi(argv[5]) : 256;
+ *       nst_error err;
+ *       nst_model *model = NULL;
+ *       nst_image content = {0}, style = {0}, c = {0}, s = {0}, out = {0};
+ *       nst_params p;
+ *       nst_params_default(&p);
+ *       p.iterations = argc > 6 ? atoi(argv[6]) : 50;
+ *       p.progress = show;
+ *       int rc = nst_model_load(&model, argv[1], &err);
+ *       if (!rc) rc = nst_image_load(&content, argv[2], NST_DEFAULT_MAX_PIXELS, &err);
+ *       if (!rc) rc = nst_image_load(&style, argv[3], NST_DEFAULT_MAX_PIXELS, &err);
+ *       if (!rc) rc = nst_image_fit(&c, &content, size, &err);   // nst_transfer does not resize
+ *       if (!rc) rc = nst_image_fit(&s, &style, size, &err);
+ *       if (!rc) rc = nst_transfer(model, &c, &s, 1, &p, &out, &err);
+ *       if (!rc) rc = nst_image_save(&out, argv[4], &err);
+ *       if (rc) fprintf(stderr, "example: %s\n", err.msg);   // one line: the file and the problem
+ *       nst_image_free(&out); nst_image_free(&s); nst_image_free(&c);
+ *       nst_image_free(&style); nst_image_free(&content);
+ *       nst_model_free(model);
+ *       return rc ? 1 : 0;
+ *   }
+ * EXAMPLE END
  */
 #ifndef NST_H
 #define NST_H
@@ -163,6 +247,8 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err);
 /* The layers a run would use with this model, as comma-separated lists. */
 int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, size_t content_len,
                        char *style, size_t style_len, nst_error *err);
+/* The compute a run with p would use: "onednn fp32", "onednn bf16", "openblas", "reference"... */
+const char *nst_backend_name(const nst_params *p);
 /* Bytes a run at this content size would allocate (network, optimizer, targets). */
 size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h);
 

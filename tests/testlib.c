@@ -48,3 +48,20 @@ int nst_test_close(const char *what, const float *got, const float *want, long n
     }
     return 1;
 }
+
+int nst_test_close_l2(const char *what, const float *got, const float *want, long n, double rtol) {
+    double num = 0, den = 0;
+    for (long i = 0; i < n; i++) {
+        double d = (double)got[i] - want[i];
+        num += d * d;
+        den += (double)want[i] * want[i];
+    }
+    double rel = sqrt(num) / (sqrt(den) > 0 ? sqrt(den) : 1);
+    if (getenv("NST_TEST_VERBOSE")) fprintf(stderr, "  %s: relative L2 error %.3g\n", what, rel);
+    if (!(rel <= rtol)) {
+        fprintf(stderr, "  %s: relative L2 error %.3g > %.3g\n", what, rel, rtol);
+        nst_test_case_failed = 1;
+        return 0;
+    }
+    return 1;
+}

@@ -16,6 +16,9 @@ const char *nst_test_fixtures(void);
 int nst_test_close(const char *what, const float *got, const float *want, long n,
                    double rtol, double atol);
 
+// Relative L2 error check: ||got - want|| <= rtol * ||want||, for reduced precision.
+int nst_test_close_l2(const char *what, const float *got, const float *want, long n, double rtol);
+
 #define CHECK(cond) do { if (!(cond)) { \
     fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
     nst_test_case_failed = 1; } } while (0)

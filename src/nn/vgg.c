@@ -1,5 +1,6 @@
 #include "nn/vgg.h"
 #include "nn/layers.h"
+#include "nn/vgg_dnnl.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,14 +46,14 @@ static size_t col_floats_for(int n_conv, const int *ws) {
     return need;
 }
 
-size_t nst_vgg_bytes(int n_conv, int h, int w, const int *keep_pre) {
+size_t nst_vgg_bytes(int n_conv, int h, int w, const int *loss_at) {
     int hs[NST_VGG_CONVS], ws[NST_VGG_CONVS];
     layer_sizes(n_conv, h, w, hs, ws);
     size_t floats = 0, largest = 0;
     for (int i = 0; i < n_conv; i++) {
         size_t a = (size_t)nst_vgg_cout(i) * hs[i] * ws[i];
         size_t in = (size_t)nst_vgg_cin(i) * hs[i] * ws[i];
-        floats += a * (keep_pre && keep_pre[i] ? 2 : 1);
+        floats += a * (loss_at && (loss_at[i] & NST_LOSS_PRE) ? 2 : 1);
         if (nst_vgg_pool_before(i)) floats += in;
         floats += (size_t)nst_vgg_cin(i) * nst_vgg_cout(i) * 9;
         if (a > largest) largest = a;
@@ -63,7 +64,7 @@ size_t nst_vgg_bytes(int n_conv, int h, int w, const int *keep_pre) {
 }
 
 int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, int w,
-                 const int *keep_pre, int avg_pool, nst_backend backend, nst_error *err) {
+                 const int *loss_at, int avg_pool, nst_backend backend, int bf16, nst_error *err) {
     memset(net, 0, sizeof *net);
     if (n_conv < 1 || n_conv > wts->n_conv)
         return nst_fail(err, NST_ERR_MODEL, "the model has %d conv layers, %d needed", wts->n_conv, n_conv);
@@ -72,16 +73,19 @@ int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, in
     net->avg_pool = avg_pool;
     net->backend = backend;
     layer_sizes(n_conv, h, w, net->h, net->w);
+    for (int i = 0; i < n_conv; i++) net->loss_at[i] = loss_at ? loss_at[i] : NST_LOSS_POST;
     if (net->h[n_conv - 1] < 1 || net->w[n_conv - 1] < 1)
         return nst_fail(err, NST_ERR_USAGE, "a %dx%d image is too small for layer %s (it is pooled %d times)",
                         w, h, nst_vgg_conv_name(n_conv - 1), n_conv > 12 ? 4 : n_conv > 8 ? 3 : n_conv > 4 ? 2 : n_conv > 2 ? 1 : 0);
+    if (backend == NST_BACKEND_ONEDNN) return nst_dnnl_init(net, bf16, err);
+    if (bf16) return nst_fail(err, NST_ERR_USAGE, "bf16 needs the oneDNN backend");
     size_t largest = 0;
     for (int i = 0; i < n_conv; i++) {
         size_t hw = (size_t)net->h[i] * net->w[i];
         size_t a = (size_t)nst_vgg_cout(i) * hw, in = (size_t)nst_vgg_cin(i) * hw;
         net->post[i] = malloc(a * sizeof(float));
         if (!net->post[i]) goto nomem;
-        if (keep_pre && keep_pre[i] && !(net->pre[i] = malloc(a * sizeof(float)))) goto nomem;
+        if ((net->loss_at[i] & NST_LOSS_PRE) && !(net->pre[i] = malloc(a * sizeof(float)))) goto nomem;
         if (nst_vgg_pool_before(i) && !(net->pooled[i] = malloc(in * sizeof(float)))) goto nomem;
         if (backend == NST_BACKEND_GEMM) {
             size_t nw = (size_t)nst_vgg_cin(i) * nst_vgg_cout(i) * 9;
@@ -97,7 +101,7 @@ int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, in
         net->col_floats = col_floats_for(n_conv, net->w);
         if (!(net->col = malloc(net->col_floats * sizeof(float)))) goto nomem;
     }
-    net->bytes = nst_vgg_bytes(n_conv, h, w, keep_pre);
+    net->bytes = nst_vgg_bytes(n_conv, h, w, net->loss_at);
     return NST_OK;
 nomem:
     nst_vgg_free(net);
@@ -105,6 +109,7 @@ nomem:
 }
 
 void nst_vgg_free(nst_vgg *net) {
+    if (net->dnnl) nst_dnnl_free(net);
     for (int i = 0; i < NST_VGG_CONVS; i++) {
         free(net->post[i]); free(net->pre[i]); free(net->pooled[i]); free(net->wflip[i]);
     }
@@ -140,6 +145,7 @@ static const float *layer_input(const nst_vgg *net, int i, const float *x) {
 }
 
 void nst_vgg_forward(nst_vgg *net, const float *x) {
+    if (net->dnnl) { nst_dnnl_forward(net, x); return; }
     for (int i = 0; i < net->n_conv; i++) {
         if (nst_vgg_pool_before(i)) {
             int c = nst_vgg_cout(i - 1), h = net->h[i - 1], w = net->w[i - 1];
@@ -155,10 +161,12 @@ void nst_vgg_forward(nst_vgg *net, const float *x) {
 
 const float *nst_vgg_activation(const nst_vgg *net, nst_layer_ref ref) {
     if (ref.conv < 0 || ref.conv >= net->n_conv) return NULL;
+    if (net->dnnl) return nst_dnnl_activation(net, ref);
     return ref.relu ? net->post[ref.conv] : net->pre[ref.conv];
 }
 
 void nst_vgg_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx) {
+    if (net->dnnl) { nst_dnnl_backward(net, dx, add_loss_grad, ctx); return; }
     int top = net->n_conv - 1;
     float *g = net->grad[0], *other = net->grad[1];
     memset(g, 0, sizeof(float) * nst_vgg_cout(top) * net->h[top] * net->w[top]);
@@ -166,9 +174,9 @@ void nst_vgg_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, v
         int h = net->h[i], w = net->w[i];
         size_t n = (size_t)nst_vgg_cout(i) * h * w;
         // g holds dL/d relu_i output
-        add_loss_grad(ctx, (nst_layer_ref){i, 1}, g);
+        if (net->loss_at[i] & NST_LOSS_POST) add_loss_grad(ctx, (nst_layer_ref){i, 1}, g);
         nst_relu_backward(g, net->post[i], n);
-        add_loss_grad(ctx, (nst_layer_ref){i, 0}, g);
+        if (net->loss_at[i] & NST_LOSS_PRE) add_loss_grad(ctx, (nst_layer_ref){i, 0}, g);
         float *din = i == 0 ? dx : other;
         conv_backward(net, i, din, g);
         if (i == 0) break;

@@ -6,7 +6,13 @@
 #include <stddef.h>
 #include "model/weights.h"
 
-typedef enum { NST_BACKEND_REFERENCE = 0, NST_BACKEND_GEMM = 1 } nst_backend;
+typedef enum { NST_BACKEND_REFERENCE = 0, NST_BACKEND_GEMM = 1, NST_BACKEND_ONEDNN = 2 } nst_backend;
+
+// Where losses read activations: bits of loss_at[i] for conv layer i.
+#define NST_LOSS_PRE 1    // convX_Y, before the ReLU
+#define NST_LOSS_POST 2   // reluX_Y
+
+struct nst_dnnl_net;   // the oneDNN backend's state (vgg_dnnl.c)
 
 // A named activation: convX_Y (before ReLU) or reluX_Y (after it).
 typedef struct nst_layer_ref {
@@ -26,30 +32,37 @@ typedef struct nst_vgg {
     int h[NST_VGG_CONVS], w[NST_VGG_CONVS];  // spatial size at each conv layer
     float *wflip[NST_VGG_CONVS];     // weights for the backward pass (gemm backend)
     float *post[NST_VGG_CONVS];      // (C,H,W) after ReLU: the activations
-    float *pre[NST_VGG_CONVS];       // (C,H,W) before ReLU, only where keep_pre was asked
+    float *pre[NST_VGG_CONVS];       // (C,H,W) before ReLU, only where a loss reads it
     float *pooled[NST_VGG_CONVS];    // (C,H/2,W/2) input of conv i when a pool precedes it
     float *grad[2];                  // ping-pong gradient buffers, largest activation size
     float *col;                      // im2col scratch
     size_t col_floats;
     size_t bytes;                    // total allocated
+    int loss_at[NST_VGG_CONVS];      // NST_LOSS_* bits
+    int bf16;                        // oneDNN backend: bfloat16 activations and convolutions
+    struct nst_dnnl_net *dnnl;       // oneDNN backend state, else NULL
 } nst_vgg;
 
 // True when a 2x2 pool precedes conv layer i (after conv1_2, conv2_2, conv3_4, conv4_4).
 int nst_vgg_pool_before(int i);
 // Bytes nst_vgg_init would allocate, for memory estimates.
-size_t nst_vgg_bytes(int n_conv, int h, int w, const int *keep_pre);
+size_t nst_vgg_bytes(int n_conv, int h, int w, const int *loss_at);
 
-// keep_pre[i] (may be NULL) keeps conv i's pre-ReLU output for losses on convX_Y.
+// loss_at[i] (NST_LOSS_* bits, may be NULL for "every relu") says which activations
+// losses read. bf16 asks the oneDNN backend for bfloat16 convolutions.
 int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, int w,
-                 const int *keep_pre, int avg_pool, nst_backend backend, nst_error *err);
+                 const int *loss_at, int avg_pool, nst_backend backend, int bf16, nst_error *err);
+// 1 when the oneDNN backend was built in; 1 when the CPU has native bf16 (AVX512-BF16 or AMX).
+int nst_vgg_have_onednn(void);
+int nst_vgg_cpu_has_bf16(void);
 void nst_vgg_free(nst_vgg *net);
 // x is (3,H,W) in the model's input space.
 void nst_vgg_forward(nst_vgg *net, const float *x);
 // Activation of a layer after the last forward pass: (C, h[i]*w[i]).
 const float *nst_vgg_activation(const nst_vgg *net, nst_layer_ref ref);
-// Backward pass. add_loss_grad is called at each layer (deepest first) with the
-// gradient buffer for that layer's output, so losses on it can add dL/dF:
-// first for reluX_Y (grad w.r.t. post), then for convX_Y (grad w.r.t. pre).
+// Backward pass. add_loss_grad is called at each layer a loss reads (deepest first)
+// with a (C,H,W) gradient buffer for that activation, so the losses on it can add
+// dL/dF: first for reluX_Y (grad w.r.t. post), then for convX_Y (grad w.r.t. pre).
 // Writes dL/dx (3,H,W) into dx.
 typedef void (*nst_loss_grad_fn)(void *ctx, nst_layer_ref ref, float *grad);
 void nst_vgg_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx);

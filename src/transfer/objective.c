@@ -88,10 +88,12 @@ int nst_objective_depth(const nst_objective *obj) {
     return d;
 }
 
-static void keep_pre_flags(const nst_objective *obj, int *keep) {
-    memset(keep, 0, sizeof(int) * NST_VGG_CONVS);
-    for (int i = 0; i < obj->n_content; i++) if (!obj->content[i].relu) keep[obj->content[i].conv] = 1;
-    for (int i = 0; i < obj->n_style; i++) if (!obj->style[i].relu) keep[obj->style[i].conv] = 1;
+void nst_objective_loss_at(const nst_objective *obj, int *loss_at) {
+    memset(loss_at, 0, sizeof(int) * NST_VGG_CONVS);
+    for (int i = 0; i < obj->n_content; i++)
+        loss_at[obj->content[i].conv] |= obj->content[i].relu ? NST_LOSS_POST : NST_LOSS_PRE;
+    for (int i = 0; i < obj->n_style; i++)
+        loss_at[obj->style[i].conv] |= obj->style[i].relu ? NST_LOSS_POST : NST_LOSS_PRE;
 }
 
 static float gram_div(const nst_objective *obj, int c, size_t n) {
@@ -101,7 +103,7 @@ static float gram_div(const nst_objective *obj, int c, size_t n) {
 int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst_params *p,
                        const float *content_x, int w, int h, const float *const *style_x,
                        const int *style_w, const int *style_h, int n_styles,
-                       const float *blend, nst_backend backend, nst_error *err) {
+                       const float *blend, nst_backend backend, int bf16, nst_error *err) {
     memset(obj, 0, sizeof *obj);
     int rc = nst_objective_layers(obj, wts, p, err);
     if (rc) return rc;
@@ -110,22 +112,13 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
     obj->tv_weight = p->tv_weight;
     obj->raw_gram = p->raw_gram;
     int depth = nst_objective_depth(obj), keep[NST_VGG_CONVS];
-    keep_pre_flags(obj, keep);
-    if ((rc = nst_vgg_init(&obj->net, wts, depth, h, w, keep, p->avg_pool, backend, err))) return rc;
+    nst_objective_loss_at(obj, keep);
 
     int cmax = 0;
     for (int i = 0; i < obj->n_style; i++)
         if (nst_vgg_cout(obj->style[i].conv) > cmax) cmax = nst_vgg_cout(obj->style[i].conv);
     if (cmax && !(obj->scratch = malloc((size_t)cmax * cmax * sizeof(float)))) goto nomem;
 
-    // content targets, at the generated image's size
-    nst_vgg_forward(&obj->net, content_x);
-    for (int i = 0; i < obj->n_content; i++) {
-        nst_layer_ref r = obj->content[i];
-        size_t n = (size_t)nst_vgg_cout(r.conv) * obj->net.h[r.conv] * obj->net.w[r.conv];
-        if (!(obj->content_target[i] = malloc(n * sizeof(float)))) goto nomem;
-        memcpy(obj->content_target[i], nst_vgg_activation(&obj->net, r), n * sizeof(float));
-    }
     // style targets: blended Gram matrices. With blend weights summing to 1,
     // sum_s b_s ||G - A_s||^2 = ||G - sum_s b_s A_s||^2 + const, so this has the
     // same gradient as summing the weighted per-style losses, at the cost of one Gram.
@@ -135,7 +128,7 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
     }
     for (int s = 0; s < n_styles; s++) {
         nst_vgg snet;
-        if ((rc = nst_vgg_init(&snet, wts, depth, style_h[s], style_w[s], keep, p->avg_pool, backend, err))) {
+        if ((rc = nst_vgg_init(&snet, wts, depth, style_h[s], style_w[s], keep, p->avg_pool, backend, bf16, err))) {
             nst_objective_free(obj);
             return rc;
         }
@@ -148,6 +141,20 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
             for (size_t k = 0; k < (size_t)c * c; k++) obj->style_target[i][k] += blend[s] * obj->scratch[k];
         }
         nst_vgg_free(&snet);
+    }
+    // then the network for the generated image (one network alive at a time keeps
+    // the peak memory down), and the content targets at its size
+    if ((rc = nst_vgg_init(&obj->net, wts, depth, h, w, keep, p->avg_pool, backend, bf16, err))) {
+        nst_objective_free(obj);
+        return rc;
+    }
+    // content targets, at the generated image's size
+    nst_vgg_forward(&obj->net, content_x);
+    for (int i = 0; i < obj->n_content; i++) {
+        nst_layer_ref r = obj->content[i];
+        size_t n = (size_t)nst_vgg_cout(r.conv) * obj->net.h[r.conv] * obj->net.w[r.conv];
+        if (!(obj->content_target[i] = malloc(n * sizeof(float)))) goto nomem;
+        memcpy(obj->content_target[i], nst_vgg_activation(&obj->net, r), n * sizeof(float));
     }
     return NST_OK;
 nomem:

@@ -28,7 +28,11 @@ int nst_objective_layers(nst_objective *obj, const nst_vgg_weights *w, const nst
 int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst_params *p,
                        const float *content_x, int w, int h, const float *const *style_x,
                        const int *style_w, const int *style_h, int n_styles,
-                       const float *blend, nst_backend backend, nst_error *err);
+                       const float *blend, nst_backend backend, int bf16, nst_error *err);
+// The backend and precision nst_params asks for, checked against what is built in and the CPU.
+int nst_choose_backend(const nst_params *p, nst_backend *backend, int *bf16, nst_error *err);
+// NST_LOSS_* bits per conv layer: which activations the losses read.
+void nst_objective_loss_at(const nst_objective *obj, int *loss_at);
 void nst_objective_free(nst_objective *obj);
 // Loss at x (3,H,W) in model input space; writes the gradient into grad.
 double nst_objective_eval(void *obj, const float *x, float *grad);

@@ -96,6 +96,38 @@ size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h)
     return bytes + (opt + 4 * n) * sizeof(float) + (size_t)512 * 512 * NST_MAX_LAYERS * sizeof(float);
 }
 
+int nst_choose_backend(const nst_params *p, nst_backend *backend, int *bf16, nst_error *err) {
+    switch (p->backend) {
+    case NST_BACKEND_REF: *backend = NST_BACKEND_REFERENCE; break;
+    case NST_BACKEND_BLAS: *backend = NST_BACKEND_GEMM; break;
+    case NST_BACKEND_DNNL:
+        if (!nst_vgg_have_onednn())
+            return nst_fail(err, NST_ERR_USAGE, "the dnnl backend is not built in (install libdnnl-dev and rebuild)");
+        *backend = NST_BACKEND_ONEDNN;
+        break;
+    default: *backend = nst_vgg_have_onednn() ? NST_BACKEND_ONEDNN : NST_BACKEND_GEMM; break;
+    }
+    *bf16 = 0;
+    if (p->precision == NST_PRECISION_BF16) {
+        if (*backend != NST_BACKEND_ONEDNN)
+            return nst_fail(err, NST_ERR_USAGE, "--precision bf16 needs the dnnl backend");
+        if (!nst_vgg_cpu_has_bf16())
+            return nst_fail(err, NST_ERR_USAGE, "--precision bf16 needs a CPU with AVX512-BF16 or AMX (this one has neither)");
+        *bf16 = 1;
+    } else if (p->precision == NST_PRECISION_AUTO) {
+        *bf16 = *backend == NST_BACKEND_ONEDNN && nst_vgg_cpu_has_bf16();
+    }
+    return NST_OK;
+}
+
+const char *nst_backend_name(const nst_params *p) {
+    nst_backend b;
+    int bf16;
+    if (nst_choose_backend(p, &b, &bf16, NULL)) return "unavailable";
+    if (b == NST_BACKEND_ONEDNN) return bf16 ? "onednn bf16" : "onednn fp32";
+    return b == NST_BACKEND_GEMM ? (strcmp(nst_sgemm_backend(), "openblas") ? "gemm (plain C)" : "openblas") : "reference";
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -163,7 +195,9 @@ int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *
         return nst_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
     if (p->iterations < 0) return nst_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
     if (p->threads > 0) { omp_set_num_threads(p->threads); nst_sgemm_set_threads(p->threads); }
-    nst_backend backend = p->backend == NST_BACKEND_REF ? NST_BACKEND_REFERENCE : NST_BACKEND_GEMM;
+    nst_backend backend;
+    int bf16;
+    if ((rc = nst_choose_backend(p, &backend, &bf16, err))) return rc;
 
     size_t npix = (size_t)w * h, n = 3 * npix;
     float *x = malloc(n * sizeof(float)), *grad = malloc(n * sizeof(float));
@@ -193,7 +227,7 @@ int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *
     }
     nst_rgb_to_model(content_x, content->data, npix, &wts->norm);
     if ((rc = nst_objective_init(&obj, wts, p, content_x, w, h, (const float *const *)style_x, sw, sh,
-                                 n_styles, blend, backend, err))) goto done;
+                                 n_styles, blend, backend, bf16, err))) goto done;
     if ((rc = init_image(x, wts, content, p, err))) goto done;
     if (p->optimizer == NST_OPTIMIZER_ADAM) rc = nst_adam_init(&adam, n, p->lr, err);
     else rc = nst_lbfgs_init(&lbfgs, n, p->lbfgs_history, p->lr, err);
