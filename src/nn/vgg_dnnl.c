@@ -4,7 +4,9 @@
 // faster than direct ones (measured: 64->64 channels at 512x512, 30 ms against 50 ms,
 // 2 cores), but only on blocked layouts. So activations and gradients stay blocked
 // (nChw16c) through the whole network, ReLU is a post-op of the convolution, pooling
-// is oneDNN's (max pooling keeps a workspace for its backward pass), and only the
+// is oneDNN's (max pooling keeps a workspace for its backward pass), ReLU leaves a
+// bit mask for its backward pass (so two buffers carry all activations, then all
+// gradients), and only the
 // activations that losses read are reordered to plain (C,H,W) float32, and their
 // gradients back. bf16 mode stores activations and gradients as bfloat16 and runs
 // bf16 convolutions (AVX512-BF16 / AMX); the image, losses and their sums stay float32.
@@ -25,10 +27,10 @@ typedef struct tensor {
 typedef struct layer {
     dnnl_primitive_t fwd, bwd, pool_fwd, pool_bwd;
     tensor w_fwd, w_bwd, bias;
-    tensor out;          // blocked conv output: post-ReLU, or pre-ReLU when a loss reads convX_Y
-    tensor post;         // blocked post-ReLU when `out` is pre-ReLU (else aliases out)
-    tensor pooled;       // blocked input of this conv when a pool precedes it
-    tensor ws;           // max-pool workspace
+    tensor out;          // view: blocked conv output (post-ReLU after the forward pass)
+    tensor pooled;       // view: blocked input of this conv when a pool precedes it
+    tensor ws;           // max-pool workspace: where each window's maximum was
+    uint8_t *mask;       // one bit per output: relu(x) > 0, for the backward pass
     int fused_relu;
     // plain float32 copies for the losses, and reorders to and from them
     tensor plain_pre, plain_post;
@@ -54,7 +56,11 @@ struct nst_dnnl_net {
     tensor dx_user;      // the caller's float32 gradient, rebound per call
     tensor dx_blocked;   // the image's gradient in the layout oneDNN computes it in
     dnnl_primitive_t dx_reorder;
-    tensor grad[2];      // blocked ping-pong gradients, largest activation size
+    // Two buffers of the largest activation's size. The forward pass streams the
+    // activations through them (the backward pass needs only the ReLU bit masks, the
+    // pooling workspaces and the plain copies that losses read); then the backward pass
+    // streams the gradients through the same two.
+    tensor buf[2];
     tensor plain_grad;   // (C,H,W) float32 gradient a loss writes into
 };
 
@@ -215,12 +221,14 @@ static int make_pool(struct nst_dnnl_net *dn, nst_vgg *net, int i) {
              dnnl_primitive_desc_create(&bpd, &bd, NULL, dn->engine, fpd) == dnnl_success &&
              dnnl_primitive_create(&L->pool_fwd, fpd) == dnnl_success &&
              dnnl_primitive_create(&L->pool_bwd, bpd) == dnnl_success &&
-             !tensor_alloc(dn, &L->pooled, &dst);
+             !tensor_view(dn, &L->pooled, &dst, NULL);
     if (ok && !net->avg_pool) ok = !tensor_alloc(dn, &L->ws, dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0));
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (bpd) dnnl_primitive_desc_destroy(bpd);
     return ok ? 0 : -1;
 }
+
+static size_t elems(const nst_vgg *net, int i) { return (size_t)nst_vgg_cout(i) * net->h[i] * net->w[i]; }
 
 // Plain float32 (C,H,W) copies of what losses read, with reorders both ways.
 static int make_plain(struct nst_dnnl_net *dn, const tensor *blocked, tensor *plain, dnnl_primitive_t *to,
@@ -264,11 +272,10 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
             dnnl_memory_get_memory_desc(L->g_in, &chosen);
             if (tensor_alloc(dn, &dn->dx_blocked, chosen) || reorder_prim(dn, &dn->dx_reorder, chosen, &x_f32)) goto fail;
         }
-        if (tensor_alloc(dn, &L->out, &dst)) goto fail;
-        if (!L->fused_relu && tensor_alloc(dn, &L->post, &dst)) goto fail;
-        tensor *post = L->fused_relu ? &L->out : &L->post;
+        if (tensor_view(dn, &L->out, &dst, NULL)) goto fail;
+        if (!(L->mask = calloc((elems(net, i) + 7) / 8, 1))) goto fail;
         if ((net->loss_at[i] & NST_LOSS_POST) &&
-            make_plain(dn, post, &L->plain_post, &L->to_plain_post, &L->from_plain_post, cout, h, w)) goto fail;
+            make_plain(dn, &L->out, &L->plain_post, &L->to_plain_post, &L->from_plain_post, cout, h, w)) goto fail;
         if ((net->loss_at[i] & NST_LOSS_PRE) &&
             make_plain(dn, &L->out, &L->plain_pre, &L->to_plain_pre, &L->from_plain_pre, cout, h, w)) goto fail;
         if (dnnl_memory_create(&L->g_out, &dst, dn->engine, DNNL_MEMORY_NONE) != dnnl_success ||
@@ -281,13 +288,14 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
         size_t out_bytes = dnnl_memory_desc_get_size(&dst), in_bytes = dnnl_memory_desc_get_size(&src);
         if (out_bytes > largest) largest = out_bytes;
         if (in_bytes > largest) largest = in_bytes;
+        if (L->pooled.mem && L->pooled.bytes > largest) largest = L->pooled.bytes;
     }
     {
         // gradient buffers are raw bytes; memories over them are rebound per use
         dnnl_memory_desc_t flat;
         dnnl_dims_t d = {(dnnl_dim_t)(largest / 2)};
         dnnl_memory_desc_init_by_tag(&flat, 1, d, dnnl_bf16, dnnl_x);   // 2-byte units: any size fits
-        for (int k = 0; k < 2; k++) if (tensor_alloc(dn, &dn->grad[k], &flat)) goto fail;
+        for (int k = 0; k < 2; k++) if (tensor_alloc(dn, &dn->buf[k], &flat)) goto fail;
         int cmax = 0;
         size_t pmax = 0;
         for (int i = 0; i < net->n_conv; i++)
@@ -296,7 +304,7 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
                 if (n > pmax) pmax = n;
                 cmax = 1;
             }
-        if (cmax) {
+        if (cmax && dn->dt != dnnl_f32) {   // float32 mode borrows a ping-pong buffer instead
             dnnl_dims_t pd = {(dnnl_dim_t)pmax};
             dnnl_memory_desc_t pmd;
             dnnl_memory_desc_init_by_tag(&pmd, 1, pd, dnnl_f32, dnnl_x);
@@ -306,10 +314,11 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
     net->bytes = 0;
     for (int i = 0; i < net->n_conv; i++) {
         layer *L = &dn->l[i];
-        tensor *ts[] = {&L->w_fwd, &L->w_bwd, &L->bias, &L->out, &L->post, &L->pooled, &L->ws, &L->plain_pre, &L->plain_post};
+        tensor *ts[] = {&L->w_fwd, &L->w_bwd, &L->bias, &L->ws, &L->plain_pre, &L->plain_post};
         for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) net->bytes += ts[k]->buf ? ts[k]->bytes : 0;
+        net->bytes += (elems(net, i) + 7) / 8;
     }
-    net->bytes += dn->grad[0].bytes * 2 + dn->plain_grad.bytes + dn->x.bytes + dn->dx_blocked.bytes;
+    net->bytes += dn->buf[0].bytes * 2 + dn->plain_grad.bytes + dn->x.bytes + dn->dx_blocked.bytes;
     return NST_OK;
 fail:
     nst_dnnl_free(net);
@@ -327,50 +336,58 @@ void nst_dnnl_free(nst_vgg *net) {
         for (size_t k = 0; k < sizeof ps / sizeof *ps; k++) if (ps[k]) dnnl_primitive_destroy(ps[k]);
         dnnl_memory_t ms[] = {L->g_out, L->g_in, L->g_pooled, L->g_prev, L->g_plain, L->g_loss};
         for (size_t k = 0; k < sizeof ms / sizeof *ms; k++) if (ms[k]) dnnl_memory_destroy(ms[k]);
-        tensor *ts[] = {&L->w_fwd, &L->w_bwd, &L->bias, &L->out, &L->post, &L->pooled, &L->ws, &L->plain_pre, &L->plain_post};
+        tensor *ts[] = {&L->w_fwd, &L->w_bwd, &L->bias, &L->out, &L->pooled, &L->ws, &L->plain_pre, &L->plain_post};
         for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) tensor_free(ts[k]);
+        free(L->mask);
     }
     if (dn->x_reorder) dnnl_primitive_destroy(dn->x_reorder);
     if (dn->dx_reorder) dnnl_primitive_destroy(dn->dx_reorder);
     tensor_free(&dn->dx_blocked);
     tensor_free(&dn->x); tensor_free(&dn->x_user); tensor_free(&dn->dx_user);
-    tensor_free(&dn->grad[0]); tensor_free(&dn->grad[1]); tensor_free(&dn->plain_grad);
+    tensor_free(&dn->buf[0]); tensor_free(&dn->buf[1]); tensor_free(&dn->plain_grad);
     if (dn->stream) dnnl_stream_destroy(dn->stream);
     if (dn->engine) dnnl_engine_destroy(dn->engine);
     free(dn);
     net->dnnl = NULL;
 }
 
-static void relu_inplace(struct nst_dnnl_net *dn, void *dst, const void *src, size_t n) {
+static void relu_inplace(struct nst_dnnl_net *dn, void *x, size_t n) {
     if (dn->dt == dnnl_f32) {
-        float *d = dst;
-        const float *s = src;
+        float *d = x;
         #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < n; i++) d[i] = s[i] > 0 ? s[i] : 0;
+        for (size_t i = 0; i < n; i++) d[i] = d[i] > 0 ? d[i] : 0;
     } else {
-        uint16_t *d = dst;
-        const uint16_t *s = src;
+        uint16_t *d = x;
         #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < n; i++) d[i] = (s[i] & 0x8000u) ? 0 : s[i];
+        for (size_t i = 0; i < n; i++) if (d[i] & 0x8000u) d[i] = 0;
     }
 }
 
-// g *= (post > 0), in the activation type.
-static void relu_backward(struct nst_dnnl_net *dn, void *g, const void *post, size_t n) {
-    if (dn->dt == dnnl_f32) {
-        float *gg = g;
-        const float *p = post;
-        #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < n; i++) if (!(p[i] > 0)) gg[i] = 0;
-    } else {
-        uint16_t *gg = g;
-        const uint16_t *p = post;
-        #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < n; i++) if ((p[i] & 0x8000u) || (p[i] & 0x7fffu) == 0) gg[i] = 0;
+// mask bit i = (y[i] > 0); threads own whole bytes.
+static void make_mask(struct nst_dnnl_net *dn, uint8_t *mask, const void *y, size_t n) {
+    size_t nbytes = (n + 7) / 8;
+    #pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < nbytes; b++) {
+        uint8_t m = 0;
+        for (size_t k = 0; k < 8 && b * 8 + k < n; k++) {
+            size_t i = b * 8 + k;
+            int on = dn->dt == dnnl_f32 ? ((const float *)y)[i] > 0
+                                        : !(((const uint16_t *)y)[i] & 0x8000u) && (((const uint16_t *)y)[i] & 0x7fffu);
+            m |= (uint8_t)(on << k);
+        }
+        mask[b] = m;
     }
 }
 
-static size_t elems(const nst_vgg *net, int i) { return (size_t)nst_vgg_cout(i) * net->h[i] * net->w[i]; }
+// g *= mask, in the activation type.
+static void relu_backward(struct nst_dnnl_net *dn, void *g, const uint8_t *mask, size_t n) {
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        if (mask[i >> 3] >> (i & 7) & 1) continue;
+        if (dn->dt == dnnl_f32) ((float *)g)[i] = 0;
+        else ((uint16_t *)g)[i] = 0;
+    }
+}
 
 static void exec(struct nst_dnnl_net *dn, dnnl_primitive_t p, int n, dnnl_exec_arg_t *args) {
     // Every primitive was created and checked at init, for these shapes: a failure
@@ -396,22 +413,28 @@ void nst_dnnl_forward(nst_vgg *net, const float *x) {
         run_reorder(dn, dn->x_reorder, dn->x_user.mem, dn->x.mem);
         in = dn->x.mem;
     }
+    int cur = 1;   // the buffer holding the current activation (none yet)
     for (int i = 0; i < net->n_conv; i++) {
         layer *L = &dn->l[i];
         if (nst_vgg_pool_before(i)) {
-            layer *P = &dn->l[i - 1];
-            dnnl_memory_t prev = P->fused_relu ? P->out.mem : P->post.mem;
-            dnnl_exec_arg_t pa[3] = {{DNNL_ARG_SRC, prev}, {DNNL_ARG_DST, L->pooled.mem}, {DNNL_ARG_WORKSPACE, L->ws.mem}};
+            dnnl_memory_set_data_handle(L->pooled.mem, dn->buf[1 - cur].buf);
+            dnnl_exec_arg_t pa[3] = {{DNNL_ARG_SRC, dn->l[i - 1].out.mem}, {DNNL_ARG_DST, L->pooled.mem},
+                                     {DNNL_ARG_WORKSPACE, L->ws.mem}};
             exec(dn, L->pool_fwd, net->avg_pool ? 2 : 3, pa);
             in = L->pooled.mem;
+            cur = 1 - cur;
         }
+        dnnl_memory_set_data_handle(L->out.mem, dn->buf[1 - cur].buf);
         dnnl_exec_arg_t ca[4] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, L->w_fwd.mem}, {DNNL_ARG_BIAS, L->bias.mem},
                                  {DNNL_ARG_DST, L->out.mem}};
         exec(dn, L->fwd, 4, ca);
-        if (!L->fused_relu) relu_inplace(dn, L->post.buf, L->out.buf, elems(net, i));
+        cur = 1 - cur;
         if (L->to_plain_pre) run_reorder(dn, L->to_plain_pre, L->out.mem, L->plain_pre.mem);
-        if (L->to_plain_post) run_reorder(dn, L->to_plain_post, L->fused_relu ? L->out.mem : L->post.mem, L->plain_post.mem);
-        in = L->fused_relu ? L->out.mem : L->post.mem;
+        dnnl_stream_wait(dn->stream);
+        if (!L->fused_relu) relu_inplace(dn, dn->buf[cur].buf, elems(net, i));
+        make_mask(dn, L->mask, dn->buf[cur].buf, elems(net, i));
+        if (L->to_plain_post) run_reorder(dn, L->to_plain_post, L->out.mem, L->plain_post.mem);
+        in = L->out.mem;
     }
     dnnl_stream_wait(dn->stream);
 }
@@ -422,11 +445,11 @@ const float *nst_dnnl_activation(const nst_vgg *net, nst_layer_ref ref) {
 }
 
 // Lets the losses on one activation add their gradient into the blocked g.
-static void add_losses(nst_vgg *net, int i, int relu, void *g, nst_loss_grad_fn fn, void *ctx) {
+// pg is (C,H,W) float32 scratch: in float32 mode the free ping-pong buffer (same size).
+static void add_losses(nst_vgg *net, int i, int relu, void *g, float *pg, nst_loss_grad_fn fn, void *ctx) {
     struct nst_dnnl_net *dn = net->dnnl;
     layer *L = &dn->l[i];
     size_t n = elems(net, i);
-    float *pg = dn->plain_grad.buf;
     memset(pg, 0, n * sizeof(float));
     fn(ctx, (nst_layer_ref){i, relu}, pg);
     dnnl_memory_set_data_handle(L->g_plain, pg);
@@ -439,16 +462,17 @@ void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, 
     struct nst_dnnl_net *dn = net->dnnl;
     int top = net->n_conv - 1, cur = 0;
     size_t esz = dn->dt == dnnl_f32 ? 4 : 2;
-    memset(dn->grad[cur].buf, 0, elems(net, top) * esz);
+    memset(dn->buf[cur].buf, 0, elems(net, top) * esz);
     for (int i = top; i >= 0; i--) {
         layer *L = &dn->l[i];
-        void *g = dn->grad[cur].buf;
-        if (net->loss_at[i] & NST_LOSS_POST) add_losses(net, i, 1, g, add_loss_grad, ctx);
-        relu_backward(dn, g, L->fused_relu ? L->out.buf : L->post.buf, elems(net, i));
-        if (net->loss_at[i] & NST_LOSS_PRE) add_losses(net, i, 0, g, add_loss_grad, ctx);
+        void *g = dn->buf[cur].buf;
+        float *pg = dn->dt == dnnl_f32 ? dn->buf[1 - cur].buf : dn->plain_grad.buf;
+        if (net->loss_at[i] & NST_LOSS_POST) add_losses(net, i, 1, g, pg, add_loss_grad, ctx);
+        relu_backward(dn, g, L->mask, elems(net, i));
+        if (net->loss_at[i] & NST_LOSS_PRE) add_losses(net, i, 0, g, pg, add_loss_grad, ctx);
         // dL/d(input of conv i): into the other buffer, or the image's gradient
         dnnl_memory_set_data_handle(L->g_out, g);
-        dnnl_memory_set_data_handle(L->g_in, i == 0 ? dn->dx_blocked.buf : dn->grad[1 - cur].buf);
+        dnnl_memory_set_data_handle(L->g_in, i == 0 ? dn->dx_blocked.buf : dn->buf[1 - cur].buf);
         dnnl_exec_arg_t ba[3] = {{DNNL_ARG_DIFF_DST, L->g_out}, {DNNL_ARG_WEIGHTS, L->w_bwd.mem}, {DNNL_ARG_DIFF_SRC, L->g_in}};
         exec(dn, L->bwd, 3, ba);
         dnnl_stream_wait(dn->stream);
@@ -460,9 +484,9 @@ void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, 
         }
         cur = 1 - cur;
         if (nst_vgg_pool_before(i)) {
-            // grad[cur] is dL/d(pooled): spread it to relu_{i-1}'s output in the other buffer
-            dnnl_memory_set_data_handle(L->g_pooled, dn->grad[cur].buf);
-            dnnl_memory_set_data_handle(L->g_prev, dn->grad[1 - cur].buf);
+            // buf[cur] is dL/d(pooled): spread it to relu_{i-1}'s output in the other buffer
+            dnnl_memory_set_data_handle(L->g_pooled, dn->buf[cur].buf);
+            dnnl_memory_set_data_handle(L->g_prev, dn->buf[1 - cur].buf);
             dnnl_exec_arg_t pa[3] = {{DNNL_ARG_DIFF_DST, L->g_pooled}, {DNNL_ARG_DIFF_SRC, L->g_prev},
                                      {DNNL_ARG_WORKSPACE, L->ws.mem}};
             exec(dn, L->pool_bwd, net->avg_pool ? 2 : 3, pa);
