@@ -32,6 +32,7 @@ typedef struct layer {
     tensor ws;           // max-pool workspace: where each window's maximum was
     uint8_t *mask;       // one bit per output: relu(x) > 0, for the backward pass
     int fused_relu;
+    int winograd;        // which convolution algorithm was chosen
     // plain float32 copies for the losses, and reorders to and from them
     tensor plain_pre, plain_post;
     dnnl_primitive_t to_plain_pre, to_plain_post, from_plain_pre, from_plain_post;
@@ -61,8 +62,12 @@ struct nst_dnnl_net {
     // pooling workspaces and the plain copies that losses read); then the backward pass
     // streams the gradients through the same two.
     tensor buf[2];
+    tensor scratch;      // the convolutions' scratchpad, shared (they run one at a time)
+    size_t scratch_bytes;
     tensor plain_grad;   // (C,H,W) float32 gradient a loss writes into
 };
+
+#define WINO_SCRATCH_BUDGET ((size_t)256 << 20)
 
 #define TRY(call) do { if ((call) != dnnl_success) goto fail; } while (0)
 
@@ -160,7 +165,12 @@ static int make_conv(struct nst_dnnl_net *dn, nst_vgg *net, int i, const dnnl_me
     int first = (dn->dt == dnnl_f32 && cin >= 16) ? 0 : 1;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
+    dnnl_primitive_attr_t battr = NULL;
     TRY(dnnl_primitive_attr_create(&attr));
+    TRY(dnnl_primitive_attr_create(&battr));
+    // our own scratchpad, one for all layers, so its size is known and bounded
+    TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+    TRY(dnnl_primitive_attr_set_scratchpad_mode(battr, dnnl_scratchpad_mode_user));
     if (L->fused_relu) {
         TRY(dnnl_post_ops_create(&ops));
         TRY(dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
@@ -173,10 +183,22 @@ static int make_conv(struct nst_dnnl_net *dn, nst_vgg *net, int i, const dnnl_me
                                                strides, pad, pad) != dnnl_success) continue;
         if (dnnl_primitive_desc_create(&fpd, &fd, attr, dn->engine, NULL) != dnnl_success) continue;
         if (dnnl_convolution_backward_data_desc_init(&bd_desc, algs[a], dsrc_md, &wmd, dst_md, strides, pad, pad) != dnnl_success ||
-            dnnl_primitive_desc_create(&bpd, &bd_desc, NULL, dn->engine, fpd) != dnnl_success) {
+            dnnl_primitive_desc_create(&bpd, &bd_desc, battr, dn->engine, fpd) != dnnl_success) {
             dnnl_primitive_desc_destroy(fpd);
             continue;
         }
+        size_t fs = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(fpd, dnnl_query_scratchpad_md, 0));
+        size_t bs = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(bpd, dnnl_query_scratchpad_md, 0));
+        // Winograd's scratchpad grows with channels x pixels (measured 2.4 GB for
+        // 128 channels at 1024x1024): past the budget, the direct kernel instead.
+        if (algs[a] == dnnl_convolution_winograd && (fs > WINO_SCRATCH_BUDGET || bs > WINO_SCRATCH_BUDGET)) {
+            dnnl_primitive_desc_destroy(fpd);
+            dnnl_primitive_desc_destroy(bpd);
+            continue;
+        }
+        if (fs > dn->scratch_bytes) dn->scratch_bytes = fs;
+        if (bs > dn->scratch_bytes) dn->scratch_bytes = bs;
+        L->winograd = algs[a] == dnnl_convolution_winograd;
         const nst_vgg_weights *wts = net->weights;
         int ok = dnnl_primitive_create(&L->fwd, fpd) == dnnl_success &&
                  dnnl_primitive_create(&L->bwd, bpd) == dnnl_success &&
@@ -198,11 +220,13 @@ static int make_conv(struct nst_dnnl_net *dn, nst_vgg *net, int i, const dnnl_me
         dnnl_primitive_desc_destroy(bpd);
         if (ops) dnnl_post_ops_destroy(ops);
         dnnl_primitive_attr_destroy(attr);
+        dnnl_primitive_attr_destroy(battr);
         return ok ? 0 : -1;
     }
 fail:
     if (ops) dnnl_post_ops_destroy(ops);
     if (attr) dnnl_primitive_attr_destroy(attr);
+    if (battr) dnnl_primitive_attr_destroy(battr);
     return -1;
 }
 
@@ -296,6 +320,10 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
         dnnl_dims_t d = {(dnnl_dim_t)(largest / 2)};
         dnnl_memory_desc_init_by_tag(&flat, 1, d, dnnl_bf16, dnnl_x);   // 2-byte units: any size fits
         for (int k = 0; k < 2; k++) if (tensor_alloc(dn, &dn->buf[k], &flat)) goto fail;
+        dnnl_dims_t sd = {(dnnl_dim_t)(dn->scratch_bytes > 0 ? dn->scratch_bytes : 1)};
+        dnnl_memory_desc_t smd;
+        dnnl_memory_desc_init_by_tag(&smd, 1, sd, dnnl_u8, dnnl_x);
+        if (tensor_alloc(dn, &dn->scratch, &smd)) goto fail;
         int cmax = 0;
         size_t pmax = 0;
         for (int i = 0; i < net->n_conv; i++)
@@ -318,7 +346,7 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
         for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) net->bytes += ts[k]->buf ? ts[k]->bytes : 0;
         net->bytes += (elems(net, i) + 7) / 8;
     }
-    net->bytes += dn->buf[0].bytes * 2 + dn->plain_grad.bytes + dn->x.bytes + dn->dx_blocked.bytes;
+    net->bytes += dn->scratch.bytes + dn->buf[0].bytes * 2 + dn->plain_grad.bytes + dn->x.bytes + dn->dx_blocked.bytes;
     return NST_OK;
 fail:
     nst_dnnl_free(net);
@@ -344,7 +372,7 @@ void nst_dnnl_free(nst_vgg *net) {
     if (dn->dx_reorder) dnnl_primitive_destroy(dn->dx_reorder);
     tensor_free(&dn->dx_blocked);
     tensor_free(&dn->x); tensor_free(&dn->x_user); tensor_free(&dn->dx_user);
-    tensor_free(&dn->buf[0]); tensor_free(&dn->buf[1]); tensor_free(&dn->plain_grad);
+    tensor_free(&dn->buf[0]); tensor_free(&dn->buf[1]); tensor_free(&dn->scratch); tensor_free(&dn->plain_grad);
     if (dn->stream) dnnl_stream_destroy(dn->stream);
     if (dn->engine) dnnl_engine_destroy(dn->engine);
     free(dn);
@@ -425,9 +453,9 @@ void nst_dnnl_forward(nst_vgg *net, const float *x) {
             cur = 1 - cur;
         }
         dnnl_memory_set_data_handle(L->out.mem, dn->buf[1 - cur].buf);
-        dnnl_exec_arg_t ca[4] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, L->w_fwd.mem}, {DNNL_ARG_BIAS, L->bias.mem},
-                                 {DNNL_ARG_DST, L->out.mem}};
-        exec(dn, L->fwd, 4, ca);
+        dnnl_exec_arg_t ca[5] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, L->w_fwd.mem}, {DNNL_ARG_BIAS, L->bias.mem},
+                                 {DNNL_ARG_DST, L->out.mem}, {DNNL_ARG_SCRATCHPAD, dn->scratch.mem}};
+        exec(dn, L->fwd, 5, ca);
         cur = 1 - cur;
         if (L->to_plain_pre) run_reorder(dn, L->to_plain_pre, L->out.mem, L->plain_pre.mem);
         dnnl_stream_wait(dn->stream);
@@ -473,8 +501,9 @@ void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, 
         // dL/d(input of conv i): into the other buffer, or the image's gradient
         dnnl_memory_set_data_handle(L->g_out, g);
         dnnl_memory_set_data_handle(L->g_in, i == 0 ? dn->dx_blocked.buf : dn->buf[1 - cur].buf);
-        dnnl_exec_arg_t ba[3] = {{DNNL_ARG_DIFF_DST, L->g_out}, {DNNL_ARG_WEIGHTS, L->w_bwd.mem}, {DNNL_ARG_DIFF_SRC, L->g_in}};
-        exec(dn, L->bwd, 3, ba);
+        dnnl_exec_arg_t ba[4] = {{DNNL_ARG_DIFF_DST, L->g_out}, {DNNL_ARG_WEIGHTS, L->w_bwd.mem}, {DNNL_ARG_DIFF_SRC, L->g_in},
+                                 {DNNL_ARG_SCRATCHPAD, dn->scratch.mem}};
+        exec(dn, L->bwd, 4, ba);
         dnnl_stream_wait(dn->stream);
         if (i == 0) {
             dnnl_memory_set_data_handle(dn->dx_user.mem, dx);
