@@ -10,11 +10,18 @@ REQUIRED_PKGS := libpng libjpeg libzip jansson
 # OpenBLAS is optional: without it the convolutions use the plain C kernels only.
 HAVE_OPENBLAS := $(shell $(PKG_CONFIG) --exists openblas && echo 1)
 PKGS := $(REQUIRED_PKGS) $(if $(HAVE_OPENBLAS),openblas)
+# oneDNN is optional too (Debian ships no pkg-config file for it): the fast convolutions.
+HAVE_DNNL := $(shell printf '\043include <oneapi/dnnl/dnnl.h>\nint main(void){return 0;}\n' | $(CC) -x c - -o /dev/null -ldnnl 2>/dev/null && echo 1)
 
 CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g -Wall -Wextra -fopenmp \
           -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
-          $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(SAN) $(EXTRA_CFLAGS)
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -fopenmp $(SAN)
+          $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(if $(HAVE_DNNL),-DNST_HAVE_DNNL) $(SAN) $(EXTRA_CFLAGS)
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) $(if $(HAVE_DNNL),-ldnnl) -lm -fopenmp $(SAN)
+# giflib, for the CLI's --animate only: Debian ships no pkg-config file for it,
+# so look for its header. Without it nst builds, and --animate says so.
+HAVE_GIFLIB := $(shell $(CC) -E -include gif_lib.h -x c /dev/null >/dev/null 2>&1 && echo 1)
+GIF_LIBS := $(if $(HAVE_GIFLIB),-lgif)
+CFLAGS += $(if $(HAVE_GIFLIB),-DNST_HAVE_GIFLIB)
 
 SRC := $(sort $(shell find src -name '*.c'))
 OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
@@ -25,9 +32,9 @@ TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(sort $(wildcard tools/*.c))
 TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test check asan clean fixtures weights examples
+.PHONY: all test check asan clean fixtures weights examples install uninstall
 .SECONDARY:
-all: $(BUILD)/nst $(TESTS) $(TOOLS)
+all: $(BUILD)/nst $(TESTS) $(TOOLS) $(BUILD)/libnst.so $(BUILD)/examples/header_example
 
 $(BUILD)/obj/%.o: %.c $(wildcard include/*.h) $(shell find src -name '*.h') $(wildcard cli/*.h tests/*.h)
 	@mkdir -p $(dir $@)
@@ -39,6 +46,7 @@ $(BUILD)/libnst.a: $(OBJ)
 
 $(BUILD)/nst: $(CLI_OBJ) $(BUILD)/libnst.a
 	$(CC) -o $@ $^ $(LDLIBS)
+$(BUILD)/nst $(BUILD)/tests/test_plot: LDLIBS += $(GIF_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/testlib.o $(BUILD)/libnst.a
 	@mkdir -p $(dir $@)
@@ -76,3 +84,141 @@ weights: $(BUILD)/nst
 
 clean:
 	rm -rf build build-asan
+
+# ---- The shared library, the header's example, installation ----------------------
+# libnst.so.MAJOR.MINOR.PATCH (the version in include/nst.h) with the SONAME
+# libnst.so.MAJOR, from position-independent objects of their own; it exports
+# only the functions declared in include/nst.h.
+VERSION := $(shell sed -n 's/^\#define NST_VERSION "\([0-9.]*\)".*/\1/p' include/nst.h)
+SOVERSION := $(firstword $(subst ., ,$(VERSION)))
+SONAME := libnst.so.$(SOVERSION)
+PIC_OBJ := $(SRC:%.c=$(BUILD)/pic/%.o)
+
+$(BUILD)/pic/%.o: %.c $(wildcard include/*.h) $(shell find src -name '*.h')
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/libnst.map: include/nst.h
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; sed -n '/^typedef/d; s/^[a-z].*[ *]\(nst_[a-z0-9_]*\)(.*/  \1;/p' $< | sort -u; \
+	  echo 'local: *; };'; } > $@
+
+$(BUILD)/libnst.so.$(VERSION): $(PIC_OBJ) $(BUILD)/libnst.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/libnst.map -Wl,-z,defs \
+	    -o $@ $(PIC_OBJ) $(LDLIBS)
+
+$(BUILD)/$(SONAME): $(BUILD)/libnst.so.$(VERSION)
+	ln -sf libnst.so.$(VERSION) $@
+
+$(BUILD)/libnst.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+# The example program in the comment at the top of include/nst.h, between the
+# lines "EXAMPLE BEGIN" and "EXAMPLE END", as a program (tests/test_install runs it).
+$(BUILD)/examples/header_example.c: include/nst.h
+	@mkdir -p $(dir $@)
+	sed -n '/EXAMPLE BEGIN/,/EXAMPLE END/{/EXAMPLE BEGIN/d; /EXAMPLE END/d; s/^ \*   \{0,1\}//; s/^ \*$$//; p}' $< > $@
+
+$(BUILD)/examples/header_example: $(BUILD)/examples/header_example.c $(BUILD)/libnst.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The sanitizer flags of this build, for the test that builds examples/embed
+# against the installed library.
+export NST_SAN_FLAGS := $(SAN)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
+
+install: $(BUILD)/nst $(BUILD)/libnst.a $(BUILD)/libnst.so
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 755 $(BUILD)/nst $(DESTDIR)$(BINDIR)/nst
+	$(INSTALL) -m 644 $(BUILD)/libnst.a $(DESTDIR)$(LIBDIR)/libnst.a
+	$(INSTALL) -m 755 $(BUILD)/libnst.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libnst.so.$(VERSION)
+	ln -sf libnst.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libnst.so
+	$(INSTALL) -m 644 include/nst.h $(DESTDIR)$(INCLUDEDIR)/nst.h
+	$(INSTALL) -m 644 man/nst.1 $(DESTDIR)$(MANDIR)/man1/nst.1
+	$(INSTALL) -m 644 completions/nst $(DESTDIR)$(BASHCOMPDIR)/nst
+	printf '%s\n' 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' \
+	    'libdir=$(patsubst $(PREFIX)/%,$${exec_prefix}/%,$(LIBDIR))' \
+	    'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))' '' \
+	    'Name: nst' 'Description: Neural style transfer (Gatys et al.) with VGG19 on the CPU' \
+	    'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lnst' \
+	    'Libs.private: $(if $(HAVE_DNNL),-ldnnl) -fopenmp -lm' > $(DESTDIR)$(PKGCONFIGDIR)/nst.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/nst.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nst $(DESTDIR)$(LIBDIR)/libnst.a $(DESTDIR)$(LIBDIR)/libnst.so \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libnst.so.$(VERSION) $(DESTDIR)$(INCLUDEDIR)/nst.h \
+	    $(DESTDIR)$(PKGCONFIGDIR)/nst.pc $(DESTDIR)$(MANDIR)/man1/nst.1 $(DESTDIR)$(BASHCOMPDIR)/nst
+
+# ---- Fuzzing and valgrind (tests/fuzz, scripts/fuzz.sh) ---------------------------
+# `make fuzz` builds the libFuzzer harnesses with clang into build-fuzz/ and runs each
+# for FUZZ_SECONDS (default 60); `make fuzz-long` runs each for 10 minutes. The
+# library's sources are compiled again with -fsanitize=fuzzer-no-link,address,undefined
+# so that libFuzzer sees their coverage; the harnesses link with -fsanitize=fuzzer.
+FUZZ_CC ?= clang-14
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Wall -Wextra -Wno-unknown-pragmas -fopenmp \
+               -Iinclude -Isrc -Icli $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+               $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(FUZZ_SAN)
+FUZZ_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -fopenmp
+FUZZ_LIB_OBJ := $(SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/cli/options.o
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+
+.PHONY: fuzz fuzz-build fuzz-long fuzz-clean valgrind
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(wildcard include/*.h) $(shell find src -name '*.h') $(wildcard cli/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libnst-fuzz.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_BUILD)/libnst-fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libnst-fuzz.a $(FUZZ_LDLIBS)
+
+# Writes the image seeds (tests/fuzz/make_corpus.py runs it); plain build, no sanitizers.
+$(FUZZ_BUILD)/make_image_seeds: tests/fuzz/make_image_seeds.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Wall -Wextra -o $@ $< $(shell $(PKG_CONFIG) --cflags --libs libpng libjpeg)
+
+fuzz-build: $(FUZZ_TARGETS) $(FUZZ_BUILD)/make_image_seeds
+
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-long:
+	scripts/fuzz.sh 600
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+
+# The hostile-input fixtures are regenerated when their generator changes.
+$(FIXTURES)/.done: $(wildcard tests/hostile/*.py)
+
+# A short real run under valgrind memcheck: 2 iterations at 32 px with the partial
+# model, one thread. Only definite leaks count (OpenMP and OpenBLAS keep their
+# thread pools alive until exit, reported as "possibly lost"); tests/hostile/valgrind.supp
+# documents the few suppressions.
+VALGRIND_SHARED ?= ../shared
+valgrind: $(BUILD)/nst
+	@mkdir -p $(BUILD)/valgrind
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	    --show-leak-kinds=definite --track-origins=yes --suppressions=tests/hostile/valgrind.supp \
+	    $(BUILD)/nst -c $(VALGRIND_SHARED)/images/tubingen.jpg -s $(VALGRIND_SHARED)/images/starry_night_crop.png \
+	    -m $(VALGRIND_SHARED)/models/vgg19-conv1_1-conv3_4.caffe.safetensors \
+	    -o $(BUILD)/valgrind/out.png --size 32 --iterations 2 --threads 1 --quiet
+	@echo "valgrind: clean"

@@ -3,6 +3,9 @@
 #include "options.h"
 #include "files.h"
 #include "model_cmd.h"
+#include "plot.h"
+#include "animate.h"
+#include "contact.h"
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -30,10 +33,19 @@ typedef struct run_ctx {
     int bar;              // draw a progress bar on stderr
     nst_error save_err;
     int save_failed;
+    cli_plot *plot;       // --plot: every iteration's losses
+    cli_anim *anim;       // --animate: frames
+    int last_iter;        // the last iteration the callback saw
 } run_ctx;
 
 static int on_progress(const nst_progress *p, void *user) {
     run_ctx *rc = user;
+    rc->last_iter = p->iter;
+    if ((rc->plot && cli_plot_add(rc->plot, p, &rc->save_err)) ||
+        (rc->anim && cli_anim_progress(rc->anim, p, &rc->save_err))) {
+        rc->save_failed = 1;
+        return 1;
+    }
     if (rc->log) {
         fprintf(rc->log, "{\"iter\":%d,\"time_s\":%.4f,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g}\n",
                 p->iter, p->time_s, p->loss, p->content, p->style, p->tv);
@@ -92,6 +104,30 @@ static int run(int argc, char **argv) {
         return 2;
     }
 
+    // --plot, --animate, --contact-sheet: the right kind of file, not an input,
+    // not another output, in a writable directory
+    const char *extra[3] = {o.plot_path, o.animate_path, o.contact_path};
+    const char *extra_opt[3] = {"--plot", "--animate", "--contact-sheet"};
+    if ((o.plot_path && cli_plot_check_path(o.plot_path, &err)) ||
+        (o.animate_path && cli_anim_check_path(o.animate_path, &err)) ||
+        (o.contact_path && cli_contact_check_path(o.contact_path, &err))) {
+        fprintf(stderr, "nst: %s\n", err.msg);
+        return 2;
+    }
+    for (int e = 0; e < 3; e++) {
+        if (!extra[e]) continue;
+        int clash = cli_same_file(extra[e], o.content) || !strcmp(extra[e], o.output) ||
+                    (o.init_path && cli_same_file(extra[e], o.init_path)) ||
+                    (o.log_path && !strcmp(extra[e], o.log_path));
+        for (int s = 0; s < o.n_styles; s++) clash |= cli_same_file(extra[e], o.styles[s]);
+        for (int f = 0; f < e; f++) clash |= extra[f] && !strcmp(extra[e], extra[f]);
+        if (clash) {
+            fprintf(stderr, "nst: %s: the %s file would overwrite an input or another output\n", extra[e], extra_opt[e]);
+            return 2;
+        }
+        if (cli_check_output_dir(extra[e], &err)) return fail(&err);
+    }
+
     char model_buf[4096];
     const char *model_path = cli_model_path(&o, model_buf, sizeof model_buf);
     nst_model *model = NULL;
@@ -100,6 +136,8 @@ static int run(int argc, char **argv) {
     nst_image out = {0};
     FILE *log = NULL;
     int code = 0;
+    cli_plot plot = {0};
+    cli_anim anim = {0};
 
     if (access(model_path, F_OK) && !o.model && !getenv("NST_MODEL")) {
         fprintf(stderr, "nst: %s: no model there; run `make weights`, or give one with --model FILE or $NST_MODEL\n", model_path);
@@ -129,7 +167,15 @@ static int run(int argc, char **argv) {
         code = 3;
         goto done;
     }
-    run_ctx ctx = {&o, log, !o.quiet && isatty(2), {0}, 0};
+    if (o.animate_path) {
+        int every = o.animate_every > 0 ? o.animate_every : o.params.iterations / 50;
+        if (cli_anim_init(&anim, every > 0 ? every : 1, CLI_ANIM_MAX_FRAMES, CLI_ANIM_MAX_SIDE, &err)) {
+            code = fail(&err);
+            goto done;
+        }
+    }
+    run_ctx ctx = {&o, log, !o.quiet && isatty(2), {0}, 0, o.plot_path ? &plot : NULL,
+                   o.animate_path ? &anim : NULL, -1};
     o.params.progress = on_progress;
     o.params.progress_user = &ctx;
     struct sigaction sa;
@@ -145,6 +191,18 @@ static int run(int argc, char **argv) {
     if (out.data) {
         nst_error serr;
         if (nst_image_save(&out, o.output, &serr)) { code = fail(&serr); goto done; }
+        // the pictures of the run, also after an interrupt or a NaN
+        if (o.plot_path && cli_plot_write(&plot, o.plot_path, &serr)) { code = fail(&serr); goto done; }
+        if (o.animate_path) {
+            // end on the result, unless the last frame taken is already it
+            if ((anim.n == 0 || anim.iters[anim.n - 1] != ctx.last_iter) &&
+                cli_anim_add(&anim, &out, ctx.last_iter, &serr)) { code = fail(&serr); goto done; }
+            if (cli_anim_write(&anim, o.animate_path, &serr)) { code = fail(&serr); goto done; }
+        }
+        if (o.contact_path && cli_contact_sheet(o.contact_path, &content, style_full, o.n_styles, &out, &serr)) {
+            code = fail(&serr);
+            goto done;
+        }
     }
     if (st == NST_ERR_INTERRUPTED) {
         fprintf(stderr, "nst: interrupted; wrote the current image to %s\n", o.output);
@@ -156,6 +214,8 @@ static int run(int argc, char **argv) {
     }
 done:
     if (log) fclose(log);
+    cli_plot_free(&plot);
+    cli_anim_free(&anim);
     nst_image_free(&out);
     for (int s = 0; s < NST_MAX_STYLES; s++) { nst_image_free(&styles[s]); nst_image_free(&style_full[s]); }
     nst_image_free(&content); nst_image_free(&content_full); nst_image_free(&init_full);

@@ -15,9 +15,9 @@ void cli_usage(FILE *out) {
 "Neural style transfer (Gatys et al.) with VGG19, on the CPU.\n"
 "\n"
 "Files:\n"
-"  -c, --content FILE          content picture (JPEG or PNG)\n"
-"  -s, --style FILE[,FILE...]  style picture(s)\n"
-"  -o, --output FILE           result, .png or .jpg (written atomically)\n"
+"  -c, --content FILE          content picture, JPEG or PNG (required)\n"
+"  -s, --style FILE[,FILE...]  style picture(s) (required)\n"
+"  -o, --output FILE           result, .png or .jpg, written atomically (required)\n"
 "  -m, --model FILE            VGG19 weights, .safetensors or .pth\n"
 "                              (default: $NST_MODEL, else ~/.local/share/nst/vgg19.safetensors)\n"
 "Sizes:\n"
@@ -40,19 +40,30 @@ void cli_usage(FILE *out) {
 "  --lbfgs-history N           (default 20)\n"
 "  --init content|noise|FILE   starting image (default content)\n"
 "  --seed N                    for --init noise (default 0)\n"
-"  --preset NAME               default | tutorial | gatys; later options override it\n"
+"  --preset NAME               default | tutorial | gatys; later options override it (default: none)\n"
 "  --threads N                 (default: all cores)\n"
 "  --backend auto|reference|blas|dnnl  convolution kernels (default auto: the fastest built in)\n"
 "  --precision fp32|bf16|auto  bf16 convolutions where the CPU has AVX512-BF16/AMX (default fp32)\n"
 "Output:\n"
-"  --log FILE                  one JSON object per iteration\n"
-"  --save-every N              write OUTPUT-iterN.ext every N iterations\n"
-"  --quiet                     no progress bar or messages\n"
-"  --help, --version\n"
+"  --log FILE                  one JSON object per iteration (default: none)\n"
+"  --save-every N              also write OUTPUT-iterNNNN.ext every N iterations (default 0: off)\n"
+"  --plot FILE.svg|FILE.png    the loss terms against iteration and time, log scale,\n"
+"                              written at the end or on interrupt (default: none)\n"
+"  --animate FILE.gif          the optimization as an animated GIF, at most 100 frames\n"
+"                              of at most 256 px (default: none)\n"
+"  --animate-every N           a frame every N iterations (default iterations/50, at least 1)\n"
+"  --contact-sheet FILE        content, style(s) and result side by side, labelled,\n"
+"                              .png or .jpg (default: none)\n"
+"  -q, --quiet                 no progress bar or messages (default: off)\n"
+"  -h, --help                  this help\n"
+"  --version                   the version\n"
 "\n"
-"Exit codes: 0 done, 2 usage error, 3 bad or missing input file, 4 too large / out of\n"
-"memory, 5 numerical failure (NaN), 1 other failure, 130 interrupted (Ctrl-C; the current\n"
-"image is written first).\n");
+"Exit codes: 0 done, 1 other failure, 2 usage error, 3 missing, unreadable or malformed\n"
+"input file, missing layer or unwritable output, 4 too large (--max-pixels) or out of\n"
+"memory, 5 the loss became NaN or infinite (the last good picture is written), 130/143\n"
+"interrupted by SIGINT/SIGTERM (the current picture, plot, animation and contact sheet\n"
+"are written first).\n"
+"See nst(1) for more.\n");
 }
 
 const char *cli_default_model_path(char *buf, size_t n) {
@@ -145,6 +156,10 @@ int cli_parse(cli_options *o, int argc, char **argv, nst_error *err) {
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) o->output = v;
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "--log")) o->log_path = v;
+        else if (!strcmp(a, "--plot")) o->plot_path = v;
+        else if (!strcmp(a, "--animate")) o->animate_path = v;
+        else if (!strcmp(a, "--contact-sheet")) o->contact_path = v;
+        else if (!strcmp(a, "--animate-every")) { bad = parse_int(a, v, 1, 100000000, &iv, err); o->animate_every = (int)iv; }
         else if (!strcmp(a, "--size")) { bad = parse_int(a, v, 16, 65536, &iv, err); o->size = (int)iv; }
         else if (!strcmp(a, "--style-scale")) bad = parse_float(a, v, 0.01, 100, &o->style_scale, err);
         else if (!strcmp(a, "--max-pixels")) { bad = parse_int(a, v, 1, 4000000000L, &iv, err); o->max_pixels = iv; }

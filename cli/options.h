@@ -16,6 +16,10 @@ typedef struct cli_options {
     long long max_pixels;
     int save_every;
     int quiet;
+    const char *plot_path;       // --plot FILE.svg|FILE.png
+    const char *animate_path;    // --animate FILE.gif
+    int animate_every;           // --animate-every N; 0: iterations/50, at least 1
+    const char *contact_path;    // --contact-sheet FILE
     nst_params params;
 } cli_options;
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages nst needs to build and test, when missing.
 set -euo pipefail
-pkgs=(build-essential pkg-config libpng-dev libjpeg-dev libzip-dev libjansson-dev
+pkgs=(build-essential pkg-config libpng-dev libjpeg-dev libzip-dev libjansson-dev libgif-dev groff-base
       libopenblas-dev python3-torch python3-torchvision)
-[ "${1:-}" = "--runtime" ] && pkgs=(build-essential pkg-config libpng-dev libjpeg-dev libzip-dev libjansson-dev libopenblas-dev)
+[ "${1:-}" = "--runtime" ] && pkgs=(build-essential pkg-config libpng-dev libjpeg-dev libzip-dev libjansson-dev libgif-dev libopenblas-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
