@@ -196,7 +196,16 @@ int nst_conv_channels(int i);
 
 /* ---- Style transfer -------------------------------------------------------- */
 typedef enum { NST_OPTIMIZER_LBFGS = 0, NST_OPTIMIZER_ADAM = 1 } nst_optimizer;
-typedef enum { NST_INIT_CONTENT = 0, NST_INIT_NOISE = 1, NST_INIT_IMAGE = 2 } nst_init;
+typedef enum { NST_INIT_CONTENT = 0, NST_INIT_NOISE = 1, NST_INIT_IMAGE = 2, NST_INIT_STYLE = 3 } nst_init;
+/* Colour preservation (Gatys et al. 2017, "Controlling Perceptual Factors"):
+ * LUMINANCE transfers style on luminance only (the optimization sees Y replicated to
+ * three channels, the style's Y matched to the content's mean and deviation) and
+ * puts the content's chroma (YCbCr) back; LUMINANCE_POST runs the normal transfer
+ * and then takes the content's chroma; HISTOGRAM first matches each style picture's
+ * colour mean and covariance to the content's. */
+typedef enum {
+    NST_COLORS_NONE = 0, NST_COLORS_LUMINANCE = 1, NST_COLORS_LUMINANCE_POST = 2, NST_COLORS_HISTOGRAM = 3
+} nst_preserve_colors;
 typedef enum { NST_BACKEND_AUTO = 0, NST_BACKEND_REF = 1, NST_BACKEND_BLAS = 2, NST_BACKEND_DNNL = 3 } nst_backend_choice;
 typedef enum { NST_PRECISION_FP32 = 0, NST_PRECISION_BF16 = 1, NST_PRECISION_AUTO = 2 } nst_precision;
 
@@ -237,6 +246,19 @@ typedef struct nst_params {
     int raw_gram;
     nst_backend_choice backend;
     nst_precision precision;        /* bf16 convolutions where the CPU has them; default fp32 */
+    nst_preserve_colors preserve_colors;
+    float init_noise_blend;         /* 0..1: mixes this much noise into the start (default 0) */
+    /* jcjohnson's --normalize_gradients: each loss term's gradient on a layer is divided
+     * by its L1 norm before it is added. */
+    int normalize_gradients;
+    /* Spatial control (guided Gram matrices, Gatys 2017). style_masks[s] (n_styles of them,
+     * or NULL) is a grayscale mask for style s, white inside, resized to the content:
+     * each region's Gram statistics are matched to its own style. content_mask (or NULL)
+     * weights the content loss per pixel (white 1, black 0). Masks use channel 0 (R). */
+    const nst_image *style_masks;
+    const nst_image *content_mask;
+    /* Refuse runs whose estimated memory exceeds this many bytes (0: no limit). */
+    unsigned long long max_memory;
     nst_progress_fn progress;
     void *progress_user;
 } nst_params;
@@ -257,6 +279,25 @@ size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h)
  * save). On NST_ERR_INTERRUPTED and NST_ERR_NUMERIC, *out holds the last good image. */
 int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *styles,
                  int n_styles, const nst_params *p, nst_image *out, nst_error *err);
+
+/* Coarse to fine. content and styles are given at any size: stage k resizes the content
+ * so its longest side is scales[k] (ascending) and the styles to scales[k]*style_scale,
+ * runs iterations[k] iterations starting from the previous stage's result (upsampled;
+ * the first stage starts as p->init says), and the last stage's result goes to *out.
+ * The progress callback's iter counts across stages. */
+int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_image *styles,
+                        int n_styles, const int *scales, const int *iterations, int n_scales,
+                        float style_scale, const nst_params *p, nst_image *out, nst_error *err);
+
+/* ---- Colour (used by preserve_colors; public for embedding programs) ---------- */
+/* out = content's chroma (Cb, Cr) with result's luminance (Y); result and content the same size. */
+int nst_color_keep_chroma(nst_image *out, const nst_image *result, const nst_image *content, nst_error *err);
+/* out = luminance Y of img in all three channels, then (if ref is not NULL) shifted and
+ * scaled so its mean and standard deviation match ref's luminance. */
+int nst_color_luminance(nst_image *out, const nst_image *img, const nst_image *ref, nst_error *err);
+/* out = img with its colours transformed linearly (x' = A x + b) so that their mean and
+ * covariance match ref's (A from matrix square roots of the covariances). */
+int nst_color_match(nst_image *out, const nst_image *img, const nst_image *ref, nst_error *err);
 
 #ifdef __cplusplus
 }
