@@ -29,6 +29,27 @@ double nst_content_loss(float *grad, const float *f, const float *p, size_t n, f
     return weight * s / (double)n;
 }
 
+double nst_content_loss_masked(float *grad, const float *f, const float *p, const float *m,
+                               int c, size_t n, float weight) {
+    double s = 0;
+    for (int ch = 0; ch < c; ch++)
+        for (size_t i = 0; i < n; i++) {
+            double d = (double)f[(size_t)ch * n + i] - p[(size_t)ch * n + i];
+            s += m[i] * d * d;
+        }
+    double total = (double)c * n;
+    if (grad) {
+        float k = (float)(2.0 * weight / total);
+        #pragma omp parallel for schedule(static)
+        for (int ch = 0; ch < c; ch++)
+            for (size_t i = 0; i < n; i++) {
+                size_t j = (size_t)ch * n + i;
+                grad[j] += k * m[i] * (f[j] - p[j]);
+            }
+    }
+    return weight * s / total;
+}
+
 double nst_style_loss(float *grad, const float *f, const float *a, int c, int n,
                       float gram_div, float extra_div, float weight, float *scratch) {
     // scratch = G - A

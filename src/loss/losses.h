@@ -14,6 +14,10 @@ void nst_gram_ref(float *g, const float *f, int c, int n, float div);
 // weight * mean((F - P)^2) over n values. F, P, grad are (n).
 double nst_content_loss(float *grad, const float *f, const float *p, size_t n, float weight);
 
+// weight * mean(m * (F - P)^2) over C*N values, m (N) broadcast over channels.
+double nst_content_loss_masked(float *grad, const float *f, const float *p, const float *m,
+                               int c, size_t n, float weight);
+
 // weight * mean((G - A)^2) / extra_div over the C*C entries, G = F F^T / gram_div.
 // F is (C,N), A is (C,C), grad is (C,N). scratch holds C*C floats.
 double nst_style_loss(float *grad, const float *f, const float *a, int c, int n,

@@ -525,6 +525,35 @@ void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, 
     }
 }
 
+size_t nst_dnnl_bytes(int n_conv, int h, int w, const int *loss_at, int bf16) {
+    int hs[NST_VGG_CONVS] = {0}, ws[NST_VGG_CONVS] = {0};
+    for (int i = 0; i < n_conv; i++) {
+        if (nst_vgg_pool_before(i)) { h /= 2; w /= 2; }
+        hs[i] = h; ws[i] = w;
+    }
+    size_t esz = bf16 ? 2 : 4, largest = 0, bytes = 0, plain_max = 0, scratch = 0;
+    for (int i = 0; i < n_conv; i++) {
+        size_t px = (size_t)hs[i] * ws[i], out = (size_t)nst_vgg_cout(i) * px;
+        size_t in = (size_t)(i == 0 ? 16 : nst_vgg_cin(i)) * px;   // the image is padded to 16 channels
+        if (out * esz > largest) largest = out * esz;
+        if (in * esz > largest) largest = in * esz;
+        bytes += out / 8 + (nst_vgg_pool_before(i) ? in / 4 : 0);   // ReLU bits, pooling workspace
+        int losses = loss_at ? loss_at[i] : NST_LOSS_POST;
+        bytes += ((losses & NST_LOSS_PRE ? 1 : 0) + (losses & NST_LOSS_POST ? 1 : 0)) * out * 4;
+        if (losses && out > plain_max) plain_max = out;
+        // weights twice (forward, backward); Winograd's are 4x larger, within its scratch budget
+        size_t wbytes = (size_t)nst_vgg_cin(i) * nst_vgg_cout(i) * 9 * esz;
+        size_t wino_scratch = (size_t)nst_vgg_cin(i) * px * 36 / 16 * 4 * 2;   // rough: transformed tiles
+        int wino = !bf16 && nst_vgg_cin(i) >= 16 && (nst_vgg_cin(i) < 128 || wino_scratch <= WINO_SCRATCH_BUDGET);
+        bytes += 2 * wbytes * (wino ? 4 : 1);
+        if (wino && nst_vgg_cin(i) >= 128 && wino_scratch > scratch) scratch = wino_scratch;
+    }
+    if (n_conv < 1) return 0;
+    bytes += 2 * largest + scratch + (size_t)16 * hs[0] * ws[0] * 4;
+    if (bf16) bytes += plain_max * 4;
+    return bytes;
+}
+
 int nst_vgg_have_onednn(void) { return 1; }
 int nst_vgg_cpu_has_bf16(void) { return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16; }
 
@@ -539,6 +568,10 @@ void nst_dnnl_forward(nst_vgg *net, const float *x) { (void)net; (void)x; }
 const float *nst_dnnl_activation(const nst_vgg *net, nst_layer_ref ref) { (void)net; (void)ref; return NULL; }
 void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn fn, void *ctx) { (void)net; (void)dx; (void)fn; (void)ctx; }
 int nst_vgg_have_onednn(void) { return 0; }
+size_t nst_dnnl_bytes(int n_conv, int h, int w, const int *loss_at, int bf16) {
+    (void)n_conv; (void)h; (void)w; (void)loss_at; (void)bf16;
+    return 0;
+}
 int nst_vgg_cpu_has_bf16(void) { return 0; }
 
 #endif

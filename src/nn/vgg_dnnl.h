@@ -6,6 +6,8 @@
 #include "nn/vgg.h"
 
 int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err);
+// About how many bytes nst_dnnl_init would allocate (for estimates before a run).
+size_t nst_dnnl_bytes(int n_conv, int h, int w, const int *loss_at, int bf16);
 void nst_dnnl_free(nst_vgg *net);
 void nst_dnnl_forward(nst_vgg *net, const float *x);
 const float *nst_dnnl_activation(const nst_vgg *net, nst_layer_ref ref);

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
+#include "nst.h"
 
 static const char *const default_style[] = {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"};
 
@@ -100,6 +102,56 @@ static float gram_div(const nst_objective *obj, int c, size_t n) {
     return obj->raw_gram ? 1.0f : (float)((double)c * n);
 }
 
+// term_grad and masked: as large as the largest activation any loss reads.
+static int ensure_term_scratch(nst_objective *obj) {
+    if (obj->term_grad) return 0;
+    size_t most = 0;
+    for (int i = 0; i < obj->n_content + obj->n_style; i++) {
+        nst_layer_ref r = i < obj->n_content ? obj->content[i] : obj->style[i - obj->n_content];
+        size_t n = (size_t)nst_vgg_cout(r.conv) * obj->net.h[r.conv] * obj->net.w[r.conv];
+        if (n > most) most = n;
+    }
+    obj->term_grad = malloc(most * sizeof(float));
+    obj->masked = malloc(most * sizeof(float));
+    return obj->term_grad && obj->masked ? 0 : -1;
+}
+
+// A w x h mask (0..1) resampled to layer conv's resolution, antialiased.
+static float *mask_at_layer(const nst_objective *obj, const float *mask, int w, int h, int conv, nst_error *err) {
+    nst_image full = {0}, small = {0};
+    int lw = obj->net.w[conv], lh = obj->net.h[conv];
+    size_t n = (size_t)w * h;
+    float *out = NULL;
+    if (nst_image_alloc(&full, w, h, err)) return NULL;
+    for (int ch = 0; ch < 3; ch++) memcpy(full.data + ch * n, mask, n * sizeof(float));
+    if (nst_image_resize(&small, &full, lw, lh, err) == NST_OK && (out = malloc(sizeof(float) * lw * lh))) {
+        for (size_t k = 0; k < (size_t)lw * lh; k++) out[k] = small.data[k] < 0 ? 0 : small.data[k] > 1 ? 1 : small.data[k];
+    } else if (!out) {
+        nst_fail(err, NST_ERR_NOMEM, "out of memory for the masks");
+    }
+    nst_image_free(&full);
+    nst_image_free(&small);
+    return out;
+}
+
+int nst_objective_set_masks(nst_objective *obj, const float *const *style_masks, int n_styles,
+                            const float *content_mask, int w, int h, nst_error *err) {
+    if (style_masks) {
+        for (int s = 0; s < n_styles; s++)
+            for (int i = 0; i < obj->n_style; i++)
+                if (!(obj->style_mask[s][i] = mask_at_layer(obj, style_masks[s], w, h, obj->style[i].conv, err)))
+                    return err ? err->code : NST_ERR_NOMEM;
+        obj->n_masked = n_styles;
+    }
+    if (content_mask)
+        for (int i = 0; i < obj->n_content; i++)
+            if (!(obj->content_mask[i] = mask_at_layer(obj, content_mask, w, h, obj->content[i].conv, err)))
+                return err ? err->code : NST_ERR_NOMEM;
+    if ((style_masks || obj->normalize_gradients) && ensure_term_scratch(obj))
+        return nst_fail(err, NST_ERR_NOMEM, "out of memory for the masks");
+    return NST_OK;
+}
+
 int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst_params *p,
                        const float *content_x, int w, int h, const float *const *style_x,
                        const int *style_w, const int *style_h, int n_styles,
@@ -111,6 +163,7 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
     obj->style_weight = p->style_weight;
     obj->tv_weight = p->tv_weight;
     obj->raw_gram = p->raw_gram;
+    obj->normalize_gradients = p->normalize_gradients;
     int depth = nst_objective_depth(obj), keep[NST_VGG_CONVS];
     nst_objective_loss_at(obj, keep);
 
@@ -139,6 +192,9 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
             size_t n = (size_t)snet.h[r.conv] * snet.w[r.conv];
             nst_gram(obj->scratch, nst_vgg_activation(&snet, r), c, (int)n, gram_div(obj, c, n));
             for (size_t k = 0; k < (size_t)c * c; k++) obj->style_target[i][k] += blend[s] * obj->scratch[k];
+            // each style's own target too, for spatial control (small: C*C)
+            if (!(obj->style_target_own[s][i] = malloc(sizeof(float) * c * c))) { nst_vgg_free(&snet); goto nomem; }
+            memcpy(obj->style_target_own[s][i], obj->scratch, sizeof(float) * c * c);
         }
         nst_vgg_free(&snet);
     }
@@ -148,6 +204,7 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
         nst_objective_free(obj);
         return rc;
     }
+    if (obj->normalize_gradients && ensure_term_scratch(obj)) goto nomem;
     // content targets, at the generated image's size
     nst_vgg_forward(&obj->net, content_x);
     for (int i = 0; i < obj->n_content; i++) {
@@ -164,31 +221,89 @@ nomem:
 
 void nst_objective_free(nst_objective *obj) {
     nst_vgg_free(&obj->net);
-    for (int i = 0; i < NST_MAX_LAYERS; i++) { free(obj->content_target[i]); free(obj->style_target[i]); }
+    for (int i = 0; i < NST_MAX_LAYERS; i++) {
+        free(obj->content_target[i]); free(obj->style_target[i]); free(obj->content_mask[i]);
+        for (int s = 0; s < NST_MAX_STYLES; s++) { free(obj->style_mask[s][i]); free(obj->style_target_own[s][i]); }
+    }
+    free(obj->term_grad); free(obj->masked);
     free(obj->scratch);
     memset(obj, 0, sizeof *obj);
+}
+
+// Adds term (n values) into grad, scaled to unit L1 norm times weight when the
+// gradients are normalized (jcjohnson's --normalize_gradients).
+static void add_term(const nst_objective *obj, float *grad, const float *term, size_t n, float weight) {
+    float k = 1.0f;
+    if (obj->normalize_gradients) {   // term = weight * g: add weight * g / |g|_1
+        double l1 = 0;
+        for (size_t i = 0; i < n; i++) l1 += fabs(term[i]);
+        k = (float)(fabs(weight) / (l1 + 1e-8));
+    }
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) grad[i] += k * term[i];
+}
+
+// One guided-Gram term: style s matched inside its region m. F is (C,N).
+static double masked_style_term(nst_objective *obj, float *grad, const float *f, int i, int s, int c, size_t n) {
+    const float *m = obj->style_mask[s][i];
+    double m2 = 0;
+    for (size_t k = 0; k < n; k++) m2 += (double)m[k] * m[k];
+    if (m2 <= 0) return 0;   // the region vanishes at this layer's resolution
+    float *fm = obj->masked, *tg = obj->term_grad;
+    #pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++)
+        for (size_t k = 0; k < n; k++) fm[(size_t)ch * n + k] = f[(size_t)ch * n + k] * m[k];
+    memset(tg, 0, sizeof(float) * c * n);
+    float weight = obj->style_weight * obj->style_layer_w[i];
+    float div = obj->raw_gram ? 1.0f : (float)((double)c * m2);
+    float extra = obj->raw_gram ? (float)((double)c * m2) : 1.0f;
+    double v = nst_style_loss(tg, fm, obj->style_target_own[s][i], c, (int)n, div, extra, weight, obj->scratch);
+    // d/dF of F*m is m
+    #pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++)
+        for (size_t k = 0; k < n; k++) tg[(size_t)ch * n + k] *= m[k];
+    add_term(obj, grad, tg, (size_t)c * n, weight);
+    return v;
 }
 
 // Called by the backward pass at each layer: adds the losses on that layer.
 static void add_layer_losses(void *ctx, nst_layer_ref ref, float *grad) {
     nst_objective *obj = ctx;
     const nst_vgg *net = &obj->net;
+    // with masks or normalization each term's gradient goes through term_grad first
+    int direct = !obj->normalize_gradients;
     for (int i = 0; i < obj->n_content; i++) {
         nst_layer_ref r = obj->content[i];
         if (r.conv != ref.conv || r.relu != ref.relu) continue;
-        size_t n = (size_t)nst_vgg_cout(r.conv) * net->h[r.conv] * net->w[r.conv];
-        obj->last_content += nst_content_loss(grad, nst_vgg_activation(net, r), obj->content_target[i], n,
-                                              obj->content_weight);
+        int c = nst_vgg_cout(r.conv);
+        size_t npos = (size_t)net->h[r.conv] * net->w[r.conv], n = (size_t)c * npos;
+        float *g = direct ? grad : obj->term_grad;
+        if (!direct) memset(g, 0, n * sizeof(float));
+        if (obj->content_mask[i])
+            obj->last_content += nst_content_loss_masked(g, nst_vgg_activation(net, r), obj->content_target[i],
+                                                         obj->content_mask[i], c, npos, obj->content_weight);
+        else
+            obj->last_content += nst_content_loss(g, nst_vgg_activation(net, r), obj->content_target[i], n,
+                                                  obj->content_weight);
+        if (!direct) add_term(obj, grad, g, n, obj->content_weight);
     }
     for (int i = 0; i < obj->n_style; i++) {
         nst_layer_ref r = obj->style[i];
         if (r.conv != ref.conv || r.relu != ref.relu) continue;
         int c = nst_vgg_cout(r.conv);
         size_t n = (size_t)net->h[r.conv] * net->w[r.conv];
+        const float *f = nst_vgg_activation(net, r);
+        if (obj->n_masked) {
+            for (int s = 0; s < obj->n_masked; s++) obj->last_style += masked_style_term(obj, grad, f, i, s, c, n);
+            continue;
+        }
+        float weight = obj->style_weight * obj->style_layer_w[i];
         float extra = obj->raw_gram ? (float)((double)c * n) : 1.0f;
-        obj->last_style += nst_style_loss(grad, nst_vgg_activation(net, r), obj->style_target[i], c, (int)n,
-                                          gram_div(obj, c, n), extra, obj->style_weight * obj->style_layer_w[i],
-                                          obj->scratch);
+        float *g = direct ? grad : obj->term_grad;
+        if (!direct) memset(g, 0, sizeof(float) * c * n);
+        obj->last_style += nst_style_loss(g, f, obj->style_target[i], c, (int)n, gram_div(obj, c, n), extra,
+                                          weight, obj->scratch);
+        if (!direct) add_term(obj, grad, g, (size_t)c * n, weight);
     }
 }
 

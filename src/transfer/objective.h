@@ -14,6 +14,15 @@ typedef struct nst_objective {
     float content_weight, style_weight, tv_weight;
     int raw_gram;
     float *scratch;                    // (C,C) for the largest style layer
+    // spatial control: per style s and style layer i, the region mask at that layer's
+    // resolution (N) and that style's own Gram target (C,C); NULL without masks
+    int n_masked;                      // styles with masks (0, or the number of styles)
+    float *style_mask[NST_MAX_STYLES][NST_MAX_LAYERS];
+    float *style_target_own[NST_MAX_STYLES][NST_MAX_LAYERS];
+    float *content_mask[NST_MAX_LAYERS];    // (N) per content layer, or NULL
+    int normalize_gradients;
+    float *term_grad;                  // (C,N) scratch for masked / normalized terms
+    float *masked;                     // (C,N) scratch: F times a mask
     // weighted terms of the last evaluation
     double last_content, last_style, last_tv;
     long evals;
@@ -29,6 +38,11 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
                        const float *content_x, int w, int h, const float *const *style_x,
                        const int *style_w, const int *style_h, int n_styles,
                        const float *blend, nst_backend backend, int bf16, nst_error *err);
+// Masks for spatial control, at the generated image's size (w*h values in 0..1);
+// call after nst_objective_init. style_masks holds n_styles masks or is NULL;
+// content_mask may be NULL.
+int nst_objective_set_masks(nst_objective *obj, const float *const *style_masks, int n_styles,
+                            const float *content_mask, int w, int h, nst_error *err);
 // The backend and precision nst_params asks for, checked against what is built in and the CPU.
 int nst_choose_backend(const nst_params *p, nst_backend *backend, int *bf16, nst_error *err);
 // NST_LOSS_* bits per conv layer: which activations the losses read.

@@ -5,6 +5,8 @@
 #include "optim/optim.h"
 #include "transfer/objective.h"
 #include "transfer/colorspace.h"
+#include "transfer/transfer.h"
+#include "nn/vgg_dnnl.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,12 +90,25 @@ size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h)
     nst_objective obj;
     memset(&obj, 0, sizeof obj);
     if (nst_objective_layers(&obj, &m->weights, p, NULL)) return 0;
-    int keep[NST_VGG_CONVS] = {0};
-    int depth = nst_objective_depth(&obj);
-    size_t bytes = nst_vgg_bytes(depth, h, w, keep);
+    int loss_at[NST_VGG_CONVS];
+    nst_objective_loss_at(&obj, loss_at);
+    int depth = nst_objective_depth(&obj), bf16 = 0;
+    nst_backend backend;
+    if (nst_choose_backend(p, &backend, &bf16, NULL)) backend = NST_BACKEND_GEMM;
+    size_t net = backend == NST_BACKEND_ONEDNN ? nst_dnnl_bytes(depth, h, w, loss_at, bf16)
+                                               : nst_vgg_bytes(depth, h, w, loss_at);
+    // targets: content activations and Gram matrices
+    size_t targets = 0;
+    for (int i = 0; i < obj.n_content; i++) {
+        int c = obj.content[i].conv, f = 1;
+        for (int k = 0; k <= c; k++) if (nst_vgg_pool_before(k)) f *= 2;
+        targets += (size_t)nst_vgg_cout(c) * (h / f) * (w / f) * sizeof(float);
+    }
+    for (int i = 0; i < obj.n_style; i++) targets += (size_t)nst_vgg_cout(obj.style[i].conv) * nst_vgg_cout(obj.style[i].conv) * 8;
+    // the image, its gradient, the last good one, the content; the optimizer's state
     size_t n = (size_t)3 * w * h;
-    size_t opt = p->optimizer == NST_OPTIMIZER_LBFGS ? (2 * (size_t)p->lbfgs_history + 4) * n : 3 * n;
-    return bytes + (opt + 4 * n) * sizeof(float) + (size_t)512 * 512 * NST_MAX_LAYERS * sizeof(float);
+    size_t opt = p->optimizer == NST_OPTIMIZER_LBFGS ? (2 * (size_t)p->lbfgs_history + 3) * n : 2 * n;
+    return net + targets + (opt + 4 * n) * sizeof(float) + (64u << 20);   // + code, libraries
 }
 
 int nst_choose_backend(const nst_params *p, nst_backend *backend, int *bf16, nst_error *err) {
@@ -163,38 +178,66 @@ static int all_finite(const float *v, size_t n) {
     return acc == 0.0f;
 }
 
+// The starting picture in RGB (content, noise, the first style, or a given picture),
+// with init_noise_blend of noise mixed in, then in the model's input space.
 static int init_image(float *x, const nst_vgg_weights *wts, const nst_image *content,
-                      const nst_params *p, nst_error *err) {
-    int w = content->w, h = content->h;
+                      const nst_image *styles, const nst_params *p, nst_error *err) {
+    int w = content->w, h = content->h, rc = NST_OK;
     size_t npix = (size_t)w * h;
+    unsigned long long state = p->seed;
+    nst_image start = {0};
     if (p->init == NST_INIT_CONTENT) {
-        nst_rgb_to_model(x, content->data, npix, &wts->norm);
+        rc = nst_image_resize(&start, content, w, h, err);   // same size: an exact copy
     } else if (p->init == NST_INIT_NOISE) {
-        unsigned long long state = p->seed;
-        float *rgb = malloc(3 * npix * sizeof(float));
-        if (!rgb) return nst_fail(err, NST_ERR_NOMEM, "out of memory for the initial image");
-        for (size_t i = 0; i < 3 * npix; i++) rgb[i] = (float)(next_random(&state) >> 40) * (255.0f / 16777216.0f);
-        nst_rgb_to_model(x, rgb, npix, &wts->norm);
-        free(rgb);
+        if (!(rc = nst_image_alloc(&start, w, h, err)))
+            for (size_t i = 0; i < 3 * npix; i++) start.data[i] = (float)(next_random(&state) >> 40) * (255.0f / 16777216.0f);
+    } else if (p->init == NST_INIT_STYLE) {
+        rc = nst_image_resize(&start, &styles[0], w, h, err);
     } else {
         if (!p->init_image) return nst_fail(err, NST_ERR_USAGE, "init from an image, but none given");
-        nst_image fitted = {0};
-        int rc = nst_image_resize(&fitted, p->init_image, w, h, err);
-        if (rc) return rc;
-        nst_rgb_to_model(x, fitted.data, npix, &wts->norm);
-        nst_image_free(&fitted);
+        rc = nst_image_resize(&start, p->init_image, w, h, err);
     }
+    if (rc) return rc;
+    float b = p->init_noise_blend;
+    if (b > 0) {
+        if (p->init == NST_INIT_NOISE) state = p->seed ^ 0x5DEECE66DULL;   // fresh noise, not the same
+        for (size_t i = 0; i < 3 * npix; i++) {
+            float noise = (float)(next_random(&state) >> 40) * (255.0f / 16777216.0f);
+            start.data[i] = (1.0f - b) * start.data[i] + b * noise;
+        }
+    }
+    nst_rgb_to_model(x, start.data, npix, &wts->norm);
+    nst_image_free(&start);
     return NST_OK;
 }
 
-int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *styles,
-                 int n_styles, const nst_params *p, nst_image *out, nst_error *err) {
+// A mask picture (channel 0, 0..255) as w*h values in 0..1.
+static float *mask_values(const nst_image *mask, int w, int h, nst_error *err) {
+    nst_image fitted = {0};
+    if (nst_image_resize(&fitted, mask, w, h, err)) return NULL;
+    float *m = malloc(sizeof(float) * w * h);
+    if (m) for (size_t i = 0; i < (size_t)w * h; i++) m[i] = fminf(fmaxf(fitted.data[i] / 255.0f, 0.0f), 1.0f);
+    else nst_fail(err, NST_ERR_NOMEM, "out of memory for a mask");
+    nst_image_free(&fitted);
+    return m;
+}
+
+int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_image *styles,
+                      int n_styles, const nst_params *p, nst_image *out, nst_error *err) {
     const nst_vgg_weights *wts = &m->weights;
     int w = content->w, h = content->h, rc;
     if (n_styles < 1 || n_styles > NST_MAX_STYLES)
         return nst_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
     if (p->iterations < 0) return nst_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
     if (p->threads > 0) { omp_set_num_threads(p->threads); nst_sgemm_set_threads(p->threads); }
+    if (p->init_noise_blend < 0 || p->init_noise_blend > 1 || !isfinite(p->init_noise_blend))
+        return nst_fail(err, NST_ERR_USAGE, "init noise blend must be between 0 and 1");
+    if (p->max_memory) {
+        size_t need = nst_estimate_bytes(m, p, w, h);
+        if (need > p->max_memory)
+            return nst_fail(err, NST_ERR_LIMIT, "a %dx%d run needs about %.1f GiB, more than the limit of %.1f GiB (--max-memory)",
+                            w, h, need / 1073741824.0, p->max_memory / 1073741824.0);
+    }
     nst_backend backend;
     int bf16;
     if ((rc = nst_choose_backend(p, &backend, &bf16, err))) return rc;
@@ -228,7 +271,18 @@ int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *
     nst_rgb_to_model(content_x, content->data, npix, &wts->norm);
     if ((rc = nst_objective_init(&obj, wts, p, content_x, w, h, (const float *const *)style_x, sw, sh,
                                  n_styles, blend, backend, bf16, err))) goto done;
-    if ((rc = init_image(x, wts, content, p, err))) goto done;
+    if (p->style_masks || p->content_mask) {
+        float *sm[NST_MAX_STYLES] = {0}, *cm = NULL;
+        rc = NST_OK;
+        for (int s = 0; p->style_masks && s < n_styles && !rc; s++)
+            if (!(sm[s] = mask_values(&p->style_masks[s], w, h, err))) rc = err ? err->code : NST_ERR_NOMEM;
+        if (!rc && p->content_mask && !(cm = mask_values(p->content_mask, w, h, err))) rc = err ? err->code : NST_ERR_NOMEM;
+        if (!rc) rc = nst_objective_set_masks(&obj, p->style_masks ? (const float *const *)sm : NULL, n_styles, cm, w, h, err);
+        for (int s = 0; s < NST_MAX_STYLES; s++) free(sm[s]);
+        free(cm);
+        if (rc) goto done;
+    }
+    if ((rc = init_image(x, wts, content, styles, p, err))) goto done;
     if (p->optimizer == NST_OPTIMIZER_ADAM) rc = nst_adam_init(&adam, n, p->lr, err);
     else rc = nst_lbfgs_init(&lbfgs, n, p->lbfgs_history, p->lr, err);
     if (rc) goto done;

@@ -1,0 +1,150 @@
+// stages.c: what wraps the optimization: colour preservation (Gatys et al. 2017)
+// and coarse-to-fine stages.
+#include "transfer/transfer.h"
+#include "util/status.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+// The pictures the optimization sees, after colour preservation's preparation.
+typedef struct prepared {
+    nst_image content;
+    nst_image styles[NST_MAX_STYLES];
+    int owns;   // 1 when the pictures above were made here (else they alias the inputs)
+} prepared;
+
+static void prepared_free(prepared *pr) {
+    if (pr->owns) {
+        nst_image_free(&pr->content);
+        for (int s = 0; s < NST_MAX_STYLES; s++) nst_image_free(&pr->styles[s]);
+    }
+    memset(pr, 0, sizeof *pr);
+}
+
+static int prepare_colors(prepared *pr, const nst_image *content, const nst_image *styles, int n_styles,
+                          nst_preserve_colors mode, nst_error *err) {
+    memset(pr, 0, sizeof *pr);
+    if (mode == NST_COLORS_NONE || mode == NST_COLORS_LUMINANCE_POST) {
+        pr->content = *content;
+        for (int s = 0; s < n_styles; s++) pr->styles[s] = styles[s];
+        return NST_OK;
+    }
+    pr->owns = 1;
+    int rc;
+    if (mode == NST_COLORS_LUMINANCE) {
+        // style on luminance only: Y in all channels, the styles' Y matched to the content's
+        if ((rc = nst_color_luminance(&pr->content, content, NULL, err))) goto fail;
+        for (int s = 0; s < n_styles; s++)
+            if ((rc = nst_color_luminance(&pr->styles[s], &styles[s], content, err))) goto fail;
+    } else if (mode == NST_COLORS_HISTOGRAM) {
+        if ((rc = nst_image_resize(&pr->content, content, content->w, content->h, err))) goto fail;
+        for (int s = 0; s < n_styles; s++)
+            if ((rc = nst_color_match(&pr->styles[s], &styles[s], content, err))) goto fail;
+    } else {
+        rc = nst_fail(err, NST_ERR_USAGE, "unknown colour preservation mode %d", (int)mode);
+        goto fail;
+    }
+    return NST_OK;
+fail:
+    prepared_free(pr);
+    return rc;
+}
+
+// After the optimization: the content's chroma back, for the luminance modes.
+static int finish_colors(nst_image *out, const nst_image *content, nst_preserve_colors mode, nst_error *err) {
+    if (mode != NST_COLORS_LUMINANCE && mode != NST_COLORS_LUMINANCE_POST) return NST_OK;
+    if (!out->data) return NST_OK;
+    nst_image fitted = {0}, kept = {0};
+    int rc = nst_image_resize(&fitted, content, out->w, out->h, err);
+    if (!rc) rc = nst_color_keep_chroma(&kept, out, &fitted, err);
+    nst_image_free(&fitted);
+    if (rc) return rc;
+    nst_image_free(out);
+    *out = kept;
+    return NST_OK;
+}
+
+int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *styles,
+                 int n_styles, const nst_params *p, nst_image *out, nst_error *err) {
+    if (n_styles < 1 || n_styles > NST_MAX_STYLES)
+        return nst_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
+    prepared pr;
+    int rc = prepare_colors(&pr, content, styles, n_styles, p->preserve_colors, err);
+    if (rc) return rc;
+    rc = nst_transfer_core(m, &pr.content, pr.styles, n_styles, p, out, err);
+    prepared_free(&pr);
+    // the picture so far is kept on interruption and NaN, so it gets its colours too
+    if (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC) {
+        nst_error ferr;
+        int frc = finish_colors(out, content, p->preserve_colors, &ferr);
+        if (frc && rc == NST_OK) { if (err) *err = ferr; rc = frc; }
+    }
+    return rc;
+}
+
+// Progress across stages: iterations count on from the previous stage, and each
+// later stage's iteration 0 (the previous result, upsampled) is not reported again.
+typedef struct stage_progress {
+    const nst_params *outer;
+    int offset, total;
+    int skip_first;
+} stage_progress;
+
+static int on_stage_progress(const nst_progress *p, void *user) {
+    stage_progress *sp = user;
+    if (sp->skip_first && p->iter == 0) return 0;
+    nst_progress q = *p;
+    q.iter = p->iter + sp->offset;
+    q.iterations = sp->total;
+    return sp->outer->progress(&q, sp->outer->progress_user);
+}
+
+int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_image *styles,
+                        int n_styles, const int *scales, const int *iterations, int n_scales,
+                        float style_scale, const nst_params *p, nst_image *out, nst_error *err) {
+    if (n_scales < 1) return nst_fail(err, NST_ERR_USAGE, "no scales given");
+    if (n_styles < 1 || n_styles > NST_MAX_STYLES)
+        return nst_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
+    if (!(style_scale > 0) || !isfinite(style_scale)) return nst_fail(err, NST_ERR_USAGE, "style scale must be positive");
+    int total = 0;
+    for (int k = 0; k < n_scales; k++) {
+        if (scales[k] < 16 || (k > 0 && scales[k] < scales[k - 1]))
+            return nst_fail(err, NST_ERR_USAGE, "scales must be at least 16 and ascending (got %d after %d)",
+                            scales[k], k ? scales[k - 1] : 0);
+        if (iterations[k] < 0) return nst_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
+        total += iterations[k];
+    }
+    prepared pr;
+    int rc = prepare_colors(&pr, content, styles, n_styles, p->preserve_colors, err);
+    if (rc) return rc;
+    nst_image prev = {0}, c = {0};
+    nst_image st[NST_MAX_STYLES];
+    memset(st, 0, sizeof st);
+    int done = 0;
+    for (int k = 0; k < n_scales && rc == NST_OK; k++) {
+        nst_params q = *p;
+        q.preserve_colors = NST_COLORS_NONE;   // prepared once above, finished once below
+        q.iterations = iterations[k];
+        stage_progress sp = {p, done, total, k > 0};
+        if (p->progress) { q.progress = on_stage_progress; q.progress_user = &sp; }
+        if (k > 0) { q.init = NST_INIT_IMAGE; q.init_image = &prev; q.init_noise_blend = 0; }
+        int style_size = (int)lroundf(scales[k] * style_scale);
+        if ((rc = nst_image_fit(&c, &pr.content, scales[k], err))) break;
+        for (int s = 0; s < n_styles && !rc; s++) rc = nst_image_fit(&st[s], &pr.styles[s], style_size < 16 ? 16 : style_size, err);
+        nst_image result = {0};
+        if (!rc) rc = nst_transfer_core(m, &c, st, n_styles, &q, &result, err);
+        nst_image_free(&c);
+        for (int s = 0; s < n_styles; s++) nst_image_free(&st[s]);
+        nst_image_free(&prev);
+        prev = result;   // the next stage starts here; on failure it is what we have
+        done += iterations[k];
+    }
+    prepared_free(&pr);
+    *out = prev;
+    if (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC) {
+        nst_error ferr;
+        int frc = finish_colors(out, content, p->preserve_colors, &ferr);
+        if (frc && rc == NST_OK) { if (err) *err = ferr; rc = frc; }
+    }
+    return rc;
+}

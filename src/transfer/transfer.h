@@ -1,0 +1,11 @@
+// transfer.h: the optimization itself, below the public nst_transfer (which adds
+// colour preservation) and nst_transfer_scales (coarse to fine).
+#ifndef NST_TRANSFER_H
+#define NST_TRANSFER_H
+#include "nst.h"
+
+// Runs the optimization on content and styles as given; ignores p->preserve_colors.
+int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_image *styles,
+                      int n_styles, const nst_params *p, nst_image *out, nst_error *err);
+
+#endif

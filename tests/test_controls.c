@@ -1,0 +1,231 @@
+// Artist controls at the library level: spatial masks (guided Gram matrices), the
+// content mask, normalized gradients, coarse-to-fine stages, initialization.
+#include "testlib.h"
+#include "nst.h"
+#include "model/model_api.h"
+#include "transfer/objective.h"
+#include "transfer/colorspace.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static nst_model *model;
+static nst_image content, style_a, style_b;
+
+static int load_all(void) {
+    char path[1024];
+    nst_error err;
+    snprintf(path, sizeof path, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
+    if (nst_model_load(&model, path, &err)) { fprintf(stderr, "%s\n", err.msg); return 0; }
+    const char *names[3] = {"tubingen.jpg", "starry_night.jpg", "seated-nude.jpg"};
+    nst_image *dst[3] = {&content, &style_a, &style_b};
+    for (int i = 0; i < 3; i++) {
+        nst_image full = {0};
+        snprintf(path, sizeof path, "%s/images/%s", nst_test_shared(), names[i]);
+        if (nst_image_load(&full, path, NST_DEFAULT_MAX_PIXELS, &err) || nst_image_fit(dst[i], &full, 64, &err)) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 0;
+        }
+        nst_image_free(&full);
+    }
+    return 1;
+}
+
+static void mean_rgb(const nst_image *img, int x0, int x1, double out[3]) {
+    for (int c = 0; c < 3; c++) {
+        double s = 0;
+        for (int y = 0; y < img->h; y++)
+            for (int x = x0; x < x1; x++) s += img->data[((size_t)c * img->h + y) * img->w + x];
+        out[c] = s / ((double)img->h * (x1 - x0));
+    }
+}
+
+static double dist3(const double a[3], const double b[3]) {
+    return sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]));
+}
+
+// Two styles, each assigned to one half: each half takes on its own style's colours.
+static void test_style_masks_assign_regions(void) {
+    nst_image masks[2] = {{0}, {0}}, out = {0};
+    nst_error err;
+    for (int s = 0; s < 2; s++) {
+        CHECK(nst_image_alloc(&masks[s], content.w, content.h, &err) == 0);
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < content.h; y++)
+                for (int x = 0; x < content.w; x++)
+                    masks[s].data[((size_t)c * content.h + y) * content.w + x] = ((x < content.w / 2) == (s == 0)) ? 255 : 0;
+    }
+    nst_image styles[2] = {style_a, style_b};
+    nst_params p;
+    nst_params_default(&p);
+    p.iterations = 60;
+    p.content_weight = 0.01f;   // let style dominate so the regions show it clearly
+    p.init = NST_INIT_NOISE;
+    p.style_masks = masks;
+    CHECKF(nst_transfer(model, &content, styles, 2, &p, &out, &err) == 0, "%s", err.msg);
+    if (out.data) {
+        double left[3], right[3], sa[3], sb[3];
+        mean_rgb(&out, 0, out.w / 2 - 4, left);
+        mean_rgb(&out, out.w / 2 + 4, out.w, right);
+        mean_rgb(&style_a, 0, style_a.w, sa);
+        mean_rgb(&style_b, 0, style_b.w, sb);
+        CHECKF(dist3(left, sa) < dist3(left, sb), "left half %.0f,%.0f,%.0f is closer to style b", left[0], left[1], left[2]);
+        CHECKF(dist3(right, sb) < dist3(right, sa), "right half %.0f,%.0f,%.0f is closer to style a", right[0], right[1], right[2]);
+    }
+    nst_image_free(&out);
+    nst_image_free(&masks[0]);
+    nst_image_free(&masks[1]);
+}
+
+static double last_content_term;
+static int record_content(const nst_progress *pr, void *user) {
+    (void)user;
+    last_content_term = pr->content;
+    return 0;
+}
+
+// A black content mask switches the content loss off.
+static void test_content_mask_weights_content(void) {
+    nst_image mask = {0}, out = {0};
+    nst_error err;
+    CHECK(nst_image_alloc(&mask, 7, 5, &err) == 0);   // any size: resized to the content
+    memset(mask.data, 0, sizeof(float) * 3 * 7 * 5);
+    nst_params p;
+    nst_params_default(&p);
+    p.iterations = 3;
+    p.content_mask = &mask;
+    p.progress = record_content;
+    CHECK(nst_transfer(model, &content, &style_a, 1, &p, &out, &err) == 0);
+    CHECKF(last_content_term == 0, "content term %g with a black mask", last_content_term);
+    for (size_t i = 0; i < (size_t)3 * 7 * 5; i++) mask.data[i] = 255;
+    nst_image_free(&out);
+    CHECK(nst_transfer(model, &content, &style_a, 1, &p, &out, &err) == 0);
+    CHECKF(last_content_term > 0, "content term %g with a white mask", last_content_term);
+    nst_image_free(&out);
+    nst_image_free(&mask);
+}
+
+// With normalized gradients a single content term's gradient keeps its direction and
+// changes its length (backpropagation is linear in the layer's gradient).
+static void test_normalized_gradients_rescale_each_term(void) {
+    nst_params p;
+    nst_params_default(&p);
+    p.style_weight = 0;
+    p.tv_weight = 0;
+    snprintf(p.style_layers, sizeof p.style_layers, "relu1_1");
+    size_t n = (size_t)3 * content.w * content.h;
+    float *x = malloc(n * sizeof(float)), *c = malloc(n * sizeof(float)), *g[2];
+    nst_rgb_to_model(c, content.data, (size_t)content.w * content.h, &model->weights.norm);
+    for (size_t i = 0; i < n; i++) x[i] = c[i] + 10.0f * sinf((float)i);
+    const float *styles[1] = {c};
+    float blend = 1;
+    for (int k = 0; k < 2; k++) {
+        nst_objective obj;
+        nst_error err;
+        p.normalize_gradients = k;
+        g[k] = malloc(n * sizeof(float));
+        CHECK(nst_objective_init(&obj, &model->weights, &p, c, content.w, content.h, styles, &content.w, &content.h,
+                                 1, &blend, NST_BACKEND_GEMM, 0, &err) == 0);
+        nst_objective_eval(&obj, x, g[k]);
+        nst_objective_free(&obj);
+    }
+    double dot = 0, n0 = 0, n1 = 0;
+    for (size_t i = 0; i < n; i++) { dot += (double)g[0][i] * g[1][i]; n0 += (double)g[0][i] * g[0][i]; n1 += (double)g[1][i] * g[1][i]; }
+    double cosine = dot / sqrt(n0 * n1), ratio = sqrt(n1 / n0);
+    CHECKF(cosine > 0.99999, "cosine %.8f", cosine);
+    CHECKF(fabs(ratio - 1) > 0.01, "normalization did not change the length (ratio %g)", ratio);
+    free(x); free(c); free(g[0]); free(g[1]);
+}
+
+static int stage_iters[64], stage_count;
+static int record_iters(const nst_progress *pr, void *user) {
+    (void)user;
+    if (stage_count < 64) stage_iters[stage_count++] = pr->iter;
+    return 0;
+}
+
+// Coarse to fine: the requested final size, iterations counted across stages.
+static void test_scales_give_final_size_and_count_on(void) {
+    nst_image out = {0};
+    nst_error err;
+    nst_params p;
+    nst_params_default(&p);
+    p.progress = record_iters;
+    int scales[2] = {32, 48}, iters[2] = {4, 3};
+    stage_count = 0;
+    CHECKF(nst_transfer_scales(model, &content, &style_a, 1, scales, iters, 2, 1.0f, &p, &out, &err) == 0, "%s", err.msg);
+    CHECKF(out.w == 48 && out.h == 36, "final size %dx%d", out.w, out.h);
+    CHECKF(stage_count == 8, "%d progress reports", stage_count);
+    for (int i = 0; i < stage_count; i++) CHECKF(stage_iters[i] == i, "report %d says iteration %d", i, stage_iters[i]);
+    nst_image_free(&out);
+    int bad[2] = {48, 32};
+    CHECK(nst_transfer_scales(model, &content, &style_a, 1, bad, iters, 2, 1.0f, &p, &out, &err) == NST_ERR_USAGE);
+}
+
+static double first_loss;
+static int record_first(const nst_progress *pr, void *user) {
+    (void)user;
+    if (pr->iter == 0) first_loss = pr->loss;
+    return 0;
+}
+
+// Starting points: the style picture, and noise blended into the content.
+static void test_init_style_and_noise_blend(void) {
+    nst_image out = {0};
+    nst_error err;
+    nst_params p;
+    nst_params_default(&p);
+    p.iterations = 0;
+    p.progress = record_first;
+    double l_content, l_style, l_blend;
+    CHECK(nst_transfer(model, &content, &style_a, 1, &p, &out, &err) == 0);
+    l_content = first_loss;
+    nst_image_free(&out);
+    p.init = NST_INIT_STYLE;
+    CHECK(nst_transfer(model, &content, &style_a, 1, &p, &out, &err) == 0);
+    l_style = first_loss;
+    // starting from the style picture: its own Grams at full size vs resized ones differ
+    // only slightly, so the style term is far below the content start's
+    CHECKF(l_style != l_content, "init style gave the same start as content");
+    nst_image_free(&out);
+    p.init = NST_INIT_CONTENT;
+    p.init_noise_blend = 0.5f;
+    CHECK(nst_transfer(model, &content, &style_a, 1, &p, &out, &err) == 0);
+    l_blend = first_loss;
+    CHECKF(l_blend != l_content, "noise blend changed nothing");
+    // the output of a zero-iteration run is the start: half content, half noise
+    double diff = 0;
+    for (size_t i = 0; i < (size_t)3 * out.w * out.h; i++) diff += fabs(out.data[i] - content.data[i]);
+    diff /= 3.0 * out.w * out.h;
+    CHECKF(diff > 20 && diff < 100, "mean |start - content| = %g", diff);
+    nst_image_free(&out);
+    p.init_noise_blend = 1.5f;
+    CHECK(nst_transfer(model, &content, &style_a, 1, &p, &out, &err) == NST_ERR_USAGE);
+}
+
+static void test_memory_limit_refuses_before_starting(void) {
+    nst_image out = {0};
+    nst_error err;
+    nst_params p;
+    nst_params_default(&p);
+    p.max_memory = 1 << 20;   // 1 MiB: nothing fits
+    CHECK(nst_transfer(model, &content, &style_a, 1, &p, &out, &err) == NST_ERR_LIMIT);
+    CHECKF(strstr(err.msg, "GiB") && strstr(err.msg, "--max-memory"), "%s", err.msg);
+    CHECK(out.data == NULL);
+    size_t small = nst_estimate_bytes(model, &p, 256, 192), big = nst_estimate_bytes(model, &p, 2048, 1536);
+    CHECKF(big > 16 * small && small > 0, "estimates %zu and %zu", small, big);   // ~ pixels once activations dominate
+}
+
+int main(void) {
+    if (!load_all()) { printf("RESULT passed=0 failed=1\n"); return 1; }
+    TEST(test_style_masks_assign_regions);
+    TEST(test_content_mask_weights_content);
+    TEST(test_normalized_gradients_rescale_each_term);
+    TEST(test_scales_give_final_size_and_count_on);
+    TEST(test_init_style_and_noise_blend);
+    TEST(test_memory_limit_refuses_before_starting);
+    nst_image_free(&content); nst_image_free(&style_a); nst_image_free(&style_b);
+    nst_model_free(model);
+    return nst_test_summary();
+}
