@@ -93,11 +93,22 @@ static void thin(cli_anim *a) {
     a->every *= 2;
 }
 
+void cli_anim_fix_size(cli_anim *a, int w, int h) {
+    int longest = w > h ? w : h;
+    if (longest > a->max_side) {   // as nst_image_fit rounds
+        if (w >= h) { h = (int)(((long long)h * a->max_side * 2 + w) / (2LL * w)); w = a->max_side; }
+        else { w = (int)(((long long)w * a->max_side * 2 + h) / (2LL * h)); h = a->max_side; }
+    }
+    a->w = w > 0 ? w : 1;
+    a->h = h > 0 ? h : 1;
+    a->fixed = 1;
+}
+
 int cli_anim_add(cli_anim *a, const nst_image *img, int iter, nst_error *err) {
     int longest = img->w > img->h ? img->w : img->h;
     int side = longest < a->max_side ? longest : a->max_side;
     nst_image small = {0};
-    int rc = nst_image_fit(&small, img, side, err);
+    int rc = a->fixed ? nst_image_resize(&small, img, a->w, a->h, err) : nst_image_fit(&small, img, side, err);
     if (rc) return rc;
     if (a->n && (small.w != a->w || small.h != a->h)) {
         nst_image_free(&small);

@@ -13,7 +13,8 @@
 typedef struct cli_anim {
     int every;              // a frame every `every` iterations (doubles when thinned)
     int max_frames, max_side;
-    int w, h;               // frame size, set by the first frame
+    int w, h;               // frame size, set by the first frame (or cli_anim_fix_size)
+    int fixed;              // 1: every frame is resized to w x h
     int n;                  // frames held
     unsigned char **frames; // n frames of w*h palette indices
     int *iters;             // the iteration of each frame
@@ -24,6 +25,9 @@ int cli_anim_available(void);
 // Fails with NST_ERR_USAGE unless path ends in .gif.
 int cli_anim_check_path(const char *path, nst_error *err);
 int cli_anim_init(cli_anim *a, int every, int max_frames, int max_side, nst_error *err);
+// Sets the frame size to that of a w x h picture shrunk to at most max_side, and
+// resizes every frame to it: for runs whose picture grows (--scales).
+void cli_anim_fix_size(cli_anim *a, int w, int h);
 // In the progress callback: takes a frame when p->iter is a multiple of every.
 int cli_anim_progress(cli_anim *a, const nst_progress *p, nst_error *err);
 // Adds a frame of img for iteration iter (thinning first when full).

@@ -6,6 +6,7 @@
 #include "plot.h"
 #include "animate.h"
 #include "contact.h"
+#include "config.h"
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -81,27 +82,88 @@ static int fail(const nst_error *err) {
     return cli_exit_code(err->code);
 }
 
+// w x h of a picture of sw x sh resized so that its longest side is longest (as
+// nst_image_fit does it).
+static void fit_size(int sw, int sh, int longest, int *w, int *h) {
+    if (sw >= sh) {
+        *w = longest;
+        *h = (int)(((long long)sh * longest * 2 + sw) / (2LL * sw));
+    } else {
+        *h = longest;
+        *w = (int)(((long long)sw * longest * 2 + sh) / (2LL * sh));
+    }
+    if (*w < 1) *w = 1;
+    if (*h < 1) *h = 1;
+}
+
+// "123.4 MiB"
+static const char *human_bytes(char *buf, size_t n, double bytes) {
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4) { bytes /= 1024; u++; }
+    snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+    return buf;
+}
+
+// After an interrupt at iteration `stop` (counted across stages): the options that
+// make the picture written, for OUTPUT.json. The optimization is deterministic, so
+// the same run stopped there by its iteration count gives the same picture; with
+// --scales, the stages after the interrupted one are dropped.
+static void record_stop(cli_options *o, int stop) {
+    if (!o->n_scales) {
+        o->params.iterations = o->iterations[0] = stop;
+        return;
+    }
+    // the stage that reported iteration `stop`: a later stage's iteration 0 is not
+    // reported, so it is the first whose last iteration is at or after it
+    int before = 0, k = 0;
+    while (k < o->n_scales - 1 && before + o->iterations[k] < stop) before += o->iterations[k++];
+    o->iterations[k] = stop - before;
+    o->n_scales = o->n_iterations = k + 1;
+    o->size = o->scales[k];
+}
+
 static int run(int argc, char **argv) {
     cli_options o;
     nst_error err = {0};
     int r = cli_parse(&o, argc, argv, &err);
     if (r > 0) return 0;
-    if (r < 0) { fprintf(stderr, "nst: %s\n", err.msg); return 2; }
+    if (r < 0) { fprintf(stderr, "nst: %s\n", err.msg); return err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code); }
 
-    // the output must not replace an input, and its directory must take it
+    // the inputs: no output may replace one of them
+    const char *inputs[3 + 2 * NST_MAX_STYLES];
+    int n_inputs = 0;
+    inputs[n_inputs++] = o.content;
+    for (int s = 0; s < o.n_styles; s++) inputs[n_inputs++] = o.styles[s];
+    for (int s = 0; s < o.n_style_masks; s++) inputs[n_inputs++] = o.style_masks[s];
+    if (o.init_path) inputs[n_inputs++] = o.init_path;
+    if (o.content_mask) inputs[n_inputs++] = o.content_mask;
     for (int s = 0; s < o.n_styles; s++)
         if (cli_same_file(o.output, o.styles[s])) {
             fprintf(stderr, "nst: %s: the output is one of the style inputs; refusing to overwrite it\n", o.output);
             return 2;
         }
-    if (cli_same_file(o.output, o.content) || (o.init_path && cli_same_file(o.output, o.init_path))) {
-        fprintf(stderr, "nst: %s: the output is one of the inputs; refusing to overwrite it\n", o.output);
-        return 2;
-    }
+    for (int k = 0; k < n_inputs; k++)
+        if (cli_same_file(o.output, inputs[k])) {
+            fprintf(stderr, "nst: %s: the output is one of the inputs; refusing to overwrite it\n", o.output);
+            return 2;
+        }
     if (cli_check_output_dir(o.output, &err)) return fail(&err);
-    if (o.log_path && (cli_same_file(o.log_path, o.content) || cli_same_file(o.log_path, o.output))) {
-        fprintf(stderr, "nst: %s: the log would overwrite an input or the output\n", o.log_path);
-        return 2;
+    char config_path[4200];
+    cli_config_path(config_path, sizeof config_path, o.output);
+    for (int k = 0; k < n_inputs; k++)
+        if (cli_same_file(config_path, inputs[k])) {
+            fprintf(stderr, "nst: %s: the record of the options would overwrite an input\n", config_path);
+            return 2;
+        }
+    if (o.log_path) {
+        int clash = !strcmp(o.log_path, o.output) || cli_same_file(o.log_path, o.output) ||
+                    !strcmp(o.log_path, config_path);
+        for (int k = 0; k < n_inputs; k++) clash |= cli_same_file(o.log_path, inputs[k]);
+        if (clash) {
+            fprintf(stderr, "nst: %s: the log would overwrite an input or the output\n", o.log_path);
+            return 2;
+        }
     }
 
     // --plot, --animate, --contact-sheet: the right kind of file, not an input,
@@ -116,10 +178,9 @@ static int run(int argc, char **argv) {
     }
     for (int e = 0; e < 3; e++) {
         if (!extra[e]) continue;
-        int clash = cli_same_file(extra[e], o.content) || !strcmp(extra[e], o.output) ||
-                    (o.init_path && cli_same_file(extra[e], o.init_path)) ||
+        int clash = !strcmp(extra[e], o.output) || !strcmp(extra[e], config_path) ||
                     (o.log_path && !strcmp(extra[e], o.log_path));
-        for (int s = 0; s < o.n_styles; s++) clash |= cli_same_file(extra[e], o.styles[s]);
+        for (int k = 0; k < n_inputs; k++) clash |= cli_same_file(extra[e], inputs[k]);
         for (int f = 0; f < e; f++) clash |= extra[f] && !strcmp(extra[e], extra[f]);
         if (clash) {
             fprintf(stderr, "nst: %s: the %s file would overwrite an input or another output\n", extra[e], extra_opt[e]);
@@ -131,8 +192,9 @@ static int run(int argc, char **argv) {
     char model_buf[4096];
     const char *model_path = cli_model_path(&o, model_buf, sizeof model_buf);
     nst_model *model = NULL;
-    nst_image content_full = {0}, content = {0}, init_full = {0};
+    nst_image content_full = {0}, content = {0}, init_full = {0}, content_mask = {0};
     nst_image style_full[NST_MAX_STYLES] = {{0}}, styles[NST_MAX_STYLES] = {{0}};
+    nst_image masks[NST_MAX_STYLES] = {{0}};
     nst_image out = {0};
     FILE *log = NULL;
     int code = 0;
@@ -144,23 +206,57 @@ static int run(int argc, char **argv) {
         return 3;
     }
     if (nst_model_load(&model, model_path, &err)) { code = fail(&err); goto done; }
-    if (nst_image_load(&content_full, o.content, o.max_pixels, &err) ||
-        nst_image_fit(&content, &content_full, o.size, &err)) { code = fail(&err); goto done; }
-    int style_size = (int)lroundf(o.size * o.style_scale);
-    if (style_size < 16) style_size = 16;
+    if (nst_image_load(&content_full, o.content, o.max_pixels, &err)) { code = fail(&err); goto done; }
     for (int s = 0; s < o.n_styles; s++)
-        if (nst_image_load(&style_full[s], o.styles[s], o.max_pixels, &err) ||
-            nst_image_fit(&styles[s], &style_full[s], style_size, &err)) { code = fail(&err); goto done; }
+        if (nst_image_load(&style_full[s], o.styles[s], o.max_pixels, &err)) { code = fail(&err); goto done; }
+    // with --scales, nst_transfer_scales resizes for each stage itself
+    int w, h;
+    fit_size(content_full.w, content_full.h, o.size, &w, &h);
+    if (!o.n_scales) {
+        if (nst_image_fit(&content, &content_full, o.size, &err)) { code = fail(&err); goto done; }
+        int style_size = (int)lroundf(o.size * o.style_scale);
+        if (style_size < 16) style_size = 16;
+        for (int s = 0; s < o.n_styles; s++)
+            if (nst_image_fit(&styles[s], &style_full[s], style_size, &err)) { code = fail(&err); goto done; }
+    }
     if (o.init_path) {
         if (nst_image_load(&init_full, o.init_path, o.max_pixels, &err)) { code = fail(&err); goto done; }
         o.params.init_image = &init_full;
     }
+    if (o.n_style_masks) {
+        for (int s = 0; s < o.n_style_masks; s++)
+            if (nst_image_load(&masks[s], o.style_masks[s], o.max_pixels, &err)) { code = fail(&err); goto done; }
+        o.params.style_masks = masks;
+    }
+    if (o.content_mask) {
+        if (nst_image_load(&content_mask, o.content_mask, o.max_pixels, &err)) { code = fail(&err); goto done; }
+        o.params.content_mask = &content_mask;
+    }
 
     char cl[512], sl[512];
     if (nst_resolve_layers(model, &o.params, cl, sizeof cl, sl, sizeof sl, &err)) { code = fail(&err); goto done; }
-    if (!o.quiet)
-        fprintf(stderr, "nst: %dx%d, model %s (%d conv layers, %s input), content layers %s, style layers %s\n",
-                content.w, content.h, model_path, nst_model_conv_count(model), nst_model_input_convention(model), cl, sl);
+    int total_iterations = o.params.iterations;
+    if (o.n_scales) {
+        total_iterations = 0;
+        for (int k = 0; k < o.n_scales; k++) total_iterations += o.iterations[k];
+    }
+    if (!o.quiet) {
+        char est[32], lim[32], stages[200] = "";
+        if (o.n_scales) {
+            int len = snprintf(stages, sizeof stages, " in %d stages (", o.n_scales);
+            for (int k = 0; k < o.n_scales && len < (int)sizeof stages; k++)
+                len += snprintf(stages + len, sizeof stages - len, "%s%d px", k ? ", " : "", o.scales[k]);
+            if (len < (int)sizeof stages) snprintf(stages + len, sizeof stages - len, ")");
+        }
+        fprintf(stderr, "nst: %dx%d%s, model %s (%d conv layers, %s input), content layers %s, style layers %s\n",
+                w, h, stages, model_path, nst_model_conv_count(model), nst_model_input_convention(model), cl, sl);
+        double bytes = (double)nst_estimate_bytes(model, &o.params, w, h);
+        if (o.params.max_memory)
+            fprintf(stderr, "nst: memory estimate %s at %dx%d, limit %s (--max-memory)\n",
+                    human_bytes(est, sizeof est, bytes), w, h, human_bytes(lim, sizeof lim, (double)o.params.max_memory));
+        else
+            fprintf(stderr, "nst: memory estimate %s at %dx%d, no limit\n", human_bytes(est, sizeof est, bytes), w, h);
+    }
 
     if (o.log_path && !(log = fopen(o.log_path, "w"))) {
         fprintf(stderr, "nst: %s: cannot write the log\n", o.log_path);
@@ -168,11 +264,12 @@ static int run(int argc, char **argv) {
         goto done;
     }
     if (o.animate_path) {
-        int every = o.animate_every > 0 ? o.animate_every : o.params.iterations / 50;
+        int every = o.animate_every > 0 ? o.animate_every : total_iterations / 50;
         if (cli_anim_init(&anim, every > 0 ? every : 1, CLI_ANIM_MAX_FRAMES, CLI_ANIM_MAX_SIDE, &err)) {
             code = fail(&err);
             goto done;
         }
+        if (o.n_scales) cli_anim_fix_size(&anim, w, h);   // the stages' frames grow: show them at the end's size
     }
     run_ctx ctx = {&o, log, !o.quiet && isatty(2), {0}, 0, o.plot_path ? &plot : NULL,
                    o.animate_path ? &anim : NULL, -1};
@@ -184,13 +281,20 @@ static int run(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int st = nst_transfer(model, &content, styles, o.n_styles, &o.params, &out, &err);
+    int st = o.n_scales
+        ? nst_transfer_scales(model, &content_full, style_full, o.n_styles, o.scales, o.iterations, o.n_scales,
+                              o.style_scale, &o.params, &out, &err)
+        : nst_transfer(model, &content, styles, o.n_styles, &o.params, &out, &err);
     if (ctx.bar) fputc('\n', stderr);
     if (ctx.save_failed) { code = fail(&ctx.save_err); goto done; }
     if (st != NST_OK && st != NST_ERR_INTERRUPTED && st != NST_ERR_NUMERIC) { code = fail(&err); goto done; }
     if (out.data) {
         nst_error serr;
         if (nst_image_save(&out, o.output, &serr)) { code = fail(&serr); goto done; }
+        // what made it, beside it
+        cli_run_info info = {model_path, cl, sl};
+        if (st == NST_ERR_INTERRUPTED && ctx.last_iter >= 0) record_stop(&o, ctx.last_iter);
+        if (cli_config_write(config_path, &o, &info, &serr)) { code = fail(&serr); goto done; }
         // the pictures of the run, also after an interrupt or a NaN
         if (o.plot_path && cli_plot_write(&plot, o.plot_path, &serr)) { code = fail(&serr); goto done; }
         if (o.animate_path) {
@@ -199,26 +303,36 @@ static int run(int argc, char **argv) {
                 cli_anim_add(&anim, &out, ctx.last_iter, &serr)) { code = fail(&serr); goto done; }
             if (cli_anim_write(&anim, o.animate_path, &serr)) { code = fail(&serr); goto done; }
         }
-        if (o.contact_path && cli_contact_sheet(o.contact_path, &content, style_full, o.n_styles, &out, &serr)) {
-            code = fail(&serr);
-            goto done;
+        if (o.contact_path) {
+            // the content at the result's size (with --scales it was not resized here)
+            if ((!content.data && nst_image_resize(&content, &content_full, out.w, out.h, &serr)) ||
+                cli_contact_sheet(o.contact_path, &content, style_full, o.n_styles, &out, &serr)) {
+                code = fail(&serr);
+                goto done;
+            }
         }
     }
     if (st == NST_ERR_INTERRUPTED) {
-        fprintf(stderr, "nst: interrupted; wrote the current image to %s\n", o.output);
+        fprintf(stderr, "nst: interrupted at iteration %d; wrote the current image to %s and its options to %s\n",
+                ctx.last_iter, o.output, config_path);
         code = interrupted == SIGTERM ? 143 : 130;
     } else if (st == NST_ERR_NUMERIC) {
         code = fail(&err);
     } else if (!o.quiet) {
-        fprintf(stderr, "nst: wrote %s\n", o.output);
+        fprintf(stderr, "nst: wrote %s and %s\n", o.output, config_path);
     }
 done:
     if (log) fclose(log);
     cli_plot_free(&plot);
     cli_anim_free(&anim);
     nst_image_free(&out);
-    for (int s = 0; s < NST_MAX_STYLES; s++) { nst_image_free(&styles[s]); nst_image_free(&style_full[s]); }
+    for (int s = 0; s < NST_MAX_STYLES; s++) {
+        nst_image_free(&styles[s]);
+        nst_image_free(&style_full[s]);
+        nst_image_free(&masks[s]);
+    }
     nst_image_free(&content); nst_image_free(&content_full); nst_image_free(&init_full);
+    nst_image_free(&content_mask);
     nst_model_free(model);
     return code;
 }

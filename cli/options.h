@@ -1,7 +1,11 @@
-// options.h: the command line of `nst` (run mode).
+// options.h: the command line of `nst` (run mode), and --config files.
 #ifndef NST_CLI_OPTIONS_H
 #define NST_CLI_OPTIONS_H
+#include <stdio.h>
 #include "nst.h"
+
+#define CLI_MAX_SCALES 16
+#define CLI_POOL_BYTES 65536   // the strings read from --config files
 
 typedef struct cli_options {
     const char *content;
@@ -20,15 +24,35 @@ typedef struct cli_options {
     const char *animate_path;    // --animate FILE.gif
     int animate_every;           // --animate-every N; 0: iterations/50, at least 1
     const char *contact_path;    // --contact-sheet FILE
+    // --iterations N[,N...]: one value (also in params.iterations), or one per scale
+    int iterations[CLI_MAX_SCALES];
+    int n_iterations;
+    int scales[CLI_MAX_SCALES];  // --scales: ascending longest sides; n_scales 0 without
+    int n_scales;
+    int n_blend;                 // weights given to --style-blend-weights (0: none)
+    char style_masks[NST_MAX_STYLES][1024];   // --style-mask, one per style
+    int n_style_masks;
+    const char *content_mask;    // --content-mask FILE
+    const char *preset;          // the last --preset given (NULL: none)
+    int max_memory_given;        // --max-memory was given (else the physical memory)
     nst_params params;
+    char pool[CLI_POOL_BYTES];   // storage for strings from --config
+    size_t pool_used;
 } cli_options;
 
 // Parses argv into o (defaults first). Returns 0 to run, 1 when --help or
-// --version was printed, -1 on a usage error (message in err).
+// --version was printed, -1 on an error (message and code in err: NST_ERR_USAGE for
+// a usage error, NST_ERR_IO / NST_ERR_FORMAT for a --config file that cannot be read
+// or is not a JSON object).
 int cli_parse(cli_options *o, int argc, char **argv, nst_error *err);
 void cli_usage(FILE *out);
 // The model path: --model, else $NST_MODEL, else the per-user default.
 const char *cli_model_path(const cli_options *o, char *buf, size_t n);
 const char *cli_default_model_path(char *buf, size_t n);
+// This machine's physical memory in bytes (0 when unknown): --max-memory's default.
+unsigned long long cli_physical_memory(void);
+// Parses a byte count: digits with an optional fraction and suffix K, M, G or T
+// (powers of 1024; "KiB", "KB", "k" and so on too). Returns 0, or -1 when s is not one.
+int cli_parse_bytes(const char *s, unsigned long long *out);
 
 #endif

@@ -59,8 +59,24 @@
  *     nst_transfer(model, &content, styles, n_styles, &p, &out, err)
  *                                runs the optimization; out gets the result. It
  *                                does not resize: fit the pictures first.
+ *     nst_transfer_scales(model, &content, styles, n_styles, scales, iterations,
+ *                         n_scales, style_scale, &p, &out, err)
+ *                                coarse to fine: a run at each longest side in
+ *                                scales (ascending), each from the previous
+ *                                result upsampled; takes the pictures at any size.
  *     nst_progress_image(progress, &img, err)
  *                                inside a progress callback: the current picture.
+ *   Colour (what p.preserve_colors uses; YCbCr is JPEG's full-range BT.601)
+ *     nst_color_keep_chroma(&out, &result, &content, err)
+ *                                result's luminance Y with content's chroma Cb, Cr
+ *                                (the same size).
+ *     nst_color_luminance(&out, &img, ref, err)
+ *                                img's Y in all three channels; with ref (or NULL)
+ *                                its mean and deviation matched to ref's Y.
+ *     nst_color_match(&out, &img, &ref, err)
+ *                                img's colours mapped linearly so that their mean
+ *                                and covariance are ref's.
+ *                                Each allocates out afresh and clamps nothing.
  *
  * PROGRESS, STOPPING, INTERMEDIATE PICTURES
  *   Set p.progress (and p.progress_user) to a function. nst_transfer calls it
@@ -70,6 +86,8 @@
  *     - take the current picture with nst_progress_image (free it after);
  *     - return nonzero to stop: nst_transfer then returns NST_ERR_INTERRUPTED
  *       with the current picture in out.
+ *   In nst_transfer_scales the iteration runs on across the stages and
+ *   p->iterations is the sum of them all.
  *
  * EXAMPLE
  *   The program below is compiled and run by the tests (tests/test_install.c),

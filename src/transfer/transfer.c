@@ -18,7 +18,7 @@ const char *nst_version(void) { return NST_VERSION; }
 
 void nst_params_default(nst_params *p) {
     memset(p, 0, sizeof *p);
-    p->iterations = 300;
+    p->iterations = 200;
     p->optimizer = NST_OPTIMIZER_LBFGS;
     p->lr = 1.0f;
     p->lbfgs_history = 20;
