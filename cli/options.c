@@ -56,7 +56,7 @@ void cli_usage(FILE *out) {
 "                              matched to the content first (default none)\n"
 "Optimization:\n"
 "  --optimizer lbfgs|adam      (default lbfgs)\n"
-"  --iterations N[,N...]       one count, or one per stage of --scales (default 300)\n"
+"  --iterations N[,N...]       one count, or one per stage of --scales (default 200)\n"
 "  --lr X                      Adam learning rate / L-BFGS step scale (default 1)\n"
 "  --lbfgs-history N           (default 20)\n"
 "  --init content|noise|style|FILE  starting image (default content)\n"

@@ -48,7 +48,7 @@
  *     nst_conv_name(i)           "conv1_1" .. "conv5_4" for i = 0..15, else NULL.
  *     nst_conv_channels(i)       output channels of conv layer i.
  *   Style transfer
- *     nst_params_default(&p)     the defaults: L-BFGS, 300 iterations, content
+ *     nst_params_default(&p)     the defaults: L-BFGS, 200 iterations, content
  *                                weight 1, style 1e4, tv 1e-3, from the content.
  *     nst_params_preset(&p, name, err)   "default", "tutorial" or "gatys".
  *     nst_resolve_layers(model, &p, content, n, style, n, err)
@@ -245,7 +245,7 @@ int nst_progress_image(const nst_progress *p, nst_image *out, nst_error *err);
 #define NST_MAX_STYLES 16
 
 typedef struct nst_params {
-    int iterations;                 /* default 500 */
+    int iterations;                 /* default 200 */
     nst_optimizer optimizer;        /* default L-BFGS */
     float lr;                       /* Adam learning rate, L-BFGS step scale (default 1) */
     int lbfgs_history;              /* default 20 */

@@ -2,7 +2,8 @@
 # Installs the Debian/Ubuntu packages nst needs to build and test, when missing.
 set -euo pipefail
 pkgs=(build-essential pkg-config libpng-dev libjpeg-dev libzip-dev libjansson-dev libgif-dev groff-base
-      libopenblas-dev python3-torch python3-torchvision)
+      libopenblas-dev python3-torch python3-torchvision
+      clang-14 libclang-rt-14-dev libomp-14-dev valgrind)
 [ "${1:-}" = "--runtime" ] && pkgs=(build-essential pkg-config libpng-dev libjpeg-dev libzip-dev libjansson-dev libgif-dev libopenblas-dev)
 missing=()
 for p in "${pkgs[@]}"; do
