@@ -69,7 +69,7 @@ static void check_activations(fixture *fx, const char *prefix, int avg_pool, nst
     nst_error err;
     int keep[NST_VGG_CONVS];
     for (int i = 0; i < NST_VGG_CONVS; i++) keep[i] = NST_LOSS_PRE | NST_LOSS_POST;
-    if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 37, 45, keep, avg_pool, backend, use_bf16, &err)) { CHECKF(0, "%s", err.msg); free(x); return; }
+    if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 37, 45, keep, avg_pool, backend, use_bf16, 0, &err)) { CHECKF(0, "%s", err.msg); free(x); return; }
     nst_vgg_forward(&net, x);
     for (int i = 0; i < fx->w.n_conv; i++)
         for (int relu = 0; relu < 2; relu++) {
@@ -157,7 +157,7 @@ static void check_grams(fixture *fx) {
     if (!style) return;
     nst_vgg net;
     nst_error err;
-    if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 41, 33, NULL, 0, NST_BACKEND_GEMM, 0, &err)) { CHECKF(0, "%s", err.msg); free(style); return; }
+    if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 41, 33, NULL, 0, NST_BACKEND_GEMM, 0, 1, &err)) { CHECKF(0, "%s", err.msg); free(style); return; }
     nst_vgg_forward(&net, style);
     const char *names[5] = {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"};
     for (int k = 0; k < 5; k++) {

@@ -64,8 +64,10 @@ size_t nst_vgg_bytes(int n_conv, int h, int w, const int *loss_at) {
 }
 
 int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, int w,
-                 const int *loss_at, int avg_pool, nst_backend backend, int bf16, nst_error *err) {
+                 const int *loss_at, int avg_pool, nst_backend backend, int bf16, int forward_only,
+                 nst_error *err) {
     memset(net, 0, sizeof *net);
+    net->forward_only = forward_only;
     if (n_conv < 1 || n_conv > wts->n_conv)
         return nst_fail(err, NST_ERR_MODEL, "the model has %d conv layers, %d needed", wts->n_conv, n_conv);
     net->weights = wts;
@@ -87,7 +89,7 @@ int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, in
         if (!net->post[i]) goto nomem;
         if ((net->loss_at[i] & NST_LOSS_PRE) && !(net->pre[i] = malloc(a * sizeof(float)))) goto nomem;
         if (nst_vgg_pool_before(i) && !(net->pooled[i] = malloc(in * sizeof(float)))) goto nomem;
-        if (backend == NST_BACKEND_GEMM) {
+        if (backend == NST_BACKEND_GEMM && !forward_only) {
             size_t nw = (size_t)nst_vgg_cin(i) * nst_vgg_cout(i) * 9;
             if (!(net->wflip[i] = malloc(nw * sizeof(float)))) goto nomem;
             nst_conv3x3_flip_weights(net->wflip[i], wts->weight[i], nst_vgg_cin(i), nst_vgg_cout(i));
@@ -95,7 +97,7 @@ int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, in
         if (a > largest) largest = a;
         if (in > largest) largest = in;
     }
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 2 && !forward_only; k++)
         if (!(net->grad[k] = malloc(largest * sizeof(float)))) goto nomem;
     if (backend == NST_BACKEND_GEMM) {
         net->col_floats = col_floats_for(n_conv, net->w);

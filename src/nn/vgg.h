@@ -40,6 +40,7 @@ typedef struct nst_vgg {
     size_t bytes;                    // total allocated
     int loss_at[NST_VGG_CONVS];      // NST_LOSS_* bits
     int bf16;                        // oneDNN backend: bfloat16 activations and convolutions
+    int forward_only;                // no backward pass (style targets): no memory for it
     struct nst_dnnl_net *dnnl;       // oneDNN backend state, else NULL
 } nst_vgg;
 
@@ -49,9 +50,11 @@ int nst_vgg_pool_before(int i);
 size_t nst_vgg_bytes(int n_conv, int h, int w, const int *loss_at);
 
 // loss_at[i] (NST_LOSS_* bits, may be NULL for "every relu") says which activations
-// losses read. bf16 asks the oneDNN backend for bfloat16 convolutions.
+// losses read. bf16 asks the oneDNN backend for bfloat16 convolutions. A forward_only
+// network cannot run nst_vgg_backward.
 int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, int w,
-                 const int *loss_at, int avg_pool, nst_backend backend, int bf16, nst_error *err);
+                 const int *loss_at, int avg_pool, nst_backend backend, int bf16, int forward_only,
+                 nst_error *err);
 // 1 when the oneDNN backend was built in; 1 when the CPU has native bf16 (AVX512-BF16 or AMX).
 int nst_vgg_have_onednn(void);
 int nst_vgg_cpu_has_bf16(void);

@@ -68,6 +68,7 @@ struct nst_dnnl_net {
 };
 
 #define WINO_SCRATCH_BUDGET ((size_t)256 << 20)
+#define WINO_MIN_POSITIONS 1024
 
 #define TRY(call) do { if ((call) != dnnl_success) goto fail; } while (0)
 
@@ -162,7 +163,10 @@ static int make_conv(struct nst_dnnl_net *dn, nst_vgg *net, int i, const dnnl_me
     dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dn->dt, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_x);
     dnnl_alg_kind_t algs[2] = {dnnl_convolution_winograd, dnnl_convolution_direct};
-    int first = (dn->dt == dnnl_f32 && cin >= 16) ? 0 : 1;
+    // Winograd keeps 4x larger weights (twice: forward and backward), so it is used only
+    // where the layer is large enough to repay them: at least 32x32 positions (below,
+    // direct kernels cost a few ms an iteration and save 56 MB per 512-channel layer).
+    int first = (dn->dt == dnnl_f32 && cin >= 16 && (long)net->h[i] * net->w[i] >= WINO_MIN_POSITIONS) ? 0 : 1;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
     dnnl_primitive_attr_t battr = NULL;
@@ -182,34 +186,35 @@ static int make_conv(struct nst_dnnl_net *dn, nst_vgg *net, int i, const dnnl_me
         if (dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, algs[a], src_md, &wmd, &bmd, dst_md,
                                                strides, pad, pad) != dnnl_success) continue;
         if (dnnl_primitive_desc_create(&fpd, &fd, attr, dn->engine, NULL) != dnnl_success) continue;
-        if (dnnl_convolution_backward_data_desc_init(&bd_desc, algs[a], dsrc_md, &wmd, dst_md, strides, pad, pad) != dnnl_success ||
-            dnnl_primitive_desc_create(&bpd, &bd_desc, battr, dn->engine, fpd) != dnnl_success) {
+        if (!net->forward_only &&
+            (dnnl_convolution_backward_data_desc_init(&bd_desc, algs[a], dsrc_md, &wmd, dst_md, strides, pad, pad) != dnnl_success ||
+             dnnl_primitive_desc_create(&bpd, &bd_desc, battr, dn->engine, fpd) != dnnl_success)) {
             dnnl_primitive_desc_destroy(fpd);
             continue;
         }
         size_t fs = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(fpd, dnnl_query_scratchpad_md, 0));
-        size_t bs = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(bpd, dnnl_query_scratchpad_md, 0));
+        size_t bs = bpd ? dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(bpd, dnnl_query_scratchpad_md, 0)) : 0;
         // Winograd's scratchpad grows with channels x pixels (measured 2.4 GB for
         // 128 channels at 1024x1024): past the budget, the direct kernel instead.
         if (algs[a] == dnnl_convolution_winograd && (fs > WINO_SCRATCH_BUDGET || bs > WINO_SCRATCH_BUDGET)) {
             dnnl_primitive_desc_destroy(fpd);
-            dnnl_primitive_desc_destroy(bpd);
+            if (bpd) dnnl_primitive_desc_destroy(bpd);
             continue;
         }
         if (fs > dn->scratch_bytes) dn->scratch_bytes = fs;
         if (bs > dn->scratch_bytes) dn->scratch_bytes = bs;
         L->winograd = algs[a] == dnnl_convolution_winograd;
         const nst_vgg_weights *wts = net->weights;
+        // a forward-only network (style targets) needs no backward primitives or weights
         int ok = dnnl_primitive_create(&L->fwd, fpd) == dnnl_success &&
-                 dnnl_primitive_create(&L->bwd, bpd) == dnnl_success &&
                  !load_weights(dn, &L->w_fwd, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), wts->weight[i], cin, cout) &&
-                 !load_weights(dn, &L->w_bwd, dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0), wts->weight[i], cin, cout) &&
                  !tensor_alloc(dn, &L->bias, &bmd);
-        if (ok) {
-            memcpy(L->bias.buf, wts->bias[i], sizeof(float) * cout);
-            ok = dnnl_memory_create(&L->g_in, dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_src_md, 0),
+        if (ok && bpd)
+            ok = dnnl_primitive_create(&L->bwd, bpd) == dnnl_success &&
+                 !load_weights(dn, &L->w_bwd, dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0), wts->weight[i], cin, cout) &&
+                 dnnl_memory_create(&L->g_in, dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_src_md, 0),
                                     dn->engine, DNNL_MEMORY_NONE) == dnnl_success;
-        }
+        if (ok) memcpy(L->bias.buf, wts->bias[i], sizeof(float) * cout);
         if (!ok) {   // leave the layer clean for another try
             if (L->fwd) dnnl_primitive_destroy(L->fwd);
             if (L->bwd) dnnl_primitive_destroy(L->bwd);
@@ -217,7 +222,7 @@ static int make_conv(struct nst_dnnl_net *dn, nst_vgg *net, int i, const dnnl_me
             tensor_free(&L->w_fwd); tensor_free(&L->w_bwd); tensor_free(&L->bias);
         }
         dnnl_primitive_desc_destroy(fpd);
-        dnnl_primitive_desc_destroy(bpd);
+        if (bpd) dnnl_primitive_desc_destroy(bpd);
         if (ops) dnnl_post_ops_destroy(ops);
         dnnl_primitive_attr_destroy(attr);
         dnnl_primitive_attr_destroy(battr);
@@ -291,7 +296,7 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
         dnnl_memory_desc_t dsrc_dt = md_of(3, H, W, dn->dt, dnnl_format_tag_any);
         L->fused_relu = !(net->loss_at[i] & NST_LOSS_PRE);
         if (make_conv(dn, net, i, &src, &dst, &dsrc) && (i != 0 || make_conv(dn, net, i, &src, &dst, &dsrc_dt))) goto fail;
-        if (i == 0) {
+        if (i == 0 && !net->forward_only) {
             const dnnl_memory_desc_t *chosen;
             dnnl_memory_get_memory_desc(L->g_in, &chosen);
             if (tensor_alloc(dn, &dn->dx_blocked, chosen) || reorder_prim(dn, &dn->dx_reorder, chosen, &x_f32)) goto fail;
@@ -544,7 +549,8 @@ size_t nst_dnnl_bytes(int n_conv, int h, int w, const int *loss_at, int bf16) {
         // weights twice (forward, backward); Winograd's are 4x larger, within its scratch budget
         size_t wbytes = (size_t)nst_vgg_cin(i) * nst_vgg_cout(i) * 9 * esz;
         size_t wino_scratch = (size_t)nst_vgg_cin(i) * px * 36 / 16 * 4 * 2;   // rough: transformed tiles
-        int wino = !bf16 && nst_vgg_cin(i) >= 16 && (nst_vgg_cin(i) < 128 || wino_scratch <= WINO_SCRATCH_BUDGET);
+        int wino = !bf16 && nst_vgg_cin(i) >= 16 && (long)px >= WINO_MIN_POSITIONS &&
+                   (nst_vgg_cin(i) < 128 || wino_scratch <= WINO_SCRATCH_BUDGET);
         bytes += 2 * wbytes * (wino ? 4 : 1);
         if (wino && nst_vgg_cin(i) >= 128 && wino_scratch > scratch) scratch = wino_scratch;
     }

@@ -181,7 +181,7 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
     }
     for (int s = 0; s < n_styles; s++) {
         nst_vgg snet;
-        if ((rc = nst_vgg_init(&snet, wts, depth, style_h[s], style_w[s], keep, p->avg_pool, backend, bf16, err))) {
+        if ((rc = nst_vgg_init(&snet, wts, depth, style_h[s], style_w[s], keep, p->avg_pool, backend, bf16, 1, err))) {
             nst_objective_free(obj);
             return rc;
         }
@@ -200,7 +200,7 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
     }
     // then the network for the generated image (one network alive at a time keeps
     // the peak memory down), and the content targets at its size
-    if ((rc = nst_vgg_init(&obj->net, wts, depth, h, w, keep, p->avg_pool, backend, bf16, err))) {
+    if ((rc = nst_vgg_init(&obj->net, wts, depth, h, w, keep, p->avg_pool, backend, bf16, 0, err))) {
         nst_objective_free(obj);
         return rc;
     }

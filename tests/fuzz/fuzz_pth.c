@@ -1,0 +1,47 @@
+// fuzz_pth: torch .pth files, the zip container (libzip) and the restricted
+// pickle reader behind it. The input is written to a file and opened with
+// nst_pth_open; every tensor is read with nst_pth_read_f32 and touched; then the
+// same file goes through nst_weights_load (which sniffs zip or safetensors).
+#include "fuzz_common.h"
+#include <math.h>
+#include "model/pth.h"
+#include "model/weights.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const char *path = fuzz_file(data, size);
+    nst_error err = {0, ""};
+    nst_pth_file *f = NULL;
+    int rc = nst_pth_open(&f, path, &err);
+    fuzz_check_error(rc, &err, path);
+    if (rc == NST_OK) {
+        for (int i = 0; i < nst_pth_count(f); i++) {
+            const char *name = nst_pth_name(f, i);
+            if (!name || !nst_pth_dtype(f, name)) fuzz_die("listed tensor without name or dtype", name);
+            float *d = NULL;
+            int64_t shape[8];
+            int ndim = -1;
+            rc = nst_pth_read_f32(f, name, &d, shape, &ndim, &err);
+            fuzz_check_error(rc, &err, path);
+            if (rc != NST_OK) continue;
+            if (ndim < 0 || ndim > 8) fuzz_die("bad ndim", name);
+            size_t n = 1;
+            for (int k = 0; k < ndim; k++) n *= (size_t)shape[k];
+            fuzz_touch(d, n);
+            free(d);
+        }
+        nst_pth_close(f);
+    }
+    nst_vgg_weights w;
+    rc = nst_weights_load(&w, path, &err);
+    fuzz_check_error(rc, &err, path);
+    if (rc == NST_OK) {
+        for (int i = 0; i < w.n_conv; i++) {
+            size_t nw = (size_t)nst_vgg_cout(i) * (size_t)nst_vgg_cin(i) * 9;
+            for (size_t k = 0; k < nw; k++)
+                if (!isfinite(w.weight[i][k])) fuzz_die("loaded a non-finite weight", nst_vgg_conv_name(i));
+            fuzz_touch(w.bias[i], (size_t)nst_vgg_cout(i));
+        }
+        nst_weights_free(&w);
+    }
+    return 0;
+}
