@@ -794,13 +794,13 @@ static void test_nan_and_inf_weights(void) {
     float saved = w11[100];
     st_tensor_spec t[] = {W11, B11};
     w11[100] = NAN;
-    expect_fail(write_st("nan.safetensors", t, 2, NULL), NST_ERR_NUMERIC, "NaN");
+    expect_fail(write_st("nan.safetensors", t, 2, NULL), NST_ERR_FORMAT, "NaN");
     w11[100] = -INFINITY;
-    expect_fail(write_st("inf.safetensors", t, 2, NULL), NST_ERR_NUMERIC, "infinite");
-    expect_fail(write_conv11_pth("inf.pth", conv11_w, conv11_b), NST_ERR_NUMERIC, "features.0.weight");
+    expect_fail(write_st("inf.safetensors", t, 2, NULL), NST_ERR_FORMAT, "infinite");
+    expect_fail(write_conv11_pth("inf.pth", conv11_w, conv11_b), NST_ERR_FORMAT, "features.0.weight");
     w11[100] = saved;
     b11[3] = NAN;
-    expect_fail(write_st("nanbias.safetensors", t, 2, NULL), NST_ERR_NUMERIC, "features.0.bias");
+    expect_fail(write_st("nanbias.safetensors", t, 2, NULL), NST_ERR_FORMAT, "features.0.bias");
     b11[3] = 1.5f;
 }
 

@@ -101,6 +101,10 @@ static int decode(struct png_ctx *c, const char *path, long long max_pixels, nst
     // libpng's default 1,000,000-pixel cap per side would reject valid long strips;
     // max_pixels is the limit that matters.
     png_set_user_limits(c->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    // Ancillary chunks (text, ICC profiles) are buffered whole: a 1 KB file claiming a
+    // 2 GB tEXt chunk made libpng allocate 2 GB (found by fuzz_image). Pixels stream,
+    // so this limit does not touch them.
+    png_set_chunk_malloc_max(c->png, (png_alloc_size_t)8 << 20);
     png_read_info(c->png, c->info);
 
     png_uint_32 w, h;

@@ -221,15 +221,18 @@ int nst_pth_read_f32(nst_pth_file *f, const char *name, float **data, int64_t sh
     nst_error local = {NST_OK, ""};
     uint8_t *buf;
     size_t size;
-    int rc = read_entry(f, idx, what, MAX_STORAGE, &buf, &size, &local);
+    int64_t numel = 1;
+    for (int d = 0; d < t->ndim; d++) numel *= t->shape[d];
+    size_t esz = (size_t)nst_dtype_size(t->dtype);
+    // A storage is read whole (its CRC is checked at the end), so it may not be much
+    // larger than the tensor needs: a small file must not make us inflate gigabytes.
+    zip_uint64_t need = (zip_uint64_t)(t->offset + numel) * esz, cap = 2 * need + ((zip_uint64_t)16 << 20);
+    int rc = read_entry(f, idx, what, cap < MAX_STORAGE ? cap : MAX_STORAGE, &buf, &size, &local);
     if (rc != NST_OK) {
         if (err) *err = local;
         return rc;
     }
     // Sizes were checked at open; recheck against what was actually read.
-    int64_t numel = 1;
-    for (int d = 0; d < t->ndim; d++) numel *= t->shape[d];
-    size_t esz = (size_t)nst_dtype_size(t->dtype);
     if ((uint64_t)(t->offset + numel) * esz > size) {
         free(buf);
         return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: storage entry %s is too small", f->path,

@@ -102,7 +102,7 @@ static int read_tensor(source *s, const char *path, const char *name, int conv, 
         if (!isfinite(d[i])) {
             float v = d[i];
             free(d);
-            return nst_fail(err, NST_ERR_NUMERIC, "%s: tensor %s: element %zu is %s", path, name, i,
+            return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: element %zu is %s", path, name, i,
                             isnan(v) ? "NaN" : "infinite");
         }
     *out = d;
