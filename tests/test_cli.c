@@ -13,7 +13,7 @@
 #include <signal.h>
 #include <time.h>
 
-static char tmp[256], nst[512], model[512], content[512], style[512];
+static char tmp[256], nst[512], model[512], content[512], style[512], style_path_big[512];
 static char out_text[8192];
 
 // Runs `nst ARGS` with stderr and stdout captured into out_text; returns the exit code.
@@ -102,6 +102,35 @@ static void test_bf16_loss_close_to_fp32(void) {
     }
     double f32 = last_logged_loss(log[0]), b16 = last_logged_loss(log[1]);
     CHECKF(f32 > 0 && b16 > 0 && fabs(b16 - f32) <= 0.02 * f32, "final loss fp32 %g, bf16 %g", f32, b16);
+}
+
+static double first_logged_style(const char *log) {
+    FILE *f = fopen(log, "r");
+    char line[512];
+    double style = -1, t, loss, c;
+    int iter;
+    if (f && fgets(line, sizeof line, f) &&
+        sscanf(line, "{\"iter\":%d,\"time_s\":%lf,\"loss\":%lf,\"content\":%lf,\"style\":%lf", &iter, &t, &loss, &c, &style) != 5)
+        style = -1;
+    if (f) fclose(f);
+    return style;
+}
+
+// --style-scale resizes the style picture: its Gram targets, and so the style term, change.
+static void test_style_scale_changes_targets(void) {
+    char args[4096], out[300], log[300];
+    double style[2];
+    const char *scales[2] = {"1", "0.5"};
+    snprintf(out, sizeof out, "%s/scale.png", tmp);
+    snprintf(log, sizeof log, "%s/scale.jsonl", tmp);
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 96 --iterations 0 --style-scale %s --log %s --quiet",
+                 content, style_path_big, model, out, scales[k], log);
+        CHECKF(run(args) == 0, "%s", out_text);
+        style[k] = first_logged_style(log);
+    }
+    CHECKF(style[0] > 0 && style[1] > 0 && fabs(style[0] - style[1]) > 0.05 * style[0],
+           "style term %g at scale 1, %g at scale 0.5", style[0], style[1]);
 }
 
 static void test_same_run_same_bytes(void) {
@@ -277,8 +306,10 @@ int main(void) {
     snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
     snprintf(content, sizeof content, "%s/images/tubingen.jpg", nst_test_shared());
     snprintf(style, sizeof style, "%s/images/starry_night_crop.png", nst_test_shared());
+    snprintf(style_path_big, sizeof style_path_big, "%s/images/starry_night.jpg", nst_test_shared());
     TEST(test_end_to_end_loss_falls);
     TEST(test_same_run_same_bytes);
+    TEST(test_style_scale_changes_targets);
     TEST(test_bf16_loss_close_to_fp32);
     TEST(test_save_every_writes_frames);
     TEST(test_bad_inputs);
