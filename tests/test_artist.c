@@ -21,15 +21,9 @@ static char out_text[8192];
 
 // Runs `nst ARGS` with stdout and stderr captured into out_text; returns the exit code.
 static int run(const char *args) {
-    char cmd[8192], log[300];
-    snprintf(log, sizeof log, "%s/cmd.out", tmp);
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>&1", nst, args, log);
-    int st = system(cmd);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out_text, 1, sizeof out_text - 1, f) : 0;
-    out_text[n] = 0;
-    if (f) fclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s %s", nst, args);
+    return nst_test_shell(cmd, tmp, out_text, sizeof out_text);
 }
 
 // Runs nst with the common options (model, content, threads, --quiet) and more.

@@ -17,15 +17,7 @@ static const char *san_flags = "";
 
 // Runs a shell command, capturing stdout and stderr into out_text.
 static int shell(const char *command) {
-    char cmd[16384], log[300];
-    snprintf(log, sizeof log, "%s/shell.out", tmp);
-    snprintf(cmd, sizeof cmd, "( %s ) >%s 2>&1", command, log);
-    int st = system(cmd);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out_text, 1, sizeof out_text - 1, f) : 0;
-    out_text[n] = 0;
-    if (f) fclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return nst_test_shell(command, tmp, out_text, sizeof out_text);
 }
 
 static int is_file(const char *path) { struct stat st; return lstat(path, &st) == 0 && S_ISREG(st.st_mode); }
@@ -38,18 +30,7 @@ static const char *link_target(const char *path) {
     return buf;
 }
 
-static char *read_all(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); s = NULL; }
-    if (s) s[n] = 0;
-    fclose(f);
-    return s;
-}
+static char *read_all(const char *path) { return nst_test_read_file(path); }
 
 // The names of the functions declared in include/nst.h, one per line in buf.
 static int declared_functions(char *buf, size_t n) {

@@ -21,28 +21,14 @@ static char tmp[256], nst[512], model[512], content[512], style[512], style2[512
 static char out_text[16384];
 
 static int run(const char *args) {
-    char cmd[8192], log[300];
-    snprintf(log, sizeof log, "%s/cmd.out", tmp);
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>&1", nst, args, log);
-    int st = system(cmd);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out_text, 1, sizeof out_text - 1, f) : 0;
-    out_text[n] = 0;
-    if (f) fclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s %s", nst, args);
+    return nst_test_shell(cmd, tmp, out_text, sizeof out_text);
 }
 
 // Runs a shell command, capturing stdout and stderr into out_text.
 static int shell(const char *command) {
-    char cmd[8192], log[300];
-    snprintf(log, sizeof log, "%s/shell.out", tmp);
-    snprintf(cmd, sizeof cmd, "( %s ) >%s 2>&1", command, log);
-    int st = system(cmd);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out_text, 1, sizeof out_text - 1, f) : 0;
-    out_text[n] = 0;
-    if (f) fclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return nst_test_shell(command, tmp, out_text, sizeof out_text);
 }
 
 static int exists(const char *path) { struct stat st; return stat(path, &st) == 0; }

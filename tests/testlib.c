@@ -1,6 +1,8 @@
 #include "testlib.h"
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 
 int nst_test_case_failed;
 static int n_passed, n_failed;
@@ -64,4 +66,33 @@ int nst_test_close_l2(const char *what, const float *got, const float *want, lon
         return 0;
     }
     return 1;
+}
+
+int nst_test_shell(const char *command, const char *dir, char *out, size_t out_len) {
+    char log[1024];
+    snprintf(log, sizeof log, "%s/shell.out", dir);
+    size_t need = strlen(command) + strlen(log) + 32;
+    char *cmd = malloc(need);
+    if (!cmd) return -1;
+    snprintf(cmd, need, "( %s ) >%s 2>&1", command, log);
+    int st = system(cmd);
+    free(cmd);
+    FILE *f = fopen(log, "r");
+    size_t n = f && out_len ? fread(out, 1, out_len - 1, f) : 0;
+    if (out_len) out[n] = 0;
+    if (f) fclose(f);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+char *nst_test_read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); s = NULL; }
+    if (s) s[n] = 0;
+    fclose(f);
+    return s;
 }

@@ -19,6 +19,12 @@ int nst_test_close(const char *what, const float *got, const float *want, long n
 // Relative L2 error check: ||got - want|| <= rtol * ||want||, for reduced precision.
 int nst_test_close_l2(const char *what, const float *got, const float *want, long n, double rtol);
 
+// Runs a shell command with stdout and stderr captured (through dir/shell.out) into
+// out, NUL-terminated; returns its exit code, or -1 when it did not exit normally.
+int nst_test_shell(const char *command, const char *dir, char *out, size_t out_len);
+// A whole file, NUL-terminated and malloc'd, or NULL.
+char *nst_test_read_file(const char *path);
+
 #define CHECK(cond) do { if (!(cond)) { \
     fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
     nst_test_case_failed = 1; } } while (0)
