@@ -6,7 +6,7 @@ SAN ?=
 OPT ?= -O2
 PKG_CONFIG ?= pkg-config
 
-REQUIRED_PKGS := libpng libjpeg libzip jansson
+REQUIRED_PKGS := libpng libjpeg libzip jansson zlib
 # OpenBLAS is optional: without it the convolutions use the plain C kernels only.
 HAVE_OPENBLAS := $(shell $(PKG_CONFIG) --exists openblas && echo 1)
 PKGS := $(REQUIRED_PKGS) $(if $(HAVE_OPENBLAS),openblas)

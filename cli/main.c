@@ -41,6 +41,8 @@ typedef struct run_ctx {
 
 static int on_progress(const nst_progress *p, void *user) {
     run_ctx *rc = user;
+    if (rc->last_iter < 0 && rc->o->params.resume && !rc->o->quiet)
+        fprintf(stderr, "nst: resuming from %s at iteration %d\n", rc->o->params.resume, p->iter);
     rc->last_iter = p->iter;
     if ((rc->plot && cli_plot_add(rc->plot, p, &rc->save_err)) ||
         (rc->anim && cli_anim_progress(rc->anim, p, &rc->save_err))) {
@@ -131,8 +133,9 @@ static int run(int argc, char **argv) {
     if (r < 0) { fprintf(stderr, "nst: %s\n", err.msg); return err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code); }
 
     // the inputs: no output may replace one of them
-    const char *inputs[3 + 2 * NST_MAX_STYLES];
+    const char *inputs[4 + 2 * NST_MAX_STYLES];
     int n_inputs = 0;
+    if (o.params.resume) inputs[n_inputs++] = o.params.resume;   // first: --checkpoint may replace it
     inputs[n_inputs++] = o.content;
     for (int s = 0; s < o.n_styles; s++) inputs[n_inputs++] = o.styles[s];
     for (int s = 0; s < o.n_style_masks; s++) inputs[n_inputs++] = o.style_masks[s];
@@ -166,21 +169,23 @@ static int run(int argc, char **argv) {
         }
     }
 
-    // --plot, --animate, --contact-sheet: the right kind of file, not an input,
-    // not another output, in a writable directory
-    const char *extra[3] = {o.plot_path, o.animate_path, o.contact_path};
-    const char *extra_opt[3] = {"--plot", "--animate", "--contact-sheet"};
+    // --plot, --animate, --contact-sheet, --checkpoint: the right kind of file, not an
+    // input (a checkpoint may replace the one it resumes from), not another output,
+    // in a writable directory
+    const char *extra[4] = {o.plot_path, o.animate_path, o.contact_path, o.params.checkpoint};
+    const char *extra_opt[4] = {"--plot", "--animate", "--contact-sheet", "--checkpoint"};
     if ((o.plot_path && cli_plot_check_path(o.plot_path, &err)) ||
         (o.animate_path && cli_anim_check_path(o.animate_path, &err)) ||
         (o.contact_path && cli_contact_check_path(o.contact_path, &err))) {
         fprintf(stderr, "nst: %s\n", err.msg);
         return 2;
     }
-    for (int e = 0; e < 3; e++) {
+    for (int e = 0; e < 4; e++) {
         if (!extra[e]) continue;
-        int clash = !strcmp(extra[e], o.output) || !strcmp(extra[e], config_path) ||
-                    (o.log_path && !strcmp(extra[e], o.log_path));
-        for (int k = 0; k < n_inputs; k++) clash |= cli_same_file(extra[e], inputs[k]);
+        int clash = !strcmp(extra[e], o.output) || cli_same_file(extra[e], o.output) ||
+                    !strcmp(extra[e], config_path) || (o.log_path && !strcmp(extra[e], o.log_path));
+        int first_input = e == 3 && o.params.resume ? 1 : 0;
+        for (int k = first_input; k < n_inputs; k++) clash |= cli_same_file(extra[e], inputs[k]);
         for (int f = 0; f < e; f++) clash |= extra[f] && !strcmp(extra[e], extra[f]);
         if (clash) {
             fprintf(stderr, "nst: %s: the %s file would overwrite an input or another output\n", extra[e], extra_opt[e]);
@@ -287,13 +292,15 @@ static int run(int argc, char **argv) {
         : nst_transfer(model, &content, styles, o.n_styles, &o.params, &out, &err);
     if (ctx.bar) fputc('\n', stderr);
     if (ctx.save_failed) { code = fail(&ctx.save_err); goto done; }
-    if (st != NST_OK && st != NST_ERR_INTERRUPTED && st != NST_ERR_NUMERIC) { code = fail(&err); goto done; }
+    // a checkpoint that could not be written stops the run with the picture so far
+    int kept = st == NST_OK || st == NST_ERR_INTERRUPTED || st == NST_ERR_NUMERIC || (st == NST_ERR_IO && out.data);
+    if (!kept) { code = fail(&err); goto done; }
     if (out.data) {
         nst_error serr;
         if (nst_image_save(&out, o.output, &serr)) { code = fail(&serr); goto done; }
         // what made it, beside it
         cli_run_info info = {model_path, cl, sl};
-        if (st == NST_ERR_INTERRUPTED && ctx.last_iter >= 0) record_stop(&o, ctx.last_iter);
+        if ((st == NST_ERR_INTERRUPTED || st == NST_ERR_IO) && ctx.last_iter >= 0) record_stop(&o, ctx.last_iter);
         if (cli_config_write(config_path, &o, &info, &serr)) { code = fail(&serr); goto done; }
         // the pictures of the run, also after an interrupt or a NaN
         if (o.plot_path && cli_plot_write(&plot, o.plot_path, &serr)) { code = fail(&serr); goto done; }
@@ -313,10 +320,11 @@ static int run(int argc, char **argv) {
         }
     }
     if (st == NST_ERR_INTERRUPTED) {
-        fprintf(stderr, "nst: interrupted at iteration %d; wrote the current image to %s and its options to %s\n",
-                ctx.last_iter, o.output, config_path);
+        fprintf(stderr, "nst: interrupted at iteration %d; wrote the current image to %s%s%s and its options to %s\n",
+                ctx.last_iter, o.output, o.params.checkpoint ? ", a checkpoint to " : "",
+                o.params.checkpoint ? o.params.checkpoint : "", config_path);
         code = interrupted == SIGTERM ? 143 : 130;
-    } else if (st == NST_ERR_NUMERIC) {
+    } else if (st == NST_ERR_NUMERIC || st == NST_ERR_IO) {
         code = fail(&err);
     } else if (!o.quiet) {
         fprintf(stderr, "nst: wrote %s and %s\n", o.output, config_path);

@@ -76,6 +76,14 @@ void cli_usage(FILE *out) {
 "  --animate-every N           a frame every N iterations (default iterations/50, at least 1)\n"
 "  --contact-sheet FILE        content, style(s) and result side by side, labelled,\n"
 "                              .png or .jpg (default: none)\n"
+"Long runs:\n"
+"  --checkpoint FILE           write the whole state of the run (picture, optimizer\n"
+"                              memory, iteration) to FILE, atomically, every N\n"
+"                              iterations, at the end, and on SIGINT/SIGTERM (default: none)\n"
+"  --checkpoint-every N        (default 50; 0: only at the end and on a signal)\n"
+"  --resume FILE               go on from a checkpoint: the same pictures, model and\n"
+"                              options, only --iterations may grow; the result is the\n"
+"                              uninterrupted run's, bit for bit (default: none)\n"
 "  -q, --quiet                 no progress bar or messages (default: off)\n"
 "  -h, --help                  this help\n"
 "  --version                   the version\n"
@@ -85,7 +93,7 @@ void cli_usage(FILE *out) {
 "that is not a JSON object), missing layer or unwritable output, 4 too large\n"
 "(--max-pixels, --max-memory) or out of memory, 5 the loss became NaN or infinite (the\n"
 "last good picture is written), 130/143 interrupted by SIGINT/SIGTERM (the current\n"
-"picture, plot, animation, contact sheet and OUTPUT.json are written first).\n"
+"picture, checkpoint, plot, animation, contact sheet and OUTPUT.json are written first).\n"
 "See nst(1) for more.\n");
 }
 
@@ -234,7 +242,8 @@ static const opt_def opts[] = {
     {"lbfgs-history", 0, 0}, {"init", 0, 0}, {"init-noise-blend", 0, 0}, {"seed", 0, 0},
     {"preset", 0, 0}, {"threads", 0, 0}, {"backend", 0, 0}, {"precision", 0, 0}, {"log", 0, 0},
     {"save-every", 0, 0}, {"plot", 0, 0}, {"animate", 0, 0}, {"animate-every", 0, 0},
-    {"contact-sheet", 0, 0}, {"quiet", 'q', 1}, {"help", 'h', 1}, {"version", 0, 1},
+    {"contact-sheet", 0, 0}, {"checkpoint", 0, 0}, {"checkpoint-every", 0, 0}, {"resume", 0, 0},
+    {"quiet", 'q', 1}, {"help", 'h', 1}, {"version", 0, 1},
 };
 
 static const opt_def *find_long(const char *name) {
@@ -277,6 +286,13 @@ static int apply(cli_options *o, const opt_def *d, const char *v, int on, const 
     if (!strcmp(n, "plot")) { o->plot_path = v; return 0; }
     if (!strcmp(n, "animate")) { o->animate_path = v; return 0; }
     if (!strcmp(n, "contact-sheet")) { o->contact_path = v; return 0; }
+    if (!strcmp(n, "checkpoint")) { p->checkpoint = v; return 0; }
+    if (!strcmp(n, "resume")) { p->resume = v; return 0; }
+    if (!strcmp(n, "checkpoint-every")) {
+        if (parse_int(opt, v, 0, 100000000, &iv, err)) return -1;
+        p->checkpoint_every = (int)iv;
+        return 0;
+    }
     if (!strcmp(n, "animate-every")) {
         if (parse_int(opt, v, 1, 100000000, &iv, err)) return -1;
         o->animate_every = (int)iv;

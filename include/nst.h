@@ -277,6 +277,17 @@ typedef struct nst_params {
     const nst_image *content_mask;
     /* Refuse runs whose estimated memory exceeds this many bytes (0: no limit). */
     unsigned long long max_memory;
+    /* Checkpoints. With checkpoint set (a file name), the whole state of the optimization
+     * (the picture, its loss and gradient, the optimizer's memory, the iteration) is
+     * written there atomically every checkpoint_every iterations (default 50; 0: only
+     * at the end), when the progress callback stops the run, and at the end. A failed
+     * write stops the run with NST_ERR_IO and the current picture in *out. With resume
+     * set, the run goes on from that checkpoint instead of starting afresh, and ends as
+     * the uninterrupted run would have, bit for bit (same backend and threads). It must
+     * come from the same pictures, model and settings; only iterations may differ. */
+    const char *checkpoint;
+    int checkpoint_every;
+    const char *resume;
     nst_progress_fn progress;
     void *progress_user;
 } nst_params;
@@ -294,7 +305,8 @@ size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h)
 
 /* Runs the optimization. content and styles are used at the size given (resize
  * them first). *out receives the result (RGB, unclamped values are clamped on
- * save). On NST_ERR_INTERRUPTED and NST_ERR_NUMERIC, *out holds the last good image. */
+ * save). On NST_ERR_INTERRUPTED and NST_ERR_NUMERIC, and on NST_ERR_IO from a
+ * checkpoint that could not be written, *out holds the last good image. */
 int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *styles,
                  int n_styles, const nst_params *p, nst_image *out, nst_error *err);
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages nst needs to build and test, when missing.
 set -euo pipefail
-pkgs=(build-essential pkg-config libpng-dev libjpeg-dev libzip-dev libjansson-dev libgif-dev groff-base
+pkgs=(build-essential pkg-config zlib1g-dev libpng-dev libjpeg-dev libzip-dev libjansson-dev libgif-dev groff-base
       libopenblas-dev libdnnl-dev python3-torch python3-torchvision
       clang-14 libclang-rt-14-dev libomp-14-dev valgrind)
-[ "${1:-}" = "--runtime" ] && pkgs=(build-essential pkg-config libpng-dev libjpeg-dev libzip-dev libjansson-dev libgif-dev
+[ "${1:-}" = "--runtime" ] && pkgs=(build-essential pkg-config zlib1g-dev libpng-dev libjpeg-dev libzip-dev libjansson-dev libgif-dev
                                     libopenblas-dev libdnnl-dev curl ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,6 +1,7 @@
 // stages.c: what wraps the optimization: colour preservation (Gatys et al. 2017)
 // and coarse-to-fine stages.
 #include "transfer/transfer.h"
+#include "transfer/checkpoint.h"
 #include "util/status.h"
 #include <math.h>
 #include <stdlib.h>
@@ -71,10 +72,11 @@ int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *
     prepared pr;
     int rc = prepare_colors(&pr, content, styles, n_styles, p->preserve_colors, err);
     if (rc) return rc;
-    rc = nst_transfer_core(m, &pr.content, pr.styles, n_styles, p, out, err);
+    nst_stage alone = {0, 0};
+    rc = nst_transfer_core(m, &pr.content, pr.styles, n_styles, p, &alone, out, err);
     prepared_free(&pr);
-    // the picture so far is kept on interruption and NaN, so it gets its colours too
-    if (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC) {
+    // the picture so far is kept on interruption, NaN and a failed checkpoint, so it gets its colours too
+    if (out->data && (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC || rc == NST_ERR_IO)) {
         nst_error ferr;
         int frc = finish_colors(out, content, p->preserve_colors, &ferr);
         if (frc && rc == NST_OK) { if (err) *err = ferr; rc = frc; }
@@ -114,17 +116,26 @@ int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_
         if (iterations[k] < 0) return nst_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
         total += iterations[k];
     }
+    int first = 0, done = 0;   // resuming: the checkpoint's stage, and the iterations before it
+    if (p->resume) {
+        int rc = nst_checkpoint_stage(p->resume, &first, err);
+        if (rc) return rc;
+        if (first >= n_scales)
+            return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint is of stage %d; this run has %d stages", p->resume,
+                            first + 1, n_scales);
+        for (int k = 0; k < first; k++) done += iterations[k];
+    }
     prepared pr;
     int rc = prepare_colors(&pr, content, styles, n_styles, p->preserve_colors, err);
     if (rc) return rc;
     nst_image prev = {0}, c = {0};
     nst_image st[NST_MAX_STYLES];
     memset(st, 0, sizeof st);
-    int done = 0;
-    for (int k = 0; k < n_scales && rc == NST_OK; k++) {
+    for (int k = first; k < n_scales && rc == NST_OK; k++) {
         nst_params q = *p;
         q.preserve_colors = NST_COLORS_NONE;   // prepared once above, finished once below
         q.iterations = iterations[k];
+        q.resume = k == first ? p->resume : NULL;
         stage_progress sp = {p, done, total, k > 0};
         if (p->progress) { q.progress = on_stage_progress; q.progress_user = &sp; }
         if (k > 0) { q.init = NST_INIT_IMAGE; q.init_image = &prev; q.init_noise_blend = 0; }
@@ -132,7 +143,8 @@ int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_
         if ((rc = nst_image_fit(&c, &pr.content, scales[k], err))) break;
         for (int s = 0; s < n_styles && !rc; s++) rc = nst_image_fit(&st[s], &pr.styles[s], style_size < 16 ? 16 : style_size, err);
         nst_image result = {0};
-        if (!rc) rc = nst_transfer_core(m, &c, st, n_styles, &q, &result, err);
+        nst_stage stage = {k, done};
+        if (!rc) rc = nst_transfer_core(m, &c, st, n_styles, &q, &stage, &result, err);
         nst_image_free(&c);
         for (int s = 0; s < n_styles; s++) nst_image_free(&st[s]);
         nst_image_free(&prev);
@@ -141,7 +153,7 @@ int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_
     }
     prepared_free(&pr);
     *out = prev;
-    if (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC) {
+    if (out->data && (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC || rc == NST_ERR_IO)) {
         nst_error ferr;
         int frc = finish_colors(out, content, p->preserve_colors, &ferr);
         if (frc && rc == NST_OK) { if (err) *err = ferr; rc = frc; }

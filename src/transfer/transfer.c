@@ -6,6 +6,7 @@
 #include "transfer/objective.h"
 #include "transfer/colorspace.h"
 #include "transfer/transfer.h"
+#include "transfer/checkpoint.h"
 #include "nn/vgg_dnnl.h"
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <omp.h>
+#include <zlib.h>
 
 const char *nst_version(void) { return NST_VERSION; }
 
@@ -27,14 +29,18 @@ void nst_params_default(nst_params *p) {
     p->tv_weight = 1e-3f;
     p->init = NST_INIT_CONTENT;
     p->seed = 0;
+    p->checkpoint_every = 50;
 }
 
 int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
     if (strcmp(name, "default") == 0) {
         nst_progress_fn fn = p->progress;
         void *user = p->progress_user;
+        const char *checkpoint = p->checkpoint, *resume = p->resume;
+        int every = p->checkpoint_every;
         nst_params_default(p);
         p->progress = fn; p->progress_user = user;
+        p->checkpoint = checkpoint; p->resume = resume; p->checkpoint_every = every;
     } else if (strcmp(name, "tutorial") == 0) {
         // ../shared/seed's recipe: raw Grams, weights 1,.75,.2,.2,.2 over C*H*W,
         // content 1, style 1e6, Adam lr 0.003, 2000 steps from the content image.
@@ -222,12 +228,64 @@ static float *mask_values(const nst_image *mask, int w, int h, nst_error *err) {
     return m;
 }
 
+// A checkpoint's fingerprint: a CRC-32 of everything the loss depends on (the
+// pictures in model space, the masks, the weights, the settings) and of the
+// optimizer's settings, so that a run resumes only where it was stopped.
+static uLong crc_bytes(uLong crc, const void *p, size_t n) {
+    const unsigned char *b = p;
+    while (n > 0) {
+        uInt k = n < (1u << 30) ? (uInt)n : (1u << 30);
+        crc = crc32(crc, b, k);
+        b += k; n -= k;
+    }
+    return crc;
+}
+
+static uLong settings_crc(uLong crc, const nst_objective *obj, const nst_params *p, int w, int h,
+                          const int *sw, const int *sh, const float *blend, int n_styles) {
+    char text[2048], name[16];
+    int len = snprintf(text, sizeof text, "%dx%d c%.9g s%.9g t%.9g raw%d avg%d norm%d opt%d lr%.9g hist%d |",
+                       w, h, obj->content_weight, obj->style_weight, obj->tv_weight, p->raw_gram, p->avg_pool,
+                       p->normalize_gradients, (int)p->optimizer, p->lr,
+                       p->optimizer == NST_OPTIMIZER_LBFGS ? p->lbfgs_history : 0);
+    for (int i = 0; i < obj->n_content && len < (int)sizeof text; i++) {
+        nst_layer_format(name, sizeof name, obj->content[i]);
+        len += snprintf(text + len, sizeof text - len, " %s", name);
+    }
+    for (int i = 0; i < obj->n_style && len < (int)sizeof text; i++) {
+        nst_layer_format(name, sizeof name, obj->style[i]);
+        len += snprintf(text + len, sizeof text - len, " %s*%.9g", name, obj->style_layer_w[i]);
+    }
+    for (int s = 0; s < n_styles && len < (int)sizeof text; s++)
+        len += snprintf(text + len, sizeof text - len, " %dx%d*%.9g", sw[s], sh[s], blend[s]);
+    return crc_bytes(crc, text, strlen(text));
+}
+
+static uLong weights_crc(uLong crc, const nst_vgg_weights *wts) {
+    for (int i = 0; i < wts->n_conv; i++) {
+        crc = crc_bytes(crc, wts->weight[i], (size_t)nst_vgg_cout(i) * nst_vgg_cin(i) * 9 * sizeof(float));
+        crc = crc_bytes(crc, wts->bias[i], (size_t)nst_vgg_cout(i) * sizeof(float));
+    }
+    return crc;
+}
+
+// The checkpoint of the run's current state.
+static nst_checkpoint checkpoint_of(const nst_stage *stage, int it, int w, int h, const nst_params *p, uint32_t fp,
+                                    double f, const nst_objective *obj, double elapsed, float *x, float *grad,
+                                    nst_adam *adam, nst_lbfgs *lbfgs) {
+    nst_checkpoint ck = {stage->index, it, w, h, (int)p->optimizer, fp, f, obj->last_content, obj->last_style,
+                         obj->last_tv, elapsed, x, grad, p->optimizer == NST_OPTIMIZER_ADAM ? adam : NULL,
+                         p->optimizer == NST_OPTIMIZER_ADAM ? NULL : lbfgs};
+    return ck;
+}
+
 int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_image *styles,
-                      int n_styles, const nst_params *p, nst_image *out, nst_error *err) {
+                      int n_styles, const nst_params *p, const nst_stage *stage, nst_image *out, nst_error *err) {
     const nst_vgg_weights *wts = &m->weights;
-    int w = content->w, h = content->h, rc;
+    int w = content->w, h = content->h, rc, write_failed = 0;
     if (n_styles < 1 || n_styles > NST_MAX_STYLES)
         return nst_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
+    if (p->checkpoint_every < 0) return nst_fail(err, NST_ERR_USAGE, "checkpoint_every must be >= 0");
     if (p->iterations < 0) return nst_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
     if (p->threads > 0) { omp_set_num_threads(p->threads); nst_sgemm_set_threads(p->threads); }
     if (p->init_noise_blend < 0 || p->init_noise_blend > 1 || !isfinite(p->init_noise_blend))
@@ -269,6 +327,11 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
         nst_rgb_to_model(style_x[s], styles[s].data, (size_t)sw[s] * sh[s], &wts->norm);
     }
     nst_rgb_to_model(content_x, content->data, npix, &wts->norm);
+    uLong fp = 0;
+    if (p->checkpoint || p->resume) {
+        fp = crc_bytes(weights_crc(crc32(0L, Z_NULL, 0), wts), content_x, n * sizeof(float));
+        for (int s = 0; s < n_styles; s++) fp = crc_bytes(fp, style_x[s], (size_t)3 * sw[s] * sh[s] * sizeof(float));
+    }
     if ((rc = nst_objective_init(&obj, wts, p, content_x, w, h, (const float *const *)style_x, sw, sh,
                                  n_styles, blend, backend, bf16, err))) goto done;
     if (p->style_masks || p->content_mask) {
@@ -278,23 +341,43 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
             if (!(sm[s] = mask_values(&p->style_masks[s], w, h, err))) rc = err ? err->code : NST_ERR_NOMEM;
         if (!rc && p->content_mask && !(cm = mask_values(p->content_mask, w, h, err))) rc = err ? err->code : NST_ERR_NOMEM;
         if (!rc) rc = nst_objective_set_masks(&obj, p->style_masks ? (const float *const *)sm : NULL, n_styles, cm, w, h, err);
+        for (int s = 0; !rc && s < NST_MAX_STYLES; s++) if (sm[s]) fp = crc_bytes(fp, sm[s], npix * sizeof(float));
+        if (!rc && cm) fp = crc_bytes(fp, cm, npix * sizeof(float)) ^ 0x9e3779b9u;   // a content mask is not a style mask
         for (int s = 0; s < NST_MAX_STYLES; s++) free(sm[s]);
         free(cm);
         if (rc) goto done;
     }
-    if ((rc = init_image(x, wts, content, styles, p, err))) goto done;
     if (p->optimizer == NST_OPTIMIZER_ADAM) rc = nst_adam_init(&adam, n, p->lr, err);
     else rc = nst_lbfgs_init(&lbfgs, n, p->lbfgs_history, p->lr, err);
     if (rc) goto done;
+    fp = settings_crc(fp, &obj, p, w, h, sw, sh, blend, n_styles);
 
     run_state rs = {&wts->norm, x, w, h};
-    double t0 = now_s();
-    double f = nst_objective_eval(&obj, x, grad);
+    double f, elapsed = 0;
+    int start = 0, saved_at = -1;   // the iteration the last checkpoint holds
+    if (p->resume) {
+        nst_checkpoint ck = checkpoint_of(stage, 0, w, h, p, (uint32_t)fp, 0, &obj, 0, x, grad, &adam, &lbfgs);
+        if ((rc = nst_checkpoint_read(p->resume, &ck, err))) goto done;
+        if (ck.iter > p->iterations) {
+            rc = nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint is at iteration %d, past this run's %d iterations",
+                          p->resume, ck.iter + stage->iter_offset, p->iterations + stage->iter_offset);
+            goto done;
+        }
+        start = saved_at = ck.iter;
+        f = ck.loss;
+        obj.last_content = ck.content; obj.last_style = ck.style; obj.last_tv = ck.tv;
+        elapsed = ck.elapsed_s;
+    } else {
+        if ((rc = init_image(x, wts, content, styles, p, err))) goto done;
+        f = nst_objective_eval(&obj, x, grad);
+    }
+    double t0 = now_s() - elapsed;
     memcpy(good, x, n * sizeof(float));
-    for (int it = 0;; it++) {
+    int it;
+    for (it = start;; it++) {
         if (!isfinite(f) || !all_finite(grad, n)) {
             rc = nst_fail(err, NST_ERR_NUMERIC, "the loss became %s at iteration %d; keeping the last good image",
-                          isfinite(f) ? "finite with a NaN/Inf gradient" : "NaN or infinite", it);
+                          isfinite(f) ? "finite with a NaN/Inf gradient" : "NaN or infinite", it + stage->iter_offset);
             goto done;
         }
         memcpy(good, x, n * sizeof(float));
@@ -302,11 +385,17 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
             nst_progress pr = {it, p->iterations, now_s() - t0, f, obj.last_content, obj.last_style,
                                obj.last_tv, &rs};
             if (p->progress(&pr, p->progress_user)) {
-                rc = nst_fail(err, NST_ERR_INTERRUPTED, "stopped at iteration %d", it);
-                goto done;
+                rc = nst_fail(err, NST_ERR_INTERRUPTED, "stopped at iteration %d", it + stage->iter_offset);
+                break;
             }
         }
         if (it >= p->iterations) break;
+        int every = p->checkpoint_every;
+        if (p->checkpoint && every > 0 && it > start && (it + stage->iter_offset) % every == 0) {
+            nst_checkpoint ck = checkpoint_of(stage, it, w, h, p, (uint32_t)fp, f, &obj, now_s() - t0, x, grad, &adam, &lbfgs);
+            if ((rc = nst_checkpoint_write(p->checkpoint, &ck, err))) { write_failed = 1; goto done; }
+            saved_at = it;
+        }
         if (p->optimizer == NST_OPTIMIZER_ADAM) {
             nst_adam_step(&adam, x, grad);
             f = nst_objective_eval(&obj, x, grad);
@@ -316,9 +405,15 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
             if (st > 0) break;   // converged: no further decrease is possible
         }
     }
-    rc = NST_OK;
+    // the end, or a stop asked for: the state as it is now, for --resume
+    if (p->checkpoint && saved_at != it) {
+        nst_checkpoint ck = checkpoint_of(stage, it, w, h, p, (uint32_t)fp, f, &obj, now_s() - t0, x, grad, &adam, &lbfgs);
+        int wrc = nst_checkpoint_write(p->checkpoint, &ck, err);
+        if (wrc) { rc = wrc; write_failed = 1; }   // reported even after a stop: it was asked for
+    }
 done:
-    if (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC) {
+    // a checkpoint that could not be written stops the run with the picture so far
+    if (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC || write_failed) {
         nst_error tmp;
         if (nst_image_alloc(out, w, h, &tmp) == NST_OK) nst_model_to_rgb(out->data, good, npix, &wts->norm);
         else if (rc == NST_OK) rc = nst_fail(err, tmp.code, "%s", tmp.msg);

@@ -1,0 +1,412 @@
+// Checkpoint and resume: the file format on its own (write, read back, the optimizer
+// takes the same next step), then the `nst` program killed with SIGKILL or stopped
+// with SIGTERM mid-run and resumed, which must end with the same bytes as a run that
+// was never stopped; and every kind of damaged or mismatched checkpoint, refused.
+#include "testlib.h"
+#include "nst.h"
+#include "optim/optim.h"
+#include "transfer/checkpoint.h"
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static char tmp[256], nst[512], common[2048];
+static char model[512], content[512], style[512];
+static char out_text[8192];
+
+// Runs `nst COMMON ARGS`; stdout and stderr go to out_text. Returns the exit code.
+static int run(const char *args) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s %s %s", nst, common, args);
+    return nst_test_shell(cmd, tmp, out_text, sizeof out_text);
+}
+
+// Starts `nst COMMON ARGS` in the background (output discarded); returns its pid.
+static pid_t spawn(const char *args) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "exec %s %s %s >/dev/null 2>&1", nst, common, args);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void path_in_tmp(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", tmp, name); }
+static int exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
+
+static unsigned char *read_all(const char *path, long *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*len > 0 ? (size_t)*len : 1);
+    if (b && fread(b, 1, (size_t)*len, f) != (size_t)*len) { free(b); b = NULL; }
+    fclose(f);
+    return b;
+}
+
+static void write_all(const char *path, const void *data, long len) {
+    FILE *f = fopen(path, "wb");
+    if (f) { fwrite(data, 1, (size_t)len, f); fclose(f); }
+}
+
+static int same_bytes(const char *a, const char *b) {
+    long la = -1, lb = -2;
+    unsigned char *x = read_all(a, &la), *y = read_all(b, &lb);
+    int same = x && y && la == lb && memcmp(x, y, (size_t)la) == 0;
+    free(x); free(y);
+    return same;
+}
+
+// A 32-bit little-endian field of a checkpoint (-1 when it cannot be read).
+static long header_u32(const char *path, int offset) {
+    unsigned char b[4];
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    int ok = fseek(f, offset, SEEK_SET) == 0 && fread(b, 1, 4, f) == 4;
+    fclose(f);
+    return ok ? (long)(b[0] | b[1] << 8 | b[2] << 16 | (unsigned long)b[3] << 24) : -1;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+// Waits (at most 120 s) until the checkpoint exists and its stage field is at least
+// `stage`, then kills pid with sig; returns the wait status.
+static int kill_after_checkpoint(pid_t pid, const char *ckpt, long stage, int sig) {
+    for (int i = 0; i < 12000; i++) {
+        if (exists(ckpt) && header_u32(ckpt, 16) >= stage) break;
+        sleep_ms(10);
+    }
+    kill(pid, sig);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return st;
+}
+
+// ---- The file format alone ---------------------------------------------------------
+
+static double quadratic(void *ctx, const float *x, float *g) {
+    (void)ctx;
+    double f = 0;
+    for (int i = 0; i < 12; i++) {
+        double a = 1.0 + i, c = 0.5 * i - 2;
+        f += 0.5 * a * (x[i] - c) * (x[i] - c);
+        g[i] = (float)(a * (x[i] - c));
+    }
+    return f;
+}
+
+// An L-BFGS whose ring has wrapped (the newest pair is not the last slot): written,
+// read back into a fresh one, both take the next step to the same bits.
+static void test_lbfgs_state_round_trip(void) {
+    enum { N = 12 };
+    nst_lbfgs a, b;
+    nst_error err;
+    CHECK(nst_lbfgs_init(&a, N, 3, 1.0f, &err) == 0 && nst_lbfgs_init(&b, N, 3, 1.0f, &err) == 0);
+    float x[N], g[N], xb[N], gb[N];
+    for (int i = 0; i < N; i++) x[i] = (float)(i % 5) - 1.0f;
+    double f = quadratic(NULL, x, g);
+    for (int k = 0; k < 4; k++) CHECK(nst_lbfgs_step(&a, x, &f, g, quadratic, NULL) == 0);
+    CHECKF(a.count == 3 && a.head != 2, "count %d head %d: the ring has not wrapped", a.count, a.head);
+    char path[300];
+    path_in_tmp(path, sizeof path, "unit.ckpt");
+    nst_checkpoint ck = {0, 4, 2, 2, NST_OPTIMIZER_LBFGS, 0xabcdef12u, f, 1, 2, 3, 4.5, x, g, NULL, &a};
+    CHECKF(nst_checkpoint_write(path, &ck, &err) == 0, "%s", err.msg);
+    nst_checkpoint in = {0, 0, 2, 2, NST_OPTIMIZER_LBFGS, 0xabcdef12u, 0, 0, 0, 0, 0, xb, gb, NULL, &b};
+    CHECKF(nst_checkpoint_read(path, &in, &err) == 0, "%s", err.msg);
+    CHECK(in.iter == 4 && in.loss == f && in.content == 1 && in.style == 2 && in.tv == 3 && in.elapsed_s == 4.5);
+    CHECK(memcmp(x, xb, sizeof x) == 0 && memcmp(g, gb, sizeof g) == 0 && b.count == 3 && b.iter == a.iter);
+    double fb = in.loss;
+    CHECK(nst_lbfgs_step(&a, x, &f, g, quadratic, NULL) == 0);
+    CHECK(nst_lbfgs_step(&b, xb, &fb, gb, quadratic, NULL) == 0);
+    CHECKF(memcmp(x, xb, sizeof x) == 0 && f == fb, "the step after reading differs: f %.17g vs %.17g", f, fb);
+    nst_lbfgs_free(&a);
+    nst_lbfgs_free(&b);
+}
+
+static void test_adam_state_round_trip(void) {
+    enum { N = 12 };
+    nst_adam a, b;
+    nst_error err;
+    CHECK(nst_adam_init(&a, N, 0.1f, &err) == 0 && nst_adam_init(&b, N, 0.1f, &err) == 0);
+    float x[N], g[N], xb[N], gb[N];
+    for (int i = 0; i < N; i++) x[i] = (float)i;
+    double f = quadratic(NULL, x, g);
+    for (int k = 0; k < 3; k++) { nst_adam_step(&a, x, g); f = quadratic(NULL, x, g); }
+    char path[300];
+    path_in_tmp(path, sizeof path, "unit_adam.ckpt");
+    nst_checkpoint ck = {0, 3, 2, 2, NST_OPTIMIZER_ADAM, 7, f, 0, 0, 0, 0, x, g, &a, NULL};
+    CHECKF(nst_checkpoint_write(path, &ck, &err) == 0, "%s", err.msg);
+    nst_checkpoint in = {0, 0, 2, 2, NST_OPTIMIZER_ADAM, 7, 0, 0, 0, 0, 0, xb, gb, &b, NULL};
+    CHECKF(nst_checkpoint_read(path, &in, &err) == 0, "%s", err.msg);
+    CHECK(b.t == 3 && memcmp(a.m, b.m, N * sizeof(float)) == 0 && memcmp(a.v, b.v, N * sizeof(float)) == 0);
+    nst_adam_step(&a, x, g);
+    nst_adam_step(&b, xb, gb);
+    CHECK(memcmp(x, xb, sizeof x) == 0);
+    // the same file, expected with another fingerprint, size or optimizer: refused
+    in.fingerprint = 8;
+    CHECK(nst_checkpoint_read(path, &in, &err) == NST_ERR_USAGE && strstr(err.msg, "other pictures"));
+    in.fingerprint = 7; in.w = 3;
+    CHECK(nst_checkpoint_read(path, &in, &err) == NST_ERR_USAGE && strstr(err.msg, "2x2"));
+    nst_adam_free(&a);
+    nst_adam_free(&b);
+}
+
+// ---- Killed, stopped, resumed --------------------------------------------------------
+
+// SIGKILL gives no chance to save anything: the last periodic checkpoint is all there is.
+static void test_sigkill_then_resume_gives_same_image(void) {
+    char full[300], part[300], resumed[300], ckpt[300], args[2048];
+    path_in_tmp(full, sizeof full, "full.png");
+    path_in_tmp(part, sizeof part, "part.png");
+    path_in_tmp(resumed, sizeof resumed, "resumed.png");
+    path_in_tmp(ckpt, sizeof ckpt, "kill.ckpt");
+    snprintf(args, sizeof args, "--iterations 60 -o %s", full);
+    CHECKF(run(args) == 0, "%s", out_text);
+    snprintf(args, sizeof args, "--iterations 60 -o %s --checkpoint %s --checkpoint-every 10", part, ckpt);
+    int st = kill_after_checkpoint(spawn(args), ckpt, 0, SIGKILL);
+    CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the run ended before it was killed (status %d)", st);
+    CHECK(!exists(part));
+    long at = header_u32(ckpt, 20);
+    CHECKF(at >= 10 && at < 60 && at % 10 == 0, "checkpoint at iteration %ld", at);
+    snprintf(args, sizeof args, "--iterations 60 -o %s --resume %s --checkpoint %s", resumed, ckpt, ckpt);
+    CHECKF(run(args) == 0, "%s", out_text);
+    CHECKF(same_bytes(full, resumed), "the resumed run (from iteration %ld) differs from the uninterrupted one", at);
+    CHECKF(header_u32(ckpt, 20) == 60, "the final checkpoint is at iteration %ld", header_u32(ckpt, 20));
+}
+
+// SIGTERM: the program writes a checkpoint of where it stopped, whatever the period.
+static void test_sigterm_writes_checkpoint_adam(void) {
+    char full[300], part[300], resumed[300], ckpt[300], log[300], args[2048];
+    path_in_tmp(full, sizeof full, "adam_full.png");
+    path_in_tmp(part, sizeof part, "adam_part.png");
+    path_in_tmp(resumed, sizeof resumed, "adam_resumed.png");
+    path_in_tmp(ckpt, sizeof ckpt, "term.ckpt");
+    path_in_tmp(log, sizeof log, "term.jsonl");
+    const char *adam = "--optimizer adam --lr 2 --iterations 80";
+    snprintf(args, sizeof args, "%s -o %s", adam, full);
+    CHECKF(run(args) == 0, "%s", out_text);
+    snprintf(args, sizeof args, "%s -o %s --checkpoint %s --checkpoint-every 0 --log %s", adam, part, ckpt, log);
+    pid_t pid = spawn(args);
+    for (int i = 0; i < 12000; i++) {   // a few iterations logged (at most 120 s)
+        char *text = nst_test_read_file(log);
+        int lines = 0;
+        for (char *c = text; c && *c; c++) lines += *c == '\n';
+        free(text);
+        if (lines >= 5) break;
+        sleep_ms(10);
+    }
+    kill(pid, SIGTERM);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 143, "status %d", st);
+    long at = header_u32(ckpt, 20);
+    CHECKF(at >= 4 && at < 80, "checkpoint at iteration %ld", at);
+    CHECK(header_u32(ckpt, 12) == NST_OPTIMIZER_ADAM && exists(part));
+    snprintf(args, sizeof args, "%s -o %s --resume %s", adam, resumed, ckpt);
+    CHECKF(run(args) == 0, "%s", out_text);
+    CHECKF(same_bytes(full, resumed), "Adam resumed at iteration %ld differs from the uninterrupted run", at);
+}
+
+// Coarse to fine: killed in the second stage, resumed there.
+static void test_resume_in_a_later_stage(void) {
+    char full[300], resumed[300], ckpt[300], args[2048];
+    path_in_tmp(full, sizeof full, "stages_full.png");
+    path_in_tmp(resumed, sizeof resumed, "stages_resumed.png");
+    path_in_tmp(ckpt, sizeof ckpt, "stages.ckpt");
+    const char *stages = "--scales 40,80 --iterations 20,40";
+    snprintf(args, sizeof args, "%s -o %s", stages, full);
+    CHECKF(run(args) == 0, "%s", out_text);
+    snprintf(args, sizeof args, "%s -o %s/stages_part.png --checkpoint %s --checkpoint-every 5", stages, tmp, ckpt);
+    int st = kill_after_checkpoint(spawn(args), ckpt, 1, SIGKILL);
+    CHECKF(WIFSIGNALED(st), "the run ended before it was killed (status %d)", st);
+    CHECKF(header_u32(ckpt, 16) == 1, "checkpoint of stage %ld", header_u32(ckpt, 16));
+    snprintf(args, sizeof args, "%s -o %s --resume %s", stages, resumed, ckpt);
+    CHECKF(run(args) == 0, "%s", out_text);
+    CHECKF(same_bytes(full, resumed), "resumed in stage 2 at iteration %ld: differs", header_u32(ckpt, 20));
+}
+
+// A finished run's checkpoint carries it further: 20 then 15 more is 35.
+static void test_finished_run_goes_further(void) {
+    char full[300], resumed[300], ckpt[300], args[2048];
+    path_in_tmp(full, sizeof full, "far_full.png");
+    path_in_tmp(resumed, sizeof resumed, "far_resumed.png");
+    path_in_tmp(ckpt, sizeof ckpt, "far.ckpt");
+    snprintf(args, sizeof args, "--iterations 35 -o %s", full);
+    CHECKF(run(args) == 0, "%s", out_text);
+    snprintf(args, sizeof args, "--iterations 20 -o %s/far_20.png --checkpoint %s", tmp, ckpt);
+    CHECKF(run(args) == 0, "%s", out_text);
+    CHECK(header_u32(ckpt, 20) == 20);
+    snprintf(args, sizeof args, "--iterations 35 -o %s --resume %s", resumed, ckpt);
+    CHECKF(run(args) == 0, "%s", out_text);
+    CHECK(same_bytes(full, resumed));
+}
+
+// ---- Refused --------------------------------------------------------------------------
+
+// Stores the CRC-32 of all but the last 4 bytes in the last 4: a "valid" file.
+static void fix_crc(unsigned char *b, long len) {
+    uLong crc = crc32(crc32(0L, Z_NULL, 0), b, (uInt)(len - 4));
+    for (int i = 0; i < 4; i++) b[len - 4 + i] = (unsigned char)(crc >> (8 * i));
+}
+static void put32(unsigned char *b, uint32_t v) { for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i)); }
+
+// Resuming from `bytes` fails with `code`, one line naming the checkpoint and
+// saying `mention`; the checkpoint and an existing output are left as they were.
+static void expect_refused(const char *what, const void *bytes, long len, const char *extra, int code,
+                           const char *mention) {
+    char bad[300], out[300], args[2048];
+    path_in_tmp(bad, sizeof bad, "bad.ckpt");
+    path_in_tmp(out, sizeof out, "kept.png");
+    if (bytes) write_all(bad, bytes, len);
+    else unlink(bad);
+    write_all(out, "precious", 8);
+    snprintf(args, sizeof args, "--iterations 35 -o %s --resume %s --checkpoint %s %s", out, bad, bad, extra);
+    int got = run(args);
+    int lines = 0;
+    for (const char *c = out_text; *c; c++) lines += *c == '\n';
+    CHECKF(got == code, "%s: exit %d, want %d: %s", what, got, code, out_text);
+    CHECKF(lines == 1 && strstr(out_text, bad) && strstr(out_text, mention), "%s: %s", what, out_text);
+    long n = 0;
+    unsigned char *now = read_all(out, &n);
+    CHECKF(now && n == 8 && !memcmp(now, "precious", 8), "%s: the existing output was touched", what);
+    free(now);
+    if (bytes) {
+        now = read_all(bad, &n);
+        CHECKF(now && n == len && !memcmp(now, bytes, (size_t)len), "%s: the checkpoint was modified", what);
+        free(now);
+    }
+}
+
+static void test_damaged_checkpoints_refused(void) {
+    char good[300], args[1024];
+    path_in_tmp(good, sizeof good, "good.ckpt");
+    snprintf(args, sizeof args, "--iterations 20 -o %s/good.png --checkpoint %s", tmp, good);
+    CHECKF(run(args) == 0, "%s", out_text);
+    long len = 0;
+    unsigned char *ok = read_all(good, &len);
+    CHECK(ok && len > 1000);
+    if (!ok || len <= 1000) return;
+    unsigned char *b = malloc((size_t)len + 64);
+    // sanity: the genuine file resumes
+    expect_refused("genuine (control)", ok, len, "--iterations 10", 2, "past this run's 10");
+
+    memcpy(b, ok, len); b[len / 2] ^= 0x20;
+    expect_refused("one bit flipped", b, len, "", 3, "damaged (checksum mismatch)");
+    expect_refused("cut in half", ok, len / 2, "", 3, "damaged (checksum mismatch)");
+    expect_refused("last byte missing", ok, len - 1, "", 3, "damaged (checksum mismatch)");
+    expect_refused("10 bytes", ok, 10, "", 3, "too short");
+    expect_refused("empty", ok, 0, "", 3, "too short");
+    expect_refused("missing", NULL, 0, "", 3, "cannot open");
+    char png[1200];
+    memset(png, 'x', sizeof png);
+    memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+    expect_refused("a PNG", png, sizeof png, "", 3, "not an nst checkpoint");
+
+    // valid checksums around lying headers
+    memcpy(b, ok, len); put32(b + 8, 2); fix_crc(b, len);
+    expect_refused("version 2", b, len, "", 3, "version 2");
+    memcpy(b, ok, len); put32(b + 24, 81); fix_crc(b, len);
+    expect_refused("another width", b, len, "", 2, "81x");
+    memcpy(b, ok, len); put32(b + 40, 1000); fix_crc(b, len);
+    expect_refused("more pairs than the history", b, len, "", 3, "out of range");
+    memcpy(b, ok, len); put32(b + 40, header_u32(good, 40) - 1); fix_crc(b, len);
+    expect_refused("a pair fewer than the file holds", b, len, "", 3, "its header says");
+    memcpy(b, ok, len - 4); memset(b + len - 4, 0, 64); fix_crc(b, len + 60);
+    expect_refused("bytes appended", b, len + 60, "", 3, "its header says");
+    memcpy(b, ok, len); memcpy(b + 128 + 4 * 100, "\x00\x00\xc0\x7f", 4); fix_crc(b, len);
+    expect_refused("a NaN in the picture", b, len, "", 3, "NaN");
+    memcpy(b, ok, len); put32(b + 16, 3); fix_crc(b, len);
+    expect_refused("a stage of a --scales run", b, len, "", 2, "stage 4");
+
+    // genuine, but from another run
+    expect_refused("another style weight", ok, len, "--style-weight 2e4", 2, "other pictures, model or settings");
+    char other[700];
+    snprintf(other, sizeof other, "-s %s/images/shipwreck.jpg", nst_test_shared());
+    expect_refused("another style picture", ok, len, other, 2, "other pictures, model or settings");
+    expect_refused("another optimizer", ok, len, "--optimizer adam", 2, "made with L-BFGS");
+    expect_refused("another history", ok, len, "--lbfgs-history 5", 2, "history 20");
+    expect_refused("another size", ok, len, "--size 64", 2, "80x");
+    free(b);
+    free(ok);
+}
+
+// ---- Library: a checkpoint that cannot be written stops the run, picture kept ----------
+
+typedef struct remover { const char *dir, *file; int at; } remover;
+
+static int remove_dir_at(const nst_progress *p, void *user) {
+    remover *r = user;
+    if (p->iter == r->at) { unlink(r->file); rmdir(r->dir); }
+    return 0;
+}
+
+static void test_failed_checkpoint_write_keeps_picture(void) {
+    char dir[300], file[400];
+    path_in_tmp(dir, sizeof dir, "vanishing");
+    snprintf(file, sizeof file, "%s/run.ckpt", dir);
+    CHECK(mkdir(dir, 0700) == 0);
+    nst_error err;
+    nst_model *m = NULL;
+    nst_image c = {0}, s = {0}, cf = {0}, sf = {0}, out = {0};
+    int rc = nst_model_load(&m, model, &err);
+    if (!rc) rc = nst_image_load(&cf, content, NST_DEFAULT_MAX_PIXELS, &err);
+    if (!rc) rc = nst_image_load(&sf, style, NST_DEFAULT_MAX_PIXELS, &err);
+    if (!rc) rc = nst_image_fit(&c, &cf, 32, &err);
+    if (!rc) rc = nst_image_fit(&s, &sf, 32, &err);
+    CHECKF(rc == 0, "%s", err.msg);
+    if (rc) return;
+    nst_params p;
+    nst_params_default(&p);
+    p.iterations = 10;
+    p.checkpoint = file;
+    p.checkpoint_every = 2;
+    remover r = {dir, file, 3};
+    p.progress = remove_dir_at;
+    p.progress_user = &r;
+    rc = nst_transfer(m, &c, &s, 1, &p, &out, &err);
+    CHECKF(rc == NST_ERR_IO && err.code == NST_ERR_IO && strstr(err.msg, file), "rc %d: %s", rc, err.msg);
+    CHECKF(out.data && out.w == c.w && out.h == c.h, "no picture after the failed checkpoint");
+    nst_image_free(&out); nst_image_free(&c); nst_image_free(&s); nst_image_free(&cf); nst_image_free(&sf);
+    nst_model_free(m);
+}
+
+int main(void) {
+    snprintf(tmp, sizeof tmp, "/tmp/nst_resume_XXXXXX");
+    if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
+    const char *build = getenv("NST_BUILD");
+    snprintf(nst, sizeof nst, "%s/nst", build ? build : "build");
+    snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
+    snprintf(content, sizeof content, "%s/images/tubingen.jpg", nst_test_shared());
+    snprintf(style, sizeof style, "%s/images/starry_night_crop.png", nst_test_shared());
+    // the same threads every time: the sums' order, and so the bits, depend on them
+    snprintf(common, sizeof common, "-m %s -c %s -s %s --size 80 --threads 2 --quiet", model, content, style);
+    TEST(test_lbfgs_state_round_trip);
+    TEST(test_adam_state_round_trip);
+    TEST(test_sigkill_then_resume_gives_same_image);
+    TEST(test_sigterm_writes_checkpoint_adam);
+    TEST(test_resume_in_a_later_stage);
+    TEST(test_finished_run_goes_further);
+    TEST(test_damaged_checkpoints_refused);
+    TEST(test_failed_checkpoint_write_keeps_picture);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);
+    return nst_test_summary();
+}
