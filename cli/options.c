@@ -89,11 +89,13 @@ void cli_usage(FILE *out) {
 "  --version                   the version\n"
 "\n"
 "Exit codes: 0 done, 1 other failure, 2 usage error (also a bad key or value in a\n"
-"--config file), 3 missing, unreadable or malformed input file (also a --config file\n"
-"that is not a JSON object), missing layer or unwritable output, 4 too large\n"
-"(--max-pixels, --max-memory) or out of memory, 5 the loss became NaN or infinite (the\n"
-"last good picture is written), 130/143 interrupted by SIGINT/SIGTERM (the current\n"
-"picture, checkpoint, plot, animation, contact sheet and OUTPUT.json are written first).\n"
+"--config file, a --resume checkpoint of another run), 3 missing, unreadable or\n"
+"malformed input file (also a --config file that is not a JSON object, a damaged\n"
+"checkpoint), missing layer or unwritable output or checkpoint, 4 too large\n"
+"(--max-pixels, --max-memory) or out of memory, 5 the loss or gradient became NaN or\n"
+"infinite (the last good picture is written), 130/143 interrupted by SIGINT/SIGTERM\n"
+"(the current picture, checkpoint, plot, animation, contact sheet and OUTPUT.json are\n"
+"written first).\n"
 "See nst(1) for more.\n");
 }
 

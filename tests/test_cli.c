@@ -152,6 +152,24 @@ static void test_save_every_writes_frames(void) {
     CHECK(exists(frame) && exists(out));
 }
 
+// Numbers out of float32's range mid-run (a huge style weight and learning rate make
+// Adam's squared gradients overflow at the second step): exit 5, one line, and the
+// output is the last good picture, the frame --save-every wrote at iteration 1.
+static void test_numeric_failure_keeps_last_good_picture(void) {
+    char args[4096], out[300], frame[300];
+    snprintf(out, sizeof out, "%s/overflow.png", tmp);
+    snprintf(frame, sizeof frame, "%s/overflow-iter0001.png", tmp);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 48 --iterations 30 --optimizer adam --lr 1e6 "
+             "--style-weight 1e12 --save-every 1 --quiet", content, style, model, out);
+    int code = run(args);
+    CHECKF(code == 5, "exit %d: %s", code, out_text);
+    CHECKF(count_lines(out_text) == 1 && strstr(out_text, "at iteration 2") && strstr(out_text, "last good"),
+           "%s", out_text);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", out, frame);
+    CHECKF(exists(frame) && system(cmd) == 0, "the output is not the picture of iteration 1");
+}
+
 // A bad input: non-zero exit, one line on stderr naming the file, no output.
 static void expect_failure(const char *what, const char *args, int want_code, const char *must_mention) {
     char out[300], full[4096];
@@ -306,6 +324,7 @@ int main(void) {
     TEST(test_style_scale_changes_targets);
     TEST(test_bf16_loss_close_to_fp32);
     TEST(test_save_every_writes_frames);
+    TEST(test_numeric_failure_keeps_last_good_picture);
     TEST(test_bad_inputs);
     TEST(test_output_rules);
     TEST(test_model_info_and_convert);

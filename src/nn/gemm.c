@@ -3,6 +3,7 @@
 #include <omp.h>
 #ifdef NST_HAVE_OPENBLAS
 #include <cblas.h>
+#include <pthread.h>
 #endif
 
 void nst_sgemm_ref(int trans_a, int trans_b, int m, int n, int k, float alpha,
@@ -37,14 +38,16 @@ static void sgemm_block(int trans_a, int trans_b, int m, int n, int k, float alp
                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
                 beta, c, ldc);
 }
+
+static pthread_once_t single_threaded_once = PTHREAD_ONCE_INIT;
+static void make_single_threaded(void) { openblas_set_num_threads(1); }
 #endif
 
 void nst_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta,
                float *c, int ldc) {
 #ifdef NST_HAVE_OPENBLAS
-    static int single;   // set once; every caller wants the same
-    if (!single) { openblas_set_num_threads(1); single = 1; }
+    pthread_once(&single_threaded_once, make_single_threaded);   // sessions in several threads race here
     int split_cols = n >= m;
     #pragma omp parallel
     {

@@ -15,7 +15,7 @@ int nst_adam_init(nst_adam *a, size_t n, float lr, nst_error *err) {
     return NST_OK;
 }
 
-void nst_adam_step(nst_adam *a, float *x, const float *grad) {
+int nst_adam_step(nst_adam *a, float *x, const float *grad) {
     a->t++;
     // Bias corrections in double, element-wise work in float: as torch does.
     double bc1 = 1.0 - pow(a->beta1, (double)a->t);
@@ -24,14 +24,17 @@ void nst_adam_step(nst_adam *a, float *x, const float *grad) {
     float b1 = a->beta1, b2 = a->beta2, c1 = 1.0f - b1, c2 = 1.0f - b2;
     float bc2s = (float)bc2_sqrt, eps = a->eps;
     float *m = a->m, *v = a->v;
-    #pragma omp parallel for schedule(static)
+    float inf_or_nan = 0;   // stays 0 unless some moment is Inf or NaN (Inf*0 is NaN)
+    #pragma omp parallel for schedule(static) reduction(+:inf_or_nan)
     for (size_t i = 0; i < a->n; i++) {
         float g = grad[i];
         m[i] = m[i] * b1 + c1 * g;
         v[i] = v[i] * b2 + c2 * (g * g);
         float denom = sqrtf(v[i]) / bc2s + eps;
         x[i] -= step * (m[i] / denom);
+        inf_or_nan += (m[i] + v[i]) * 0.0f;
     }
+    return inf_or_nan == 0.0f;
 }
 
 void nst_adam_free(nst_adam *a) {

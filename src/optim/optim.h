@@ -17,8 +17,10 @@ typedef struct nst_adam {
 } nst_adam;
 
 int nst_adam_init(nst_adam *a, size_t n, float lr, nst_error *err);
-// One update of x from its gradient.
-void nst_adam_step(nst_adam *a, float *x, const float *grad);
+// One update of x from its gradient. Returns 0 when the moments overflowed (a
+// gradient beyond ~1.8e19 squares to Inf in float32: torch's Adam then stops
+// moving those values without a word), else 1.
+int nst_adam_step(nst_adam *a, float *x, const float *grad);
 void nst_adam_free(nst_adam *a);
 
 // L-BFGS with a backtracking (Armijo) line search. Keeps the last `history`

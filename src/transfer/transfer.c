@@ -397,7 +397,12 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
             saved_at = it;
         }
         if (p->optimizer == NST_OPTIMIZER_ADAM) {
-            nst_adam_step(&adam, x, grad);
+            if (!nst_adam_step(&adam, x, grad)) {
+                rc = nst_fail(err, NST_ERR_NUMERIC, "the gradient overflowed float32 in Adam's moments at iteration %d "
+                              "(lower the weights or the learning rate); keeping the last good image",
+                              it + 1 + stage->iter_offset);
+                goto done;
+            }
             f = nst_objective_eval(&obj, x, grad);
         } else {
             int st = nst_lbfgs_step(&lbfgs, x, &f, grad, nst_objective_eval, &obj);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make_corpus.py OUTDIR [MAKE_IMAGE_SEEDS]: writes the fuzzers' seed corpora, all made
 by the project itself, into OUTDIR/<target>/ (fuzz_safetensors, fuzz_pth, fuzz_pickle,
-fuzz_image, fuzz_options, fuzz_config):
+fuzz_image, fuzz_options, fuzz_config, fuzz_checkpoint):
 
 - valid models: VGG19's conv1_1 (and conv1_2) in F32, F16 and BF16, as safetensors
   written byte by byte (tests/hostile/craft.py) and as .pth written by torch.save
@@ -13,6 +13,8 @@ fuzz_image, fuzz_options, fuzz_config):
 - command lines and --config files for the option parser, and their dictionaries
   (tests/fuzz/<target>.dict plus every option name in cli/options.c), written to
   OUTDIR/<target>.dict;
+- checkpoints of a 4x3 run (fuzz_checkpoint's expectation) for L-BFGS with 0, 2 and 4
+  pairs and for Adam, written field by field as src/transfer/checkpoint.h lays them out;
 - the small files of the hostile-input suite (tests/hostile/make_hostile.py), each
   in the corpus of the fuzzer that reads its format (size bombs apart).
 
@@ -23,10 +25,12 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections import OrderedDict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,7 +43,8 @@ MAX_SEED = 16384
 # allocate a huge chunk buffer. The fuzzers find such inputs by themselves; seeds
 # should let them spend their time elsewhere.
 SLOW_SEEDS = {'png_chunk_len_huge.png'}
-TARGETS = ['fuzz_safetensors', 'fuzz_pth', 'fuzz_pickle', 'fuzz_image', 'fuzz_options', 'fuzz_config']
+TARGETS = ['fuzz_safetensors', 'fuzz_pth', 'fuzz_pickle', 'fuzz_image', 'fuzz_options', 'fuzz_config',
+           'fuzz_checkpoint']
 
 
 class Corpus:
@@ -217,6 +222,32 @@ def configs(c):
         c.add('fuzz_config', 'bad_%02d.json' % i, bad)
 
 
+def checkpoint(optimizer, pairs, steps, w=4, h=3, history=4, fingerprint=0x4e535431):
+    """A version-1 checkpoint (see src/transfer/checkpoint.h) with simple finite values."""
+    n = 3 * w * h
+    hdr = b'NSTCKPT\0' + struct.pack('<10I', 1, optimizer, 0, steps, w, h, fingerprint,
+                                     history if optimizer == 0 else 0, pairs, 0)
+    hdr += struct.pack('<Q5d', steps, 12.5, 2.5, 10.0, 0.0, 1.25)
+    hdr += b'\0' * (128 - len(hdr))
+    floats = lambda k: struct.pack('<%df' % n, *[(i % 7 - 3) * k for i in range(n)])
+    body = floats(1.0) + floats(0.01)
+    if optimizer == 1:
+        body += floats(0.001) + struct.pack('<%df' % n, *[1e-6] * n)
+    for p in range(pairs):
+        body += struct.pack('<d', 0.5 + p) + floats(0.1) + floats(0.2)
+    data = hdr + body
+    return data + struct.pack('<I', zlib.crc32(data) & 0xffffffff)
+
+
+def checkpoints(c):
+    c.add('fuzz_checkpoint', 'lbfgs_0.ckpt', checkpoint(0, 0, 0))
+    c.add('fuzz_checkpoint', 'lbfgs_2.ckpt', checkpoint(0, 2, 5))
+    c.add('fuzz_checkpoint', 'lbfgs_4.ckpt', checkpoint(0, 4, 9))
+    c.add('fuzz_checkpoint', 'adam.ckpt', checkpoint(1, 0, 7))
+    c.add('fuzz_checkpoint', 'other_size.ckpt', checkpoint(0, 1, 3, w=2, h=2))
+    c.add('fuzz_checkpoint', 'short.ckpt', checkpoint(0, 2, 5)[:300])
+
+
 def hostile(c):
     d = tempfile.mkdtemp()
     try:
@@ -252,6 +283,7 @@ def main():
     pictures(c, sys.argv[2] if len(sys.argv) == 3 else None)
     options(c)
     configs(c)
+    checkpoints(c)
     hostile(c)
     dictionaries(sys.argv[1])
     print('make_corpus.py: seeds in %s: %s' % (sys.argv[1], ', '.join('%s %d' % kv for kv in c.count.items())))
