@@ -255,7 +255,11 @@ static int run(int argc, char **argv) {
         }
         fprintf(stderr, "nst: %dx%d%s, model %s (%d conv layers, %s input), content layers %s, style layers %s\n",
                 w, h, stages, model_path, nst_model_conv_count(model), nst_model_input_convention(model), cl, sl);
-        double bytes = (double)nst_estimate_bytes(model, &o.params, w, h);
+        // the styles at the size the (last) run gives them
+        int sw[NST_MAX_STYLES], sh[NST_MAX_STYLES], style_size = (int)lroundf(o.size * o.style_scale);
+        for (int s = 0; s < o.n_styles; s++)
+            fit_size(style_full[s].w, style_full[s].h, style_size < 16 ? 16 : style_size, &sw[s], &sh[s]);
+        double bytes = (double)nst_estimate_bytes(model, &o.params, w, h, sw, sh, o.n_styles);
         if (o.params.max_memory)
             fprintf(stderr, "nst: memory estimate %s at %dx%d, limit %s (--max-memory)\n",
                     human_bytes(est, sizeof est, bytes), w, h, human_bytes(lim, sizeof lim, (double)o.params.max_memory));

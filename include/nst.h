@@ -54,8 +54,9 @@
  *     nst_resolve_layers(model, &p, content, n, style, n, err)
  *                                the layers a run would use with this model.
  *     nst_backend_name(&p)       the kernels a run with p would use, in words.
- *     nst_estimate_bytes(model, &p, w, h)
- *                                memory a run at w x h would allocate.
+ *     nst_estimate_bytes(model, &p, w, h, style_w, style_h, n_styles)
+ *                                memory a run would allocate at its peak, for
+ *                                a w x h content and styles of the sizes given.
  *     nst_transfer(model, &content, styles, n_styles, &p, &out, err)
  *                                runs the optimization; out gets the result. It
  *                                does not resize: fit the pictures first.
@@ -300,8 +301,11 @@ int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, s
                        char *style, size_t style_len, nst_error *err);
 /* The compute a run with p would use: "onednn fp32", "onednn bf16", "openblas", "reference"... */
 const char *nst_backend_name(const nst_params *p);
-/* Bytes a run at this content size would allocate (network, optimizer, targets). */
-size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h);
+/* Bytes a run would allocate at its peak (networks, optimizer, targets, pictures), for a
+ * w x h content and n_styles style pictures of style_w[s] x style_h[s]: a style picture
+ * larger than the content can set the peak, while its network computes the targets. */
+size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h, const int *style_w,
+                          const int *style_h, int n_styles);
 
 /* Runs the optimization. content and styles are used at the size given (resize
  * them first). *out receives the result (RGB, unclamped values are clamped on

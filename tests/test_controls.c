@@ -213,8 +213,21 @@ static void test_memory_limit_refuses_before_starting(void) {
     CHECK(nst_transfer(model, &content, &style_a, 1, &p, &out, &err) == NST_ERR_LIMIT);
     CHECKF(strstr(err.msg, "GiB") && strstr(err.msg, "--max-memory"), "%s", err.msg);
     CHECK(out.data == NULL);
-    size_t small = nst_estimate_bytes(model, &p, 256, 192), big = nst_estimate_bytes(model, &p, 2048, 1536);
+    int sw[2] = {256, 2048}, sh[2] = {192, 1536};
+    size_t small = nst_estimate_bytes(model, &p, 256, 192, sw, sh, 1);
+    size_t big = nst_estimate_bytes(model, &p, 2048, 1536, sw + 1, sh + 1, 1);
     CHECKF(big > 16 * small && small > 0, "estimates %zu and %zu", small, big);   // ~ pixels once activations dominate
+    // a style picture far larger than the content sets the peak while its network runs
+    size_t big_style = nst_estimate_bytes(model, &p, 256, 192, sw + 1, sh + 1, 1);
+    CHECKF(big_style > 8 * small, "a 2048x1536 style: %zu, a 256x192 one: %zu", big_style, small);
+    // and the limit counts it: a limit that fits the small style refuses the large one
+    nst_image large = {0};
+    CHECK(nst_image_resize(&large, &style_a, 1024, 1024, &err) == 0);
+    int cw[1] = {content.w}, ch[1] = {content.h}, lw[1] = {1024}, lh[1] = {1024};
+    p.max_memory = nst_estimate_bytes(model, &p, content.w, content.h, cw, ch, 1) + (1 << 20);
+    CHECKF(nst_estimate_bytes(model, &p, content.w, content.h, lw, lh, 1) > p.max_memory, "no difference");
+    CHECK(nst_transfer(model, &content, &large, 1, &p, &out, &err) == NST_ERR_LIMIT);
+    nst_image_free(&large);
 }
 
 int main(void) {

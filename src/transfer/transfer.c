@@ -92,17 +92,22 @@ int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, s
     return NST_OK;
 }
 
-size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h) {
+// The network's allocation at h x w (the backward pass's buffers included: a
+// forward-only network for a style picture needs less, so this bounds it).
+static size_t net_bytes(const nst_params *p, const nst_objective *obj, int w, int h) {
+    int loss_at[NST_VGG_CONVS];
+    nst_objective_loss_at(obj, loss_at);
+    int depth = nst_objective_depth(obj), bf16 = 0;
+    nst_backend backend;
+    if (nst_choose_backend(p, &backend, &bf16, NULL)) backend = NST_BACKEND_GEMM;
+    return backend == NST_BACKEND_ONEDNN ? nst_dnnl_bytes(depth, h, w, loss_at, bf16) : nst_vgg_bytes(depth, h, w, loss_at);
+}
+
+size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h, const int *style_w,
+                          const int *style_h, int n_styles) {
     nst_objective obj;
     memset(&obj, 0, sizeof obj);
     if (nst_objective_layers(&obj, &m->weights, p, NULL)) return 0;
-    int loss_at[NST_VGG_CONVS];
-    nst_objective_loss_at(&obj, loss_at);
-    int depth = nst_objective_depth(&obj), bf16 = 0;
-    nst_backend backend;
-    if (nst_choose_backend(p, &backend, &bf16, NULL)) backend = NST_BACKEND_GEMM;
-    size_t net = backend == NST_BACKEND_ONEDNN ? nst_dnnl_bytes(depth, h, w, loss_at, bf16)
-                                               : nst_vgg_bytes(depth, h, w, loss_at);
     // targets: content activations and Gram matrices
     size_t targets = 0;
     for (int i = 0; i < obj.n_content; i++) {
@@ -111,10 +116,18 @@ size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h)
         targets += (size_t)nst_vgg_cout(c) * (h / f) * (w / f) * sizeof(float);
     }
     for (int i = 0; i < obj.n_style; i++) targets += (size_t)nst_vgg_cout(obj.style[i].conv) * nst_vgg_cout(obj.style[i].conv) * 8;
-    // the image, its gradient, the last good one, the content; the optimizer's state
-    size_t n = (size_t)3 * w * h;
+    // the image, its gradient, the last good one, the content; the optimizer's state;
+    // the style pictures, alive all along
+    size_t n = (size_t)3 * w * h, styles = 0, style_net = 0;
     size_t opt = p->optimizer == NST_OPTIMIZER_LBFGS ? (2 * (size_t)p->lbfgs_history + 3) * n : 2 * n;
-    return net + targets + (opt + 4 * n) * sizeof(float) + (64u << 20);   // + code, libraries
+    for (int s = 0; s < n_styles; s++) {
+        styles += (size_t)3 * style_w[s] * style_h[s] * sizeof(float);
+        size_t b = net_bytes(p, &obj, style_w[s], style_h[s]);
+        if (b > style_net) style_net = b;
+    }
+    // first each style's network (one at a time), then the generated picture's
+    size_t style_phase = style_net + targets, run_phase = net_bytes(p, &obj, w, h) + targets + opt * sizeof(float);
+    return (style_phase > run_phase ? style_phase : run_phase) + styles + 4 * n * sizeof(float) + (64u << 20);   // + code, libraries
 }
 
 int nst_choose_backend(const nst_params *p, nst_backend *backend, int *bf16, nst_error *err) {
@@ -291,7 +304,9 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
     if (p->init_noise_blend < 0 || p->init_noise_blend > 1 || !isfinite(p->init_noise_blend))
         return nst_fail(err, NST_ERR_USAGE, "init noise blend must be between 0 and 1");
     if (p->max_memory) {
-        size_t need = nst_estimate_bytes(m, p, w, h);
+        int style_w[NST_MAX_STYLES], style_h[NST_MAX_STYLES];
+        for (int s = 0; s < n_styles; s++) { style_w[s] = styles[s].w; style_h[s] = styles[s].h; }
+        size_t need = nst_estimate_bytes(m, p, w, h, style_w, style_h, n_styles);
         if (need > p->max_memory)
             return nst_fail(err, NST_ERR_LIMIT, "a %dx%d run needs about %.1f GiB, more than the limit of %.1f GiB (--max-memory)",
                             w, h, need / 1073741824.0, p->max_memory / 1073741824.0);
