@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zip.h>
 
 #define MAX_PICKLE ((zip_uint64_t)64 << 20)   // a VGG19 state dict's data.pkl is ~5 KB
@@ -36,7 +37,12 @@ static int open_zip(nst_pth_file *f, nst_error *err) {
     if (f->zip) return NST_OK;
     zip_error_t ze;
     zip_error_init_with_code(&ze, code);
-    int rc = nst_fail(err, code == ZIP_ER_OPEN || code == ZIP_ER_READ || code == ZIP_ER_NOENT ? NST_ERR_IO : NST_ERR_FORMAT,
+    int rc;
+    if (code == ZIP_ER_NOENT && access(f->path, R_OK) == 0)   // the file is there: a record it points to is not
+        rc = nst_fail(err, NST_ERR_FORMAT, "%s: malformed zip archive: a record it points to is missing (such as a "
+                      "zip64 record for a size of 0xffffffff)", f->path);
+    else
+        rc = nst_fail(err, code == ZIP_ER_OPEN || code == ZIP_ER_READ || code == ZIP_ER_NOENT ? NST_ERR_IO : NST_ERR_FORMAT,
                       "%s: cannot open as a zip archive: %s", f->path, zip_error_strerror(&ze));
     zip_error_fini(&ze);
     return rc;

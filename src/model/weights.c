@@ -42,7 +42,9 @@ static int is_zip(const char *path, nst_error *err, int *zip) {
     unsigned char magic[4] = {0};
     size_t n = fread(magic, 1, 4, fp);
     fclose(fp);
-    *zip = n == 4 && memcmp(magic, "PK\x03\x04", 4) == 0;
+    // a local file header, or the end record of an empty archive (the zip reader then
+    // says what is wrong with it, rather than the safetensors one)
+    *zip = n == 4 && (memcmp(magic, "PK\x03\x04", 4) == 0 || memcmp(magic, "PK\x05\x06", 4) == 0);
     // torch.save's pre-1.6 format is a bare pickle starting with PROTO 2, LONG1 of 10
     // bytes; as a safetensors header length that would be 177 MB, so never valid.
     if (n == 4 && memcmp(magic, "\x80\x02\x8a\x0a", 4) == 0)
