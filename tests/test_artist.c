@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static char tmp[256], nst[512], model[512], content[512], style_a[512], style_b[512], common[2048];
+static nst_test_program program;
+static const char *tmp, *nst, *model;   // program's
+static char content[512], style_a[512], style_b[512], common[2048];
 static char out_text[8192];
 
 // Runs `nst ARGS` with stdout and stderr captured into out_text; returns the exit code.
@@ -634,14 +636,11 @@ static void test_config_errors(void) {
     if (!only_ || strstr(#fn, only_)) { nst_test_begin(#fn); fn(); nst_test_end(); } } while (0)
 
 int main(void) {
-    snprintf(tmp, sizeof tmp, "/tmp/nst_artist_XXXXXX");
-    if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
-    const char *build = getenv("NST_BUILD");
-    snprintf(nst, sizeof nst, "%s/nst", build ? build : "build");
+    if (nst_test_program_init(&program, "nst_artist")) return 1;
+    tmp = program.tmp; nst = program.nst; model = program.model;
     // many short runs: OpenMP threads that spin while they wait cost more than the
     // runs themselves on a busy machine (the results do not depend on it)
     setenv("OMP_WAIT_POLICY", "passive", 0);
-    snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
     // small copies of the shared pictures: decoding the big ones would dominate
     const char *src[3] = {"tubingen.jpg", "starry_night_crop.png", "seated-nude.jpg"};
     char *dst[3] = {content, style_a, style_b};
@@ -680,8 +679,6 @@ int main(void) {
     TEST(test_config_with_scales_round_trip);
     TEST(test_config_errors);
     TEST(test_interrupted_run_is_recorded);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);
+    nst_test_program_done(&program);
     return nst_test_summary();
 }

@@ -13,7 +13,9 @@
 #include <signal.h>
 #include <time.h>
 
-static char tmp[256], nst[512], model[512], content[512], style[512], style_path_big[512];
+static nst_test_program program;
+static const char *tmp, *nst, *model, *content, *style;   // program's
+static char style_path_big[512];
 static char out_text[8192];
 
 // Runs `nst ARGS` with stderr and stdout captured into out_text; returns the exit code.
@@ -311,13 +313,8 @@ static void test_help_and_version(void) {
 }
 
 int main(void) {
-    snprintf(tmp, sizeof tmp, "/tmp/nst_cli_XXXXXX");
-    if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
-    const char *build = getenv("NST_BUILD");
-    snprintf(nst, sizeof nst, "%s/nst", build ? build : "build");
-    snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
-    snprintf(content, sizeof content, "%s/images/tubingen.jpg", nst_test_shared());
-    snprintf(style, sizeof style, "%s/images/starry_night_crop.png", nst_test_shared());
+    if (nst_test_program_init(&program, "nst_cli")) return 1;
+    tmp = program.tmp; nst = program.nst; model = program.model; content = program.content; style = program.style;
     snprintf(style_path_big, sizeof style_path_big, "%s/images/starry_night.jpg", nst_test_shared());
     TEST(test_end_to_end_loss_falls);
     TEST(test_same_run_same_bytes);
@@ -330,8 +327,6 @@ int main(void) {
     TEST(test_model_info_and_convert);
     TEST(test_interrupt_writes_current_image);
     TEST(test_help_and_version);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);
+    nst_test_program_done(&program);
     return nst_test_summary();
 }

@@ -17,7 +17,9 @@
 #include <gif_lib.h>
 #endif
 
-static char tmp[256], nst[512], model[512], content[512], style[512], style2[512];
+static nst_test_program program;
+static const char *tmp, *nst, *model, *content, *style;   // program's
+static char style2[512];
 static char out_text[16384];
 
 static int run(const char *args) {
@@ -453,13 +455,8 @@ static void test_bad_paths_are_refused(void) {
 }
 
 int main(void) {
-    snprintf(tmp, sizeof tmp, "/tmp/nst_plot_XXXXXX");
-    if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
-    const char *build = getenv("NST_BUILD");
-    snprintf(nst, sizeof nst, "%s/nst", build ? build : "build");
-    snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
-    snprintf(content, sizeof content, "%s/images/tubingen.jpg", nst_test_shared());
-    snprintf(style, sizeof style, "%s/images/starry_night_crop.png", nst_test_shared());
+    if (nst_test_program_init(&program, "nst_plot")) return 1;
+    tmp = program.tmp; nst = program.nst; model = program.model; content = program.content; style = program.style;
     snprintf(style2, sizeof style2, "%s/images/picasso_selfport1907.jpg", nst_test_shared());
     TEST(test_plot_svg);
     TEST(test_plot_leaves_out_a_zero_term);
@@ -469,8 +466,6 @@ int main(void) {
     TEST(test_contact_sheet);
     TEST(test_written_on_interrupt);
     TEST(test_bad_paths_are_refused);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);
+    nst_test_program_done(&program);
     return nst_test_summary();
 }

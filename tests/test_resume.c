@@ -18,8 +18,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static char tmp[256], nst[512], common[2048];
-static char model[512], content[512], style[512];
+static nst_test_program program;
+static const char *tmp, *nst, *model, *content, *style;   // program's
+static char common[2048];
 static char out_text[8192];
 
 // Runs `nst COMMON ARGS`; stdout and stderr go to out_text. Returns the exit code.
@@ -388,13 +389,8 @@ static void test_failed_checkpoint_write_keeps_picture(void) {
 }
 
 int main(void) {
-    snprintf(tmp, sizeof tmp, "/tmp/nst_resume_XXXXXX");
-    if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
-    const char *build = getenv("NST_BUILD");
-    snprintf(nst, sizeof nst, "%s/nst", build ? build : "build");
-    snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
-    snprintf(content, sizeof content, "%s/images/tubingen.jpg", nst_test_shared());
-    snprintf(style, sizeof style, "%s/images/starry_night_crop.png", nst_test_shared());
+    if (nst_test_program_init(&program, "nst_resume")) return 1;
+    tmp = program.tmp; nst = program.nst; model = program.model; content = program.content; style = program.style;
     // the same threads every time: the sums' order, and so the bits, depend on them
     snprintf(common, sizeof common, "-m %s -c %s -s %s --size 80 --threads 2 --quiet", model, content, style);
     TEST(test_lbfgs_state_round_trip);
@@ -405,8 +401,6 @@ int main(void) {
     TEST(test_finished_run_goes_further);
     TEST(test_damaged_checkpoints_refused);
     TEST(test_failed_checkpoint_write_keeps_picture);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);
+    nst_test_program_done(&program);
     return nst_test_summary();
 }

@@ -96,3 +96,20 @@ char *nst_test_read_file(const char *path) {
     fclose(f);
     return s;
 }
+
+int nst_test_program_init(nst_test_program *t, const char *name) {
+    snprintf(t->tmp, sizeof t->tmp, "/tmp/%s_XXXXXX", name);
+    if (!mkdtemp(t->tmp)) { perror("mkdtemp"); return -1; }
+    const char *build = getenv("NST_BUILD");
+    snprintf(t->nst, sizeof t->nst, "%s/nst", build && *build ? build : "build");
+    snprintf(t->model, sizeof t->model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
+    snprintf(t->content, sizeof t->content, "%s/images/tubingen.jpg", nst_test_shared());
+    snprintf(t->style, sizeof t->style, "%s/images/starry_night_crop.png", nst_test_shared());
+    return 0;
+}
+
+void nst_test_program_done(const nst_test_program *t) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->tmp);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", t->tmp);
+}

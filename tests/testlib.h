@@ -25,6 +25,17 @@ int nst_test_shell(const char *command, const char *dir, char *out, size_t out_l
 // A whole file, NUL-terminated and malloc'd, or NULL.
 char *nst_test_read_file(const char *path);
 
+// What the tests of the `nst` program share: a fresh directory /tmp/<name>_XXXXXX,
+// the program ($NST_BUILD/nst, default build/nst), and ../shared's partial model,
+// tubingen.jpg and starry_night_crop.png.
+typedef struct nst_test_program {
+    char tmp[256], nst[512], model[512], content[512], style[512];
+} nst_test_program;
+// Returns 0, or -1 (after a message) when the directory cannot be made.
+int nst_test_program_init(nst_test_program *t, const char *name);
+// Removes the directory and all in it.
+void nst_test_program_done(const nst_test_program *t);
+
 #define CHECK(cond) do { if (!(cond)) { \
     fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
     nst_test_case_failed = 1; } } while (0)
