@@ -90,6 +90,18 @@
  *   In nst_transfer_scales the iteration runs on across the stages and
  *   p->iterations is the sum of them all.
  *
+ * CHECKPOINTS
+ *   p.checkpoint = "run.ckpt" writes the whole state of the optimization there
+ *   (atomically, CRC-32 checked) every p.checkpoint_every iterations, at the end and
+ *   when the callback stops the run. p.resume = "run.ckpt" goes on from one: with the
+ *   same pictures, model and settings the result is the uninterrupted run's, bit for
+ *   bit. A checkpoint of another run is refused with NST_ERR_USAGE, a damaged one
+ *   with NST_ERR_FORMAT; both name the file.
+ *
+ * THREADS
+ *   Sessions may run in several threads at once, sharing one nst_model (which is
+ *   read only). p.threads applies to the calling thread: OpenMP keeps it per thread.
+ *
  * EXAMPLE
  *   The program below is compiled and run by the tests (tests/test_install.c),
  *   as found between the two marker lines.

@@ -192,6 +192,41 @@ static void test_sigkill_then_resume_gives_same_image(void) {
     CHECKF(header_u32(ckpt, 20) == 60, "the final checkpoint is at iteration %ld", header_u32(ckpt, 20));
 }
 
+// Waits (at most 120 s) until `log` has `lines` lines.
+static void wait_for_log(const char *log, int lines) {
+    for (int i = 0; i < 12000; i++) {
+        char *text = nst_test_read_file(log);
+        int n = 0;
+        for (char *c = text; c && *c; c++) n += *c == '\n';
+        free(text);
+        if (n >= lines) return;
+        sleep_ms(10);
+    }
+}
+
+// Ctrl-C: exit 130 with a checkpoint of where it stopped; resumed, the bytes of the
+// uninterrupted 60-iteration run (full.png, from the SIGKILL test).
+static void test_sigint_writes_checkpoint(void) {
+    char full[300], resumed[300], ckpt[300], log[300], args[2048];
+    path_in_tmp(full, sizeof full, "full.png");
+    path_in_tmp(resumed, sizeof resumed, "int_resumed.png");
+    path_in_tmp(ckpt, sizeof ckpt, "int.ckpt");
+    path_in_tmp(log, sizeof log, "int.jsonl");
+    snprintf(args, sizeof args, "--iterations 60 -o %s/int_part.png --checkpoint %s --checkpoint-every 0 --log %s",
+             tmp, ckpt, log);
+    pid_t pid = spawn(args);
+    wait_for_log(log, 4);
+    kill(pid, SIGINT);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 130, "status %d", st);
+    long at = header_u32(ckpt, 20);
+    CHECKF(at >= 3 && at < 60, "checkpoint at iteration %ld", at);
+    snprintf(args, sizeof args, "--iterations 60 -o %s --resume %s", resumed, ckpt);
+    CHECKF(run(args) == 0, "%s", out_text);
+    CHECKF(same_bytes(full, resumed), "resumed at iteration %ld after SIGINT: differs", at);
+}
+
 // SIGTERM: the program writes a checkpoint of where it stopped, whatever the period.
 static void test_sigterm_writes_checkpoint_adam(void) {
     char full[300], part[300], resumed[300], ckpt[300], log[300], args[2048];
@@ -205,14 +240,7 @@ static void test_sigterm_writes_checkpoint_adam(void) {
     CHECKF(run(args) == 0, "%s", out_text);
     snprintf(args, sizeof args, "%s -o %s --checkpoint %s --checkpoint-every 0 --log %s", adam, part, ckpt, log);
     pid_t pid = spawn(args);
-    for (int i = 0; i < 12000; i++) {   // a few iterations logged (at most 120 s)
-        char *text = nst_test_read_file(log);
-        int lines = 0;
-        for (char *c = text; c && *c; c++) lines += *c == '\n';
-        free(text);
-        if (lines >= 5) break;
-        sleep_ms(10);
-    }
+    wait_for_log(log, 5);
     kill(pid, SIGTERM);
     int st = 0;
     waitpid(pid, &st, 0);
@@ -396,6 +424,7 @@ int main(void) {
     TEST(test_lbfgs_state_round_trip);
     TEST(test_adam_state_round_trip);
     TEST(test_sigkill_then_resume_gives_same_image);
+    TEST(test_sigint_writes_checkpoint);
     TEST(test_sigterm_writes_checkpoint_adam);
     TEST(test_resume_in_a_later_stage);
     TEST(test_finished_run_goes_further);

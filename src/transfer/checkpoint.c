@@ -161,7 +161,9 @@ static int check_crc(FILE *f, const char *name, long long *size, nst_error *err)
     long long left = *size - 4;
     while (left > 0) {
         size_t k = left < (long long)sizeof buf ? (size_t)left : sizeof buf;
-        if (fread(buf, 1, k, f) != k) return nst_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint", name);
+        if (fread(buf, 1, k, f) != k)
+            return nst_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint: %s", name,
+                            ferror(f) ? strerror(errno) : "the file shrank while it was read");
         crc = crc32(crc, buf, (uInt)k);
         left -= (long long)k;
     }
