@@ -1,6 +1,7 @@
 // Two sessions at once: two nst_transfer runs in two threads, sharing one model but
 // with their own pictures, settings, thread counts, kernels and progress callbacks,
 // each end with the bytes it ends with alone, and each callback sees only its run.
+// A session leaves the calling thread's OpenMP thread count as it found it.
 #include "testlib.h"
 #include "nst.h"
 #include <omp.h>
@@ -81,7 +82,10 @@ static void test_two_sessions_in_two_threads(void) {
     b.p.backend = NST_BACKEND_BLAS;
 
     // alone, one after the other
-    run_session(&a);
+    int threads_before = omp_get_max_threads();
+    run_session(&a);   // threads = 1
+    CHECKF(omp_get_max_threads() == threads_before, "the caller's thread count changed from %d to %d",
+           threads_before, omp_get_max_threads());
     run_session(&b);
     CHECKF(a.rc == 0 && b.rc == 0, "%s / %s", a.err.msg, b.err.msg);
     nst_image alone_a = a.out, alone_b = b.out;

@@ -78,7 +78,3 @@ const char *nst_sgemm_backend(void) {
     return "reference";
 #endif
 }
-
-void nst_sgemm_set_threads(int n) {
-    (void)n;   // threads come from OpenMP (see nst_sgemm)
-}

@@ -13,7 +13,5 @@ void nst_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                float *c, int ldc);
 // Which implementation nst_sgemm uses ("openblas" or "reference").
 const char *nst_sgemm_backend(void);
-// Threads for the BLAS library (OpenMP loops follow omp_set_num_threads).
-void nst_sgemm_set_threads(int n);
 
 #endif

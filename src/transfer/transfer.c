@@ -300,7 +300,6 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
         return nst_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
     if (p->checkpoint_every < 0) return nst_fail(err, NST_ERR_USAGE, "checkpoint_every must be >= 0");
     if (p->iterations < 0) return nst_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
-    if (p->threads > 0) { omp_set_num_threads(p->threads); nst_sgemm_set_threads(p->threads); }
     if (p->init_noise_blend < 0 || p->init_noise_blend > 1 || !isfinite(p->init_noise_blend))
         return nst_fail(err, NST_ERR_USAGE, "init noise blend must be between 0 and 1");
     if (p->max_memory) {
@@ -315,6 +314,9 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
     int bf16;
     if ((rc = nst_choose_backend(p, &backend, &bf16, err))) return rc;
 
+    // OpenMP's thread count is the calling thread's: set for this run, given back after
+    int threads_before = omp_get_max_threads();
+    if (p->threads > 0) omp_set_num_threads(p->threads);
     size_t npix = (size_t)w * h, n = 3 * npix;
     float *x = malloc(n * sizeof(float)), *grad = malloc(n * sizeof(float));
     float *good = malloc(n * sizeof(float));
@@ -443,5 +445,6 @@ done:
     nst_objective_free(&obj);
     for (int s = 0; s < NST_MAX_STYLES; s++) free(style_x[s]);
     free(x); free(grad); free(good); free(content_x);
+    omp_set_num_threads(threads_before);
     return rc;
 }
