@@ -88,9 +88,11 @@ clean:
 # ---- The shared library, the header's example, installation ----------------------
 # libnst.so.MAJOR.MINOR.PATCH (the version in include/nst.h) with the SONAME
 # libnst.so.MAJOR, from position-independent objects of their own; it exports
-# only the functions declared in include/nst.h.
+# only the functions declared in include/nst.h. Before 1.0 every minor version may
+# change the ABI (nst_params grows), so the SONAME is libnst.so.0.MINOR then.
 VERSION := $(shell sed -n 's/^\#define NST_VERSION "\([0-9.]*\)".*/\1/p' include/nst.h)
-SOVERSION := $(firstword $(subst ., ,$(VERSION)))
+VERSION_WORDS := $(subst ., ,$(VERSION))
+SOVERSION := $(if $(filter 0,$(word 1,$(VERSION_WORDS))),0.$(word 2,$(VERSION_WORDS)),$(word 1,$(VERSION_WORDS)))
 SONAME := libnst.so.$(SOVERSION)
 PIC_OBJ := $(SRC:%.c=$(BUILD)/pic/%.o)
 

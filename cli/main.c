@@ -323,14 +323,19 @@ static int run(int argc, char **argv) {
             }
         }
     }
-    if (st == NST_ERR_INTERRUPTED) {
+    int ckpt_written = st == NST_ERR_INTERRUPTED && o.params.checkpoint;
+    if (st == NST_ERR_INTERRUPTED || (st == NST_ERR_IO && interrupted)) {
         fprintf(stderr, "nst: interrupted at iteration %d; wrote the current image to %s%s%s and its options to %s\n",
-                ctx.last_iter, o.output, o.params.checkpoint ? ", a checkpoint to " : "",
-                o.params.checkpoint ? o.params.checkpoint : "", config_path);
+                ctx.last_iter, o.output, ckpt_written ? ", a checkpoint to " : "",
+                ckpt_written ? o.params.checkpoint : "", config_path);
         code = interrupted == SIGTERM ? 143 : 130;
-    } else if (st == NST_ERR_NUMERIC || st == NST_ERR_IO) {
+    }
+    if (st == NST_ERR_IO) {   // a checkpoint could not be written: that is the error, whatever else
+        fprintf(stderr, "nst: %s (the picture so far is in %s)\n", err.msg, o.output);
+        code = 3;
+    } else if (st == NST_ERR_NUMERIC) {
         code = fail(&err);
-    } else if (!o.quiet) {
+    } else if (st == NST_OK && !o.quiet) {
         fprintf(stderr, "nst: wrote %s and %s\n", o.output, config_path);
     }
 done:

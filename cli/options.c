@@ -82,8 +82,9 @@ void cli_usage(FILE *out) {
 "                              iterations, at the end, and on SIGINT/SIGTERM (default: none)\n"
 "  --checkpoint-every N        (default 50; 0: only at the end and on a signal)\n"
 "  --resume FILE               go on from a checkpoint: the same pictures, model and\n"
-"                              options, only --iterations may grow; the result is the\n"
-"                              uninterrupted run's, bit for bit (default: none)\n"
+"                              options, only --iterations may grow; with the same\n"
+"                              --threads and --backend the result is the uninterrupted\n"
+"                              run's, bit for bit (default: none)\n"
 "  -q, --quiet                 no progress bar or messages (default: off)\n"
 "  -h, --help                  this help\n"
 "  --version                   the version\n"
@@ -95,7 +96,7 @@ void cli_usage(FILE *out) {
 "(--max-pixels, --max-memory) or out of memory, 5 the loss or gradient became NaN or\n"
 "infinite (the last good picture is written), 130/143 interrupted by SIGINT/SIGTERM\n"
 "(the current picture, checkpoint, plot, animation, contact sheet and OUTPUT.json are\n"
-"written first).\n"
+"written first; 3 if the checkpoint cannot be written).\n"
 "See nst(1) for more.\n");
 }
 

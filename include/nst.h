@@ -6,7 +6,7 @@
  *
  * BUILDING AGAINST IT
  *   After `make install PREFIX=...`:
- *     cc app.c $(pkg-config --cflags --libs nst)              (libnst.so.0)
+ *     cc app.c $(pkg-config --cflags --libs nst)              (libnst.so.0.2)
  *     cc app.c $(pkg-config --cflags --libs --static nst)     (with libnst.a)
  *   examples/embed/ is a complete program built that way.
  *
@@ -156,7 +156,7 @@
 extern "C" {
 #endif
 
-#define NST_VERSION "0.1.0"
+#define NST_VERSION "0.2.0"
 #define NST_DEFAULT_MAX_PIXELS 50000000LL   /* 50 megapixels */
 
 typedef enum nst_status {

@@ -46,16 +46,27 @@ static int declared_functions(char *buf, size_t n) {
     return lines;
 }
 
+// The SONAME: libnst.so.MAJOR, or libnst.so.0.MINOR before 1.0 (each minor version
+// may change the ABI then).
+static void soname_of(char *buf, size_t n) {
+    int major = 0, minor = 0;
+    sscanf(NST_VERSION, "%d.%d", &major, &minor);
+    if (major == 0) snprintf(buf, n, "libnst.so.0.%d", minor);
+    else snprintf(buf, n, "libnst.so.%d", major);
+}
+
 static void test_shared_library(void) {
-    char path[1400], cmd[4096];
+    char path[1400], cmd[4096], soname[64], want[80];
+    soname_of(soname, sizeof soname);
     snprintf(path, sizeof path, "%s/libnst.so.%s", build, NST_VERSION);
     CHECKF(is_file(path), "no %s", path);
-    snprintf(path, sizeof path, "%s/libnst.so.0", build);
+    snprintf(path, sizeof path, "%s/%s", build, soname);
     CHECKF(!strcmp(link_target(path), "libnst.so." NST_VERSION), "%s -> '%s'", path, link_target(path));
     snprintf(path, sizeof path, "%s/libnst.so", build);
-    CHECKF(!strcmp(link_target(path), "libnst.so.0"), "%s -> '%s'", path, link_target(path));
+    CHECKF(!strcmp(link_target(path), soname), "%s -> '%s'", path, link_target(path));
     snprintf(cmd, sizeof cmd, "readelf -d %s/libnst.so.%s | grep SONAME", build, NST_VERSION);
-    CHECKF(shell(cmd) == 0 && strstr(out_text, "[libnst.so.0]"), "SONAME: %s", out_text);
+    snprintf(want, sizeof want, "[%s]", soname);
+    CHECKF(shell(cmd) == 0 && strstr(out_text, want), "SONAME: %s", out_text);
     // it exports exactly the functions nst.h declares: none of the internals
     char declared[8192];
     int n = declared_functions(declared, sizeof declared);
@@ -79,10 +90,12 @@ static void test_staged_install(void) {
         snprintf(p, sizeof p, "%s/usr/local/%s", stage, files[i]);
         CHECKF(is_file(p), "not installed: %s", files[i]);
     }
-    snprintf(p, sizeof p, "%s/usr/local/lib/libnst.so.0", stage);
-    CHECKF(!strcmp(link_target(p), "libnst.so." NST_VERSION), "libnst.so.0 -> '%s'", link_target(p));
+    char soname[64];
+    soname_of(soname, sizeof soname);
+    snprintf(p, sizeof p, "%s/usr/local/lib/%s", stage, soname);
+    CHECKF(!strcmp(link_target(p), "libnst.so." NST_VERSION), "%s -> '%s'", soname, link_target(p));
     snprintf(p, sizeof p, "%s/usr/local/lib/libnst.so", stage);
-    CHECKF(!strcmp(link_target(p), "libnst.so.0"), "libnst.so -> '%s'", link_target(p));
+    CHECKF(!strcmp(link_target(p), soname), "libnst.so -> '%s'", link_target(p));
     // nst.pc names the real prefix, not the staging directory
     snprintf(p, sizeof p, "%s/usr/local/lib/pkgconfig/nst.pc", stage);
     char *pc = read_all(p);
@@ -144,7 +157,10 @@ static void test_embed_shared(void) {
     CHECKF(rc == 0, "building examples/embed: %s", out_text);
     if (rc) return;
     snprintf(cmd, sizeof cmd, "readelf -d %s/embed/embed", tmp);
-    CHECKF(shell(cmd) == 0 && strstr(out_text, "Shared library: [libnst.so.0]"), "not linked to libnst.so.0: %s", out_text);
+    char soname[64], want[100];
+    soname_of(soname, sizeof soname);
+    snprintf(want, sizeof want, "Shared library: [%s]", soname);
+    CHECKF(shell(cmd) == 0 && strstr(out_text, want), "not linked to %s: %s", soname, out_text);
     // 10 iterations asked, stopped by the callback after iteration 3, a snapshot at 2
     snprintf(out, sizeof out, "%s/embed/out.png", tmp);
     snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 LD_LIBRARY_PATH=%s/lib %s/embed/embed %s %s %s %s 48 10 3 2", prefix, tmp, model, content,

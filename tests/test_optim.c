@@ -104,10 +104,42 @@ static void test_lbfgs_reports_nan(void) {
     nst_lbfgs_free(&o);
 }
 
+static double bowl(void *ctx, const float *x, float *g) {   // convex: 0.5 (x0^2 + 2 x1^2)
+    (void)ctx;
+    g[0] = x[0]; g[1] = 2 * x[1];
+    return 0.5 * ((double)x[0] * x[0] + 2.0 * x[1] * x[1]);
+}
+static double cap(void *ctx, const float *x, float *g) {    // concave: -0.5 |x|^2
+    (void)ctx;
+    g[0] = -x[0]; g[1] = -x[1];
+    return -0.5 * ((double)x[0] * x[0] + (double)x[1] * x[1]);
+}
+
+// A pair of negative curvature is not stored, and leaves the stored ones as they were
+// (a full history once had the oldest pair's s and y overwritten, its rho kept).
+static void test_lbfgs_rejected_pair_keeps_history(void) {
+    nst_lbfgs o;
+    nst_error err;
+    CHECK(nst_lbfgs_init(&o, 2, 1, 1.0f, &err) == 0);
+    float x[2] = {1.0f, 1.0f}, g[2];
+    double f = bowl(NULL, x, g);
+    CHECK(nst_lbfgs_step(&o, x, &f, g, bowl, NULL) == 0);
+    CHECKF(o.count == 1, "count %d after a convex step", o.count);
+    float s0[2] = {o.s[0][0], o.s[0][1]}, y0[2] = {o.y[0][0], o.y[0][1]};
+    double rho0 = o.rho[0];
+    f = cap(NULL, x, g);   // from here on the function curves down
+    CHECK(nst_lbfgs_step(&o, x, &f, g, cap, NULL) == 0);
+    CHECKF(o.count == 1 && o.rho[0] == rho0, "count %d, rho %g (was %g)", o.count, o.rho[0], rho0);
+    CHECKF(o.s[0][0] == s0[0] && o.s[0][1] == s0[1] && o.y[0][0] == y0[0] && o.y[0][1] == y0[1],
+           "the stored pair changed: s (%g, %g) -> (%g, %g)", s0[0], s0[1], o.s[0][0], o.s[0][1]);
+    nst_lbfgs_free(&o);
+}
+
 int main(void) {
     TEST(test_adam_matches_torch);
     TEST(test_lbfgs_rosenbrock);
     TEST(test_lbfgs_quadratic);
     TEST(test_lbfgs_reports_nan);
+    TEST(test_lbfgs_rejected_pair_keeps_history);
     return nst_test_summary();
 }

@@ -99,12 +99,16 @@ int nst_lbfgs_step(nst_lbfgs *o, float *x, double *f, float *g, nst_objective_fn
             if (!isfinite(fx)) { bad = 1; t *= 0.1; continue; }
             if (fx <= f0 + 1e-4 * t * gd) {   // Armijo: enough decrease
                 *f = fx;
-                // store the pair s = x - x0, y = g - g0 when its curvature is positive
-                int j = (o->head + 1) % o->history;
-                float *s = o->s[j], *yv = o->y[j];
-                for (size_t i = 0; i < n; i++) { s[i] = x[i] - o->x0[i]; yv[i] = g[i] - o->g0[i]; }
+                // the pair s = x - x0, y = g - g0, built in the buffers of d and g0 (not
+                // needed again this step), goes into the history when its curvature is
+                // positive; a rejected one leaves the stored pairs as they were
+                float *s = o->d, *yv = o->g0;
+                for (size_t i = 0; i < n; i++) { s[i] = x[i] - o->x0[i]; yv[i] = g[i] - yv[i]; }
                 double sy = dot(s, yv, n), yy = dot(yv, yv, n);
                 if (sy > 1e-10 * yy && sy > 0) {
+                    int j = (o->head + 1) % o->history;   // the oldest slot once full
+                    o->d = o->s[j]; o->s[j] = s;          // swap buffers, no copy
+                    o->g0 = o->y[j]; o->y[j] = yv;
                     o->rho[j] = 1.0 / sy;
                     o->head = j;
                     if (o->count < o->history) o->count++;

@@ -101,7 +101,7 @@ int nst_checkpoint_write(const char *path, const nst_checkpoint *ck, nst_error *
     put_f64(hdr + 88, ck->elapsed_s);
 
     nst_atomic_file af;
-    int rc = nst_atomic_open(&af, path, err);
+    int rc = nst_atomic_open_reusing(&af, path, err);
     if (rc) return rc;
     writer w = {af.f, crc32(0L, Z_NULL, 0), 0};
     write_bytes(&w, hdr, sizeof hdr);
@@ -205,8 +205,8 @@ int nst_checkpoint_read_file(FILE *f, const char *name, nst_checkpoint *ck, nst_
     uint64_t steps = get_u64(hdr + 48);
     if (optimizer > 1) return nst_fail(err, NST_ERR_FORMAT, "%s: unknown optimizer %u in the checkpoint", name, (unsigned)optimizer);
     if (stage != (uint32_t)ck->stage)
-        return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint is of stage %u of a --scales run, not of stage %d", name,
-                        (unsigned)stage + 1, ck->stage + 1);
+        return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint is of stage %u of a --scales run, not of %s %d", name,
+                        (unsigned)stage + 1, ck->stage ? "stage" : "a run without --scales or its stage", ck->stage + 1);
     if (w != (uint32_t)ck->w || h != (uint32_t)ck->h)
         return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint is of a %ux%u picture; this run's is %dx%d", name,
                         (unsigned)w, (unsigned)h, ck->w, ck->h);

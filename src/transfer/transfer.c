@@ -117,11 +117,11 @@ size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h,
     }
     for (int i = 0; i < obj.n_style; i++) targets += (size_t)nst_vgg_cout(obj.style[i].conv) * nst_vgg_cout(obj.style[i].conv) * 8;
     // the image, its gradient, the last good one, the content; the optimizer's state;
-    // the style pictures, alive all along
+    // the style pictures, alive all along (the caller's and the model-space copy)
     size_t n = (size_t)3 * w * h, styles = 0, style_net = 0;
     size_t opt = p->optimizer == NST_OPTIMIZER_LBFGS ? (2 * (size_t)p->lbfgs_history + 3) * n : 2 * n;
     for (int s = 0; s < n_styles; s++) {
-        styles += (size_t)3 * style_w[s] * style_h[s] * sizeof(float);
+        styles += (size_t)2 * 3 * style_w[s] * style_h[s] * sizeof(float);
         size_t b = net_bytes(p, &obj, style_w[s], style_h[s]);
         if (b > style_net) style_net = b;
     }
@@ -282,6 +282,13 @@ static uLong weights_crc(uLong crc, const nst_vgg_weights *wts) {
     return crc;
 }
 
+// A checkpoint that could not be written is NST_ERR_IO, whatever the cause (also a
+// failed allocation): the picture so far comes with it.
+static int fail_write(nst_error *err) {
+    if (err) err->code = NST_ERR_IO;
+    return NST_ERR_IO;
+}
+
 // The checkpoint of the run's current state.
 static nst_checkpoint checkpoint_of(const nst_stage *stage, int it, int w, int h, const nst_params *p, uint32_t fp,
                                     double f, const nst_objective *obj, double elapsed, float *x, float *grad,
@@ -371,7 +378,7 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
 
     run_state rs = {&wts->norm, x, w, h};
     double f, elapsed = 0;
-    int start = 0, saved_at = -1;   // the iteration the last checkpoint holds
+    int start = 0, saved_at = -1;   // the iteration the last checkpoint this run wrote holds
     if (p->resume) {
         nst_checkpoint ck = checkpoint_of(stage, 0, w, h, p, (uint32_t)fp, 0, &obj, 0, x, grad, &adam, &lbfgs);
         if ((rc = nst_checkpoint_read(p->resume, &ck, err))) goto done;
@@ -380,7 +387,7 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
                           p->resume, ck.iter + stage->iter_offset, p->iterations + stage->iter_offset);
             goto done;
         }
-        start = saved_at = ck.iter;
+        start = ck.iter;
         f = ck.loss;
         obj.last_content = ck.content; obj.last_style = ck.style; obj.last_tv = ck.tv;
         elapsed = ck.elapsed_s;
@@ -410,7 +417,7 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
         int every = p->checkpoint_every;
         if (p->checkpoint && every > 0 && it > start && (it + stage->iter_offset) % every == 0) {
             nst_checkpoint ck = checkpoint_of(stage, it, w, h, p, (uint32_t)fp, f, &obj, now_s() - t0, x, grad, &adam, &lbfgs);
-            if ((rc = nst_checkpoint_write(p->checkpoint, &ck, err))) { write_failed = 1; goto done; }
+            if (nst_checkpoint_write(p->checkpoint, &ck, err)) { rc = fail_write(err); write_failed = 1; goto done; }
             saved_at = it;
         }
         if (p->optimizer == NST_OPTIMIZER_ADAM) {
@@ -430,8 +437,10 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
     // the end, or a stop asked for: the state as it is now, for --resume
     if (p->checkpoint && saved_at != it) {
         nst_checkpoint ck = checkpoint_of(stage, it, w, h, p, (uint32_t)fp, f, &obj, now_s() - t0, x, grad, &adam, &lbfgs);
-        int wrc = nst_checkpoint_write(p->checkpoint, &ck, err);
-        if (wrc) { rc = wrc; write_failed = 1; }   // reported even after a stop: it was asked for
+        if (nst_checkpoint_write(p->checkpoint, &ck, err)) {   // reported even after a stop: it was asked for
+            rc = fail_write(err);
+            write_failed = 1;
+        }
     }
 done:
     // a checkpoint that could not be written stops the run with the picture so far

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int nst_atomic_open(nst_atomic_file *af, const char *path, nst_error *err) {
+static int open_temporary(nst_atomic_file *af, const char *path, int reuse, nst_error *err) {
     memset(af, 0, sizeof *af);
     af->path = path;
     size_t len = strlen(path);
@@ -15,17 +15,22 @@ int nst_atomic_open(nst_atomic_file *af, const char *path, nst_error *err) {
     if (!af->tmp_path) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     struct stat st;
     mode_t mode = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (st.st_mode & 07777) : 0666;
-    // a name no other writer picks: address, time and a counter, retried on collision
-    static unsigned long counter;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long long seed = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)getpid() << 20) ^ (unsigned long long)(size_t)af;
     int fd = -1;
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL + __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
-        snprintf(af->tmp_path, len + 32, "%s.tmp.%06llx", path, (seed >> 40) & 0xffffff);
-        fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-        if (fd < 0 && errno != EEXIST) break;
+    if (reuse) {
+        snprintf(af->tmp_path, len + 32, "%s.tmp", path);
+        fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    } else {
+        // a name no other writer picks: address, time and a counter, retried on collision
+        static unsigned long counter;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long long seed = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)getpid() << 20) ^ (unsigned long long)(size_t)af;
+        for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL + __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+            snprintf(af->tmp_path, len + 32, "%s.tmp.%06llx", path, (seed >> 40) & 0xffffff);
+            fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+            if (fd < 0 && errno != EEXIST) break;
+        }
     }
     if (fd < 0) {
         int e = errno;
@@ -43,6 +48,14 @@ int nst_atomic_open(nst_atomic_file *af, const char *path, nst_error *err) {
         return nst_fail(err, NST_ERR_IO, "%s: cannot write: %s", path, strerror(e));
     }
     return NST_OK;
+}
+
+int nst_atomic_open(nst_atomic_file *af, const char *path, nst_error *err) {
+    return open_temporary(af, path, 0, err);
+}
+
+int nst_atomic_open_reusing(nst_atomic_file *af, const char *path, nst_error *err) {
+    return open_temporary(af, path, 1, err);
 }
 
 int nst_atomic_close(nst_atomic_file *af, int ok, nst_error *err) {
