@@ -1,0 +1,155 @@
+// params.c: the settings of a run: defaults, presets, the layers and kernels they
+// resolve to, and the memory they would need.
+#include "nst.h"
+#include "model/model_api.h"
+#include "nn/gemm.h"
+#include "nn/vgg_dnnl.h"
+#include "transfer/objective.h"
+#include <stdio.h>
+#include <string.h>
+
+const char *nst_version(void) { return NST_VERSION; }
+
+void nst_params_default(nst_params *p) {
+    memset(p, 0, sizeof *p);
+    p->iterations = 200;
+    p->optimizer = NST_OPTIMIZER_LBFGS;
+    p->lr = 1.0f;
+    p->lbfgs_history = 20;
+    p->content_weight = 1.0f;
+    p->style_weight = 1e4f;
+    p->tv_weight = 1e-3f;
+    p->init = NST_INIT_CONTENT;
+    p->seed = 0;
+    p->checkpoint_every = 50;
+}
+
+int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
+    if (strcmp(name, "default") == 0) {
+        nst_progress_fn fn = p->progress;
+        void *user = p->progress_user;
+        const char *checkpoint = p->checkpoint, *resume = p->resume;
+        int every = p->checkpoint_every;
+        nst_params_default(p);
+        p->progress = fn; p->progress_user = user;
+        p->checkpoint = checkpoint; p->resume = resume; p->checkpoint_every = every;
+    } else if (strcmp(name, "tutorial") == 0) {
+        // ../shared/seed's recipe: raw Grams, weights 1,.75,.2,.2,.2 over C*H*W,
+        // content 1, style 1e6, Adam lr 0.003, 2000 steps from the content image.
+        p->iterations = 2000;
+        p->optimizer = NST_OPTIMIZER_ADAM;
+        p->lr = 0.003f;
+        p->content_weight = 1.0f;
+        p->style_weight = 1e6f;
+        p->tv_weight = 0.0f;
+        snprintf(p->content_layers, sizeof p->content_layers, "relu4_2");
+        snprintf(p->style_layers, sizeof p->style_layers, "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1");
+        snprintf(p->style_layer_weights, sizeof p->style_layer_weights, "1,0.75,0.2,0.2,0.2");
+        p->raw_gram = 1;
+        p->avg_pool = 0;
+        p->init = NST_INIT_CONTENT;
+    } else if (strcmp(name, "gatys") == 0) {
+        // the paper: average pooling, L-BFGS, style relu1_1..relu5_1, content relu4_2
+        p->optimizer = NST_OPTIMIZER_LBFGS;
+        p->lr = 1.0f;
+        p->avg_pool = 1;
+        p->raw_gram = 0;
+        p->tv_weight = 0.0f;
+        snprintf(p->content_layers, sizeof p->content_layers, "relu4_2");
+        snprintf(p->style_layers, sizeof p->style_layers, "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1");
+        p->style_layer_weights[0] = 0;
+        p->init = NST_INIT_NOISE;
+    } else {
+        return nst_fail(err, NST_ERR_USAGE, "unknown preset '%s' (default, tutorial, gatys)", name);
+    }
+    return NST_OK;
+}
+
+int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, size_t content_len,
+                       char *style, size_t style_len, nst_error *err) {
+    nst_objective obj;
+    memset(&obj, 0, sizeof obj);
+    int rc = nst_objective_layers(&obj, &m->weights, p, err);
+    if (rc) return rc;
+    char name[16];
+    content[0] = style[0] = 0;
+    for (int i = 0; i < obj.n_content; i++) {
+        nst_layer_format(name, sizeof name, obj.content[i]);
+        snprintf(content + strlen(content), content_len - strlen(content), "%s%s", i ? "," : "", name);
+    }
+    for (int i = 0; i < obj.n_style; i++) {
+        nst_layer_format(name, sizeof name, obj.style[i]);
+        snprintf(style + strlen(style), style_len - strlen(style), "%s%s", i ? "," : "", name);
+    }
+    return NST_OK;
+}
+
+// The network's allocation at h x w (the backward pass's buffers included: a
+// forward-only network for a style picture needs less, so this bounds it).
+static size_t net_bytes(const nst_params *p, const nst_objective *obj, int w, int h) {
+    int loss_at[NST_VGG_CONVS];
+    nst_objective_loss_at(obj, loss_at);
+    int depth = nst_objective_depth(obj), bf16 = 0;
+    nst_backend backend;
+    if (nst_choose_backend(p, &backend, &bf16, NULL)) backend = NST_BACKEND_GEMM;
+    return backend == NST_BACKEND_ONEDNN ? nst_dnnl_bytes(depth, h, w, loss_at, bf16) : nst_vgg_bytes(depth, h, w, loss_at);
+}
+
+size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h, const int *style_w,
+                          const int *style_h, int n_styles) {
+    nst_objective obj;
+    memset(&obj, 0, sizeof obj);
+    if (nst_objective_layers(&obj, &m->weights, p, NULL)) return 0;
+    // targets: content activations and Gram matrices
+    size_t targets = 0;
+    for (int i = 0; i < obj.n_content; i++) {
+        int c = obj.content[i].conv, f = 1;
+        for (int k = 0; k <= c; k++) if (nst_vgg_pool_before(k)) f *= 2;
+        targets += (size_t)nst_vgg_cout(c) * (h / f) * (w / f) * sizeof(float);
+    }
+    for (int i = 0; i < obj.n_style; i++) targets += (size_t)nst_vgg_cout(obj.style[i].conv) * nst_vgg_cout(obj.style[i].conv) * 8;
+    // the image, its gradient, the last good one, the content; the optimizer's state;
+    // the style pictures, alive all along (the caller's and the model-space copy)
+    size_t n = (size_t)3 * w * h, styles = 0, style_net = 0;
+    size_t opt = p->optimizer == NST_OPTIMIZER_LBFGS ? (2 * (size_t)p->lbfgs_history + 3) * n : 2 * n;
+    for (int s = 0; s < n_styles; s++) {
+        styles += (size_t)2 * 3 * style_w[s] * style_h[s] * sizeof(float);
+        size_t b = net_bytes(p, &obj, style_w[s], style_h[s]);
+        if (b > style_net) style_net = b;
+    }
+    // first each style's network (one at a time), then the generated picture's
+    size_t style_phase = style_net + targets, run_phase = net_bytes(p, &obj, w, h) + targets + opt * sizeof(float);
+    return (style_phase > run_phase ? style_phase : run_phase) + styles + 4 * n * sizeof(float) + (64u << 20);   // + code, libraries
+}
+
+int nst_choose_backend(const nst_params *p, nst_backend *backend, int *bf16, nst_error *err) {
+    switch (p->backend) {
+    case NST_BACKEND_REF: *backend = NST_BACKEND_REFERENCE; break;
+    case NST_BACKEND_BLAS: *backend = NST_BACKEND_GEMM; break;
+    case NST_BACKEND_DNNL:
+        if (!nst_vgg_have_onednn())
+            return nst_fail(err, NST_ERR_USAGE, "the dnnl backend is not built in (install libdnnl-dev and rebuild)");
+        *backend = NST_BACKEND_ONEDNN;
+        break;
+    default: *backend = nst_vgg_have_onednn() ? NST_BACKEND_ONEDNN : NST_BACKEND_GEMM; break;
+    }
+    *bf16 = 0;
+    if (p->precision == NST_PRECISION_BF16) {
+        if (*backend != NST_BACKEND_ONEDNN)
+            return nst_fail(err, NST_ERR_USAGE, "--precision bf16 needs the dnnl backend");
+        if (!nst_vgg_cpu_has_bf16())
+            return nst_fail(err, NST_ERR_USAGE, "--precision bf16 needs a CPU with AVX512-BF16 or AMX (this one has neither)");
+        *bf16 = 1;
+    } else if (p->precision == NST_PRECISION_AUTO) {
+        *bf16 = *backend == NST_BACKEND_ONEDNN && nst_vgg_cpu_has_bf16();
+    }
+    return NST_OK;
+}
+
+const char *nst_backend_name(const nst_params *p) {
+    nst_backend b;
+    int bf16;
+    if (nst_choose_backend(p, &b, &bf16, NULL)) return "unavailable";
+    if (b == NST_BACKEND_ONEDNN) return bf16 ? "onednn bf16" : "onednn fp32";
+    return b == NST_BACKEND_GEMM ? (strcmp(nst_sgemm_backend(), "openblas") ? "gemm (plain C)" : "openblas") : "reference";
+}
