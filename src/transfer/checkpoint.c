@@ -48,14 +48,10 @@ typedef struct writer {
     int failed;
 } writer;
 
+// n is at most CHUNK * 4 bytes (the header, a converted block, a value).
 static void write_bytes(writer *w, const void *p, size_t n) {
     if (w->failed) return;
-    const unsigned char *b = p;
-    for (size_t done = 0; done < n;) {   // zlib's crc32 takes at most UINT_MAX bytes at once
-        size_t k = n - done < (1u << 30) ? n - done : (1u << 30);
-        w->crc = crc32(w->crc, b + done, (uInt)k);
-        done += k;
-    }
+    w->crc = crc32(w->crc, p, (uInt)n);
     if (fwrite(p, 1, n, w->f) != n) w->failed = 1;
 }
 

@@ -17,8 +17,16 @@ static int open_temporary(nst_atomic_file *af, const char *path, int reuse, nst_
     mode_t mode = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (st.st_mode & 07777) : 0666;
     int fd = -1;
     if (reuse) {
+        // a stale one (a killed writer's) goes first: whatever it is, a file, a link,
+        // a hard link to something else, nothing is written through it
         snprintf(af->tmp_path, len + 32, "%s.tmp", path);
-        fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (unlink(af->tmp_path) != 0 && errno != ENOENT) {
+            int e = errno;
+            free(af->tmp_path);
+            af->tmp_path = NULL;
+            return nst_fail(err, NST_ERR_IO, "%s.tmp: cannot replace the stale temporary file: %s", path, strerror(e));
+        }
+        fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     } else {
         // a name no other writer picks: address, time and a counter, retried on collision
         static unsigned long counter;

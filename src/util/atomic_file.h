@@ -15,7 +15,7 @@ typedef struct nst_atomic_file {
 // file it will replace, else 0666 less the umask (applied by the kernel: no
 // umask() call, which would race with other threads).
 int nst_atomic_open(nst_atomic_file *af, const char *path, nst_error *err);
-// The same with the fixed temporary name "<path>.tmp", truncated if it is there: for
+// The same with the fixed temporary name "<path>.tmp", removed first if it is there: for
 // large files written again and again (checkpoints), so that a writer killed midway
 // leaves one stale file, which its next write replaces, not one per kill.
 int nst_atomic_open_reusing(nst_atomic_file *af, const char *path, nst_error *err);
