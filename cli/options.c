@@ -365,6 +365,7 @@ static int apply(cli_options *o, const opt_def *d, const char *v, int on, const 
         if (pick(opt, v, names, "default, tutorial or gatys", &k, err)) return -1;
         if (nst_params_preset(p, names[k], err)) return -1;
         if (k == 1) o->size = 400;   // the tutorial's picture size
+        if (k == 0) o->size = 512;   // and back
         o->preset = names[k];
         o->n_iterations = 0;   // the preset's count, unless --iterations follows
         return 0;

@@ -301,6 +301,19 @@ static void test_interrupt_writes_current_image(void) {
     interrupt_run(SIGTERM, 143);
 }
 
+// --preset tutorial sets 400 px, and --preset default after it gives 512 back (seen in
+// the refusal a 1-byte memory limit gives before anything runs).
+static void test_preset_sizes(void) {
+    char args[4096], full[600];
+    snprintf(full, sizeof full, "%s/vgg19_random_full.pth", nst_test_fixtures());   // the tutorial needs relu4_2
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s/p.png --preset tutorial --max-memory 1 -q", content, style,
+             full, tmp);
+    CHECKF(run(args) == 4 && strstr(out_text, "a 400x300 run"), "%s", out_text);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s/p.png --preset tutorial --preset default --max-memory 1 -q",
+             content, style, full, tmp);
+    CHECKF(run(args) == 4 && strstr(out_text, "a 512x384 run"), "%s", out_text);
+}
+
 static void test_help_and_version(void) {
     CHECK(run("--help") == 0);
     const char *opts[] = {"--content", "--style", "--output", "--model", "--size", "--iterations", "--optimizer",
@@ -326,6 +339,7 @@ int main(void) {
     TEST(test_output_rules);
     TEST(test_model_info_and_convert);
     TEST(test_interrupt_writes_current_image);
+    TEST(test_preset_sizes);
     TEST(test_help_and_version);
     nst_test_program_done(&program);
     return nst_test_summary();

@@ -230,6 +230,29 @@ static void test_memory_limit_refuses_before_starting(void) {
     nst_image_free(&large);
 }
 
+// Presets set their recipe; "default" puts every recipe field back and leaves the
+// rest (threads, memory limit, seed, checkpoints, progress) as the caller set it.
+static int noop_progress(const nst_progress *pr, void *user) { (void)pr; (void)user; return 0; }
+
+static void test_presets(void) {
+    nst_params p, want;
+    nst_error err;
+    nst_params_default(&p);
+    p.threads = 1; p.max_memory = 123456; p.seed = 9; p.checkpoint = "run.ckpt"; p.checkpoint_every = 7;
+    p.progress = noop_progress; p.backend = NST_BACKEND_REF;
+    want = p;
+    CHECK(nst_params_preset(&p, "tutorial", &err) == 0);
+    CHECK(p.iterations == 2000 && p.optimizer == NST_OPTIMIZER_ADAM && p.lr == 0.003f && p.style_weight == 1e6f &&
+          p.raw_gram == 1 && !strcmp(p.content_layers, "relu4_2") && !strcmp(p.style_layer_weights, "1,0.75,0.2,0.2,0.2"));
+    CHECK(nst_params_preset(&p, "gatys", &err) == 0);
+    CHECK(p.optimizer == NST_OPTIMIZER_LBFGS && p.avg_pool == 1 && p.init == NST_INIT_NOISE && p.raw_gram == 0 &&
+          !strcmp(p.style_layers, "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1") && !p.style_layer_weights[0]);
+    CHECK(nst_params_preset(&p, "default", &err) == 0);
+    CHECKF(memcmp(&p, &want, sizeof p) == 0, "after \"default\": threads %d, max_memory %llu, checkpoint %s, "
+           "iterations %d", p.threads, p.max_memory, p.checkpoint ? p.checkpoint : "(none)", p.iterations);
+    CHECK(nst_params_preset(&p, "picasso", &err) == NST_ERR_USAGE && strstr(err.msg, "picasso"));
+}
+
 int main(void) {
     if (!load_all()) { printf("RESULT passed=0 failed=1\n"); return 1; }
     TEST(test_style_masks_assign_regions);
@@ -238,6 +261,7 @@ int main(void) {
     TEST(test_scales_give_final_size_and_count_on);
     TEST(test_init_style_and_noise_blend);
     TEST(test_memory_limit_refuses_before_starting);
+    TEST(test_presets);
     nst_image_free(&content); nst_image_free(&style_a); nst_image_free(&style_b);
     nst_model_free(model);
     return nst_test_summary();

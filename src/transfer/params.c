@@ -24,15 +24,30 @@ void nst_params_default(nst_params *p) {
     p->checkpoint_every = 50;
 }
 
+// The paper's layers: content relu4_2, style relu1_1..relu5_1.
+static void paper_layers(nst_params *p) {
+    snprintf(p->content_layers, sizeof p->content_layers, "relu4_2");
+    snprintf(p->style_layers, sizeof p->style_layers, "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1");
+}
+
 int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
     if (strcmp(name, "default") == 0) {
-        nst_progress_fn fn = p->progress;
-        void *user = p->progress_user;
-        const char *checkpoint = p->checkpoint, *resume = p->resume;
-        int every = p->checkpoint_every;
-        nst_params_default(p);
-        p->progress = fn; p->progress_user = user;
-        p->checkpoint = checkpoint; p->resume = resume; p->checkpoint_every = every;
+        // what the other presets set, back to the defaults; the rest (threads, memory
+        // limit, masks, checkpoints, progress...) is not a recipe and stays
+        nst_params d;
+        nst_params_default(&d);
+        p->iterations = d.iterations;
+        p->optimizer = d.optimizer;
+        p->lr = d.lr;
+        p->content_weight = d.content_weight;
+        p->style_weight = d.style_weight;
+        p->tv_weight = d.tv_weight;
+        memcpy(p->content_layers, d.content_layers, sizeof d.content_layers);
+        memcpy(p->style_layers, d.style_layers, sizeof d.style_layers);
+        memcpy(p->style_layer_weights, d.style_layer_weights, sizeof d.style_layer_weights);
+        p->raw_gram = d.raw_gram;
+        p->avg_pool = d.avg_pool;
+        p->init = d.init;
     } else if (strcmp(name, "tutorial") == 0) {
         // ../shared/seed's recipe: raw Grams, weights 1,.75,.2,.2,.2 over C*H*W,
         // content 1, style 1e6, Adam lr 0.003, 2000 steps from the content image.
@@ -42,8 +57,7 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
         p->content_weight = 1.0f;
         p->style_weight = 1e6f;
         p->tv_weight = 0.0f;
-        snprintf(p->content_layers, sizeof p->content_layers, "relu4_2");
-        snprintf(p->style_layers, sizeof p->style_layers, "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1");
+        paper_layers(p);
         snprintf(p->style_layer_weights, sizeof p->style_layer_weights, "1,0.75,0.2,0.2,0.2");
         p->raw_gram = 1;
         p->avg_pool = 0;
@@ -55,8 +69,7 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
         p->avg_pool = 1;
         p->raw_gram = 0;
         p->tv_weight = 0.0f;
-        snprintf(p->content_layers, sizeof p->content_layers, "relu4_2");
-        snprintf(p->style_layers, sizeof p->style_layers, "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1");
+        paper_layers(p);
         p->style_layer_weights[0] = 0;
         p->init = NST_INIT_NOISE;
     } else {
