@@ -30,10 +30,11 @@ static int run(const char *args) {
     return nst_test_shell(cmd, tmp, out_text, sizeof out_text);
 }
 
-// Starts `nst COMMON ARGS` in the background (output discarded); returns its pid.
-static pid_t spawn(const char *args) {
+// Starts `nst COMMON ARGS` in the background, stderr to err_path (NULL: discarded),
+// stdout discarded; returns its pid.
+static pid_t spawn(const char *args, const char *err_path) {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "exec %s %s %s >/dev/null 2>&1", nst, common, args);
+    snprintf(cmd, sizeof cmd, "exec %s %s %s >/dev/null 2>%s", nst, common, args, err_path ? err_path : "/dev/null");
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -87,6 +88,14 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
+// Sends sig to pid and returns its wait status.
+static int stop(pid_t pid, int sig) {
+    kill(pid, sig);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return st;
+}
+
 // Waits (at most 120 s) until the checkpoint exists and its stage field is at least
 // `stage`, then kills pid with sig; returns the wait status.
 static int kill_after_checkpoint(pid_t pid, const char *ckpt, long stage, int sig) {
@@ -94,10 +103,7 @@ static int kill_after_checkpoint(pid_t pid, const char *ckpt, long stage, int si
         if (exists(ckpt) && header_u32(ckpt, 16) >= stage) break;
         sleep_ms(10);
     }
-    kill(pid, sig);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return st;
+    return stop(pid, sig);
 }
 
 // ---- The file format alone ---------------------------------------------------------
@@ -246,7 +252,7 @@ static void test_sigkill_then_resume_gives_same_state(void) {
     path_in_tmp(part, sizeof part, "part.png");
     path_in_tmp(ckpt, sizeof ckpt, "kill.ckpt");
     snprintf(args, sizeof args, "%s -o %s --checkpoint %s --checkpoint-every 10", lbfgs60, part, ckpt);
-    int st = kill_after_checkpoint(spawn(args), ckpt, 0, SIGKILL);
+    int st = kill_after_checkpoint(spawn(args, NULL), ckpt, 0, SIGKILL);
     CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the run ended before it was killed (status %d)", st);
     CHECK(!exists(part));
     long at = header_u32(ckpt, 20);
@@ -262,11 +268,9 @@ static void test_sigint_writes_checkpoint(void) {
     path_in_tmp(log, sizeof log, "int.jsonl");
     snprintf(args, sizeof args, "%s -o %s/int_part.png --checkpoint %s --checkpoint-every 0 --log %s", lbfgs60,
              tmp, ckpt, log);
-    pid_t pid = spawn(args);
+    pid_t pid = spawn(args, NULL);
     wait_for_log(log, 4);
-    kill(pid, SIGINT);
-    int st = 0;
-    waitpid(pid, &st, 0);
+    int st = stop(pid, SIGINT);
     CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 130, "status %d", st);
     long at = header_u32(ckpt, 20);
     CHECKF(at >= 3 && at < 60, "checkpoint at iteration %ld", at);
@@ -285,11 +289,9 @@ static void test_sigterm_writes_checkpoint_adam(void) {
     snprintf(args, sizeof args, "%s -o %s --checkpoint %s", adam, full, full_ckpt);
     CHECKF(run(args) == 0, "%s", out_text);
     snprintf(args, sizeof args, "%s -o %s --checkpoint %s --checkpoint-every 0 --log %s", adam, part, ckpt, log);
-    pid_t pid = spawn(args);
+    pid_t pid = spawn(args, NULL);
     wait_for_log(log, 5);
-    kill(pid, SIGTERM);
-    int st = 0;
-    waitpid(pid, &st, 0);
+    int st = stop(pid, SIGTERM);
     CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 143, "status %d", st);
     long at = header_u32(ckpt, 20);
     CHECKF(at >= 4 && at < 80, "checkpoint at iteration %ld", at);
@@ -308,7 +310,7 @@ static void test_resume_in_a_later_stage(void) {
     snprintf(args, sizeof args, "%s -o %s --checkpoint %s", stages, full, full_ckpt);
     CHECKF(run(args) == 0, "%s", out_text);
     snprintf(args, sizeof args, "%s -o %s/stages_part.png --checkpoint %s --checkpoint-every 5", stages, tmp, ckpt);
-    int st = kill_after_checkpoint(spawn(args), ckpt, 1, SIGKILL);
+    int st = kill_after_checkpoint(spawn(args, NULL), ckpt, 1, SIGKILL);
     CHECKF(WIFSIGNALED(st), "the run ended before it was killed (status %d)", st);
     CHECKF(header_u32(ckpt, 16) == 1, "checkpoint of stage %ld", header_u32(ckpt, 16));
     resume_and_compare("in stage 2", stages, ckpt, 20 + header_u32(ckpt, 20), full, full_ckpt);
@@ -348,17 +350,11 @@ static void test_interrupt_with_unwritable_checkpoint(void) {
     CHECK(mkdir(dir, 0700) == 0);
     char errf[400];
     snprintf(errf, sizeof errf, "%s/gone.err", tmp);
-    snprintf(args, sizeof args, "%s -o %s --checkpoint %s --checkpoint-every 0 --log %s 2>%s", lbfgs60, out, ckpt,
-             log, errf);
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "exec %s %s %s", nst, common, args);
-    pid_t pid = fork();
-    if (pid == 0) { execl("/bin/sh", "sh", "-c", cmd, (char *)NULL); _exit(127); }
+    snprintf(args, sizeof args, "%s -o %s --checkpoint %s --checkpoint-every 0 --log %s", lbfgs60, out, ckpt, log);
+    pid_t pid = spawn(args, errf);
     wait_for_log(log, 3);
     rmdir(dir);
-    kill(pid, SIGINT);
-    int st = 0;
-    waitpid(pid, &st, 0);
+    int st = stop(pid, SIGINT);
     char *text = nst_test_read_file(errf);
     CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %d: %s", st, text ? text : "");
     CHECKF(text && strstr(text, "interrupted at iteration") && strstr(text, ckpt) && strstr(text, "the picture so far"),
