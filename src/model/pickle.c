@@ -19,32 +19,48 @@
 #define MAX_KEY 64
 #define MAX_TENSORS (1 << 16)
 
-enum kind { K_NONE, K_BOOL, K_INT, K_FLOAT, K_STR, K_TUPLE, K_LIST, K_DICT, K_GLOBAL,
+enum kind { K_NONE, K_BOOL, K_INT, K_BIGINT, K_FLOAT, K_STR, K_TUPLE, K_LIST, K_DICT, K_GLOBAL,
             K_STORAGE, K_TENSOR };
-enum global { G_ORDERED_DICT, G_REBUILD_TENSOR, G_FLOAT_STORAGE, G_HALF_STORAGE,
-              G_BF16_STORAGE };
+// What an allowed global may do: be called (REDUCE) as a dict, tensor or torch.Size
+// constructor, or name a storage type in a persistent id. Nothing else.
+enum role { R_DICT, R_REBUILD_V2, R_REBUILD, R_SIZE, R_TENSOR_CLASS, R_STORAGE };
 
-static const struct { const char *module, *name; } allowed[] = {
-    [G_ORDERED_DICT] = {"collections", "OrderedDict"},
-    [G_REBUILD_TENSOR] = {"torch._utils", "_rebuild_tensor_v2"},
-    [G_FLOAT_STORAGE] = {"torch", "FloatStorage"},
-    [G_HALF_STORAGE] = {"torch", "HalfStorage"},
-    [G_BF16_STORAGE] = {"torch", "BFloat16Storage"},
+// `legacy` entries appear only in pre-1.6 files: _rebuild_tensor (PyTorch 0.2-0.3),
+// tensor classes built with BUILD (0.1), torch.Size, and storages saved from a GPU.
+static const struct { const char *module, *name; enum role role; int dtype, legacy; } allowed[] = {
+    {"collections", "OrderedDict", R_DICT, -1, 0},
+    {"torch._utils", "_rebuild_tensor_v2", R_REBUILD_V2, -1, 0},
+    {"torch", "FloatStorage", R_STORAGE, NST_DT_F32, 0},
+    {"torch", "HalfStorage", R_STORAGE, NST_DT_F16, 0},
+    {"torch", "BFloat16Storage", R_STORAGE, NST_DT_BF16, 0},
+    {"torch._utils", "_rebuild_tensor", R_REBUILD, -1, 1},
+    {"torch", "Size", R_SIZE, -1, 1},
+    {"torch", "FloatTensor", R_TENSOR_CLASS, NST_DT_F32, 1},
+    {"torch", "HalfTensor", R_TENSOR_CLASS, NST_DT_F16, 1},
+    {"torch", "BFloat16Tensor", R_TENSOR_CLASS, NST_DT_BF16, 1},
+    {"torch.cuda", "FloatStorage", R_STORAGE, NST_DT_F32, 1},
+    {"torch.cuda", "HalfStorage", R_STORAGE, NST_DT_F16, 1},
+    {"torch.cuda", "BFloat16Storage", R_STORAGE, NST_DT_BF16, 1},
+    {"torch.cuda", "FloatTensor", R_TENSOR_CLASS, NST_DT_F32, 1},
+    {"torch.cuda", "HalfTensor", R_TENSOR_CLASS, NST_DT_F16, 1},
+    {"torch.cuda", "BFloat16Tensor", R_TENSOR_CLASS, NST_DT_BF16, 1},
 };
+#define N_ALLOWED (sizeof allowed / sizeof allowed[0])
 
 typedef struct obj obj;
 struct obj {
     enum kind kind;
-    int64_t i;        // K_INT, K_BOOL, K_GLOBAL (an enum global)
+    int64_t i;        // K_INT, K_BOOL, K_GLOBAL (index in allowed[]), K_BIGINT (bytes)
     double f;         // K_FLOAT
-    char *s;          // K_STR, NUL-terminated, owned
+    char *s;          // K_STR, NUL-terminated, owned; K_BIGINT: its little-endian bytes
     obj **items;      // K_TUPLE / K_LIST; K_DICT keys and values alternate; owned array
     size_t n, cap;
-    // K_STORAGE
+    // K_STORAGE (and K_TENSOR, whose dtype a tensor class may set before BUILD)
     int dtype;
     const char *key;  // points into a K_STR object's text
-    int64_t numel;
-    // K_TENSOR
+    int64_t numel;    // of the whole storage
+    int64_t view_offset, view_numel;  // a legacy storage view: elements it covers
+    // K_TENSOR; storage is NULL until a legacy tensor class's BUILD sets it
     obj *storage;
     int64_t offset;
     int ndim;
@@ -65,6 +81,8 @@ typedef struct parser {
     obj **memo;
     size_t memo_cap, memo_count;
     size_t n_items;
+    int legacy;              // a pre-1.6 file: its globals and persistent ids
+    int truncated;           // the data ended inside the pickle
 } parser;
 
 __attribute__((format(printf, 3, 4)))
@@ -147,7 +165,10 @@ static int pop_mark(parser *p, size_t *first, obj **under) {
 // --- reading operands ---
 
 static int need(parser *p, size_t n) {
-    if (n > p->len - p->pos) return fail(p, NST_ERR_FORMAT, "truncated in the middle of an opcode");
+    if (n > p->len - p->pos) {
+        p->truncated = 1;
+        return fail(p, NST_ERR_FORMAT, "truncated in the middle of an opcode");
+    }
     return NST_OK;
 }
 
@@ -179,8 +200,18 @@ static int make_str(parser *p, uint64_t n) {
     return push(p, o);
 }
 
-// LONG1: a little-endian two's complement integer of n bytes; only int64 fits.
+// LONG1: a little-endian two's complement integer of n bytes; only int64 fits,
+// except in legacy files, whose magic number takes 10 bytes (kept as bytes).
 static int make_long(parser *p, size_t n) {
+    if (n > 8 && p->legacy && n <= 16) {
+        if (need(p, n)) return p->err->code;
+        obj *o = new_obj(p, K_BIGINT);
+        if (!o || !(o->s = malloc(n))) return o ? fail(p, NST_ERR_NOMEM, "out of memory") : p->err->code;
+        memcpy(o->s, p->buf + p->pos, n);
+        o->i = (int64_t)n;
+        p->pos += n;
+        return push(p, o);
+    }
     if (n > 8) return fail(p, NST_ERR_LIMIT, "LONG1 of %zu bytes does not fit 64 bits", n);
     if (need(p, n)) return p->err->code;
     uint64_t v = n ? rd_le(p, (int)n) : 0;
@@ -189,8 +220,9 @@ static int make_long(parser *p, size_t n) {
 }
 
 static int make_global(parser *p, const char *module, const char *name) {
-    for (size_t g = 0; g < sizeof allowed / sizeof allowed[0]; g++)
-        if (strcmp(module, allowed[g].module) == 0 && strcmp(name, allowed[g].name) == 0) {
+    for (size_t g = 0; g < N_ALLOWED; g++)
+        if ((!allowed[g].legacy || p->legacy) && strcmp(module, allowed[g].module) == 0 &&
+            strcmp(name, allowed[g].name) == 0) {
             obj *o = new_obj(p, K_GLOBAL);
             if (o) o->i = (int64_t)g;
             return push(p, o);
@@ -202,7 +234,10 @@ static int make_global(parser *p, const char *module, const char *name) {
 static int read_line(parser *p, char *out) {
     size_t i = 0;
     for (;;) {
-        if (p->pos >= p->len) return fail(p, NST_ERR_FORMAT, "truncated in the middle of GLOBAL");
+        if (p->pos >= p->len) {
+            p->truncated = 1;
+            return fail(p, NST_ERR_FORMAT, "truncated in the middle of GLOBAL");
+        }
         char c = (char)p->buf[p->pos++];
         if (c == '\n') break;
         if (i + 1 >= MAX_GLOBAL_LINE || c == 0) return fail(p, NST_ERR_FORMAT, "malformed GLOBAL operand");
@@ -228,28 +263,44 @@ static int tuple_n(parser *p, size_t n) {
 
 // --- the object-building opcodes ---
 
-// ('storage', <storage type>, key, location, numel) -> a storage reference.
+static int valid_key(const obj *key) {
+    return key->kind == K_STR && key->s[0] && strlen(key->s) <= MAX_KEY &&
+           strspn(key->s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_") == strlen(key->s);
+}
+
+// ('storage', <storage type>, key, location, numel) -> a storage reference. Legacy
+// files add view_metadata: None, or (view key, offset, size) for a slice of the storage.
 static int persistent_load(parser *p) {
     obj *pid = pop(p);
     if (!pid) return p->err->code;
-    if (pid->kind != K_TUPLE || pid->n != 5 || pid->items[0]->kind != K_STR ||
+    size_t want = p->legacy ? 6 : 5;
+    if (pid->kind != K_TUPLE || pid->n != want || pid->items[0]->kind != K_STR ||
         strcmp(pid->items[0]->s, "storage") != 0)
-        return fail(p, NST_ERR_FORMAT, "persistent id is not a ('storage', ...) tuple");
+        return fail(p, NST_ERR_FORMAT, "persistent id is not a ('storage', ...) tuple of %zu items", want);
     obj *type = pid->items[1], *key = pid->items[2], *numel = pid->items[4];
-    if (type->kind != K_GLOBAL || type->i < G_FLOAT_STORAGE)
+    if (type->kind != K_GLOBAL || allowed[type->i].role != R_STORAGE)
         return fail(p, NST_ERR_FORMAT, "persistent id names no storage type");
-    if (key->kind != K_STR || !key->s[0] || strlen(key->s) > MAX_KEY ||
-        strspn(key->s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_") !=
-            strlen(key->s))
-        return fail(p, NST_ERR_FORMAT, "malformed storage key");
+    if (!valid_key(key)) return fail(p, NST_ERR_FORMAT, "malformed storage key");
     if (numel->kind != K_INT || numel->i < 0)
         return fail(p, NST_ERR_FORMAT, "storage %s: element count is not a non-negative integer", key->s);
     obj *s = new_obj(p, K_STORAGE);
     if (!s) return p->err->code;
-    s->dtype = type->i == G_FLOAT_STORAGE ? NST_DT_F32 : type->i == G_HALF_STORAGE ? NST_DT_F16
-                                                                                  : NST_DT_BF16;
+    s->dtype = allowed[type->i].dtype;
     s->key = key->s;
     s->numel = numel->i;
+    s->view_numel = numel->i;
+    obj *view = p->legacy ? pid->items[5] : NULL;
+    if (view && view->kind != K_NONE) {
+        obj *const *v = view->items;
+        if (view->kind != K_TUPLE || view->n != 3 || v[0]->kind != K_STR || v[1]->kind != K_INT ||
+            v[2]->kind != K_INT || v[1]->i < 0 || v[2]->i < 0)
+            return fail(p, NST_ERR_FORMAT, "storage %s: view metadata is not (key, offset, size)", key->s);
+        if (v[1]->i > s->numel || v[2]->i > s->numel - v[1]->i)
+            return fail(p, NST_ERR_FORMAT, "storage %s: view [%lld, +%lld) past its %lld elements", key->s,
+                        (long long)v[1]->i, (long long)v[2]->i, (long long)s->numel);
+        s->view_offset = v[1]->i;
+        s->view_numel = v[2]->i;
+    }
     return push(p, s);
 }
 
@@ -267,17 +318,11 @@ static int int_tuple(parser *p, const obj *t, int64_t *v, int *n, const char *wh
     return NST_OK;
 }
 
-// _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata]).
-static int rebuild_tensor(parser *p, const obj *args) {
-    if (args->n != 6 && args->n != 7)
-        return fail(p, NST_ERR_FORMAT, "_rebuild_tensor_v2 called with %zu arguments", args->n);
-    obj *const *a = args->items;
+// Fills tensor t from (storage, offset, size, stride), the arguments every form shares.
+static int set_tensor(parser *p, obj *t, obj *const *a) {
     if (a[0]->kind != K_STORAGE) return fail(p, NST_ERR_FORMAT, "tensor without a storage");
     if (a[1]->kind != K_INT || a[1]->i < 0)
         return fail(p, NST_ERR_FORMAT, "tensor storage offset is not a non-negative integer");
-    if (a[4]->kind != K_BOOL) return fail(p, NST_ERR_FORMAT, "tensor requires_grad is not a bool");
-    obj *t = new_obj(p, K_TENSOR);
-    if (!t) return p->err->code;
     int nstride = 0;
     if (int_tuple(p, a[2], t->shape, &t->ndim, "size") ||
         int_tuple(p, a[3], t->stride, &nstride, "stride"))
@@ -286,7 +331,35 @@ static int rebuild_tensor(parser *p, const obj *args) {
         return fail(p, NST_ERR_FORMAT, "tensor size and stride differ in length");
     t->storage = a[0];
     t->offset = a[1]->i;
+    return NST_OK;
+}
+
+// _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata]),
+// or in legacy files _rebuild_tensor(storage, offset, size, stride).
+static int rebuild_tensor(parser *p, const obj *args, int v2) {
+    if (v2 ? args->n != 6 && args->n != 7 : args->n != 4)
+        return fail(p, NST_ERR_FORMAT, "%s called with %zu arguments", v2 ? "_rebuild_tensor_v2" : "_rebuild_tensor",
+                    args->n);
+    if (v2 && args->items[4]->kind != K_BOOL) return fail(p, NST_ERR_FORMAT, "tensor requires_grad is not a bool");
+    obj *t = new_obj(p, K_TENSOR);
+    if (!t) return p->err->code;
+    if (set_tensor(p, t, args->items)) return p->err->code;
+    t->dtype = t->storage->dtype;
     return push(p, t);
+}
+
+// Python 2's OrderedDict pickles its items as one argument: a list of [key, value].
+static int dict_from_pairs(parser *p, const obj *args) {
+    obj *d = new_obj(p, K_DICT), *l = args->items[0];
+    if (!d) return p->err->code;
+    if (l->kind != K_LIST && l->kind != K_TUPLE) return fail(p, NST_ERR_FORMAT, "OrderedDict of a non-list");
+    for (size_t i = 0; i < l->n; i++) {
+        obj *kv = l->items[i];
+        if ((kv->kind != K_LIST && kv->kind != K_TUPLE) || kv->n != 2)
+            return fail(p, NST_ERR_FORMAT, "OrderedDict item is not a (key, value) pair");
+        if (add_item(p, d, kv->items[0]) || add_item(p, d, kv->items[1])) return p->err->code;
+    }
+    return push(p, d);
 }
 
 static int reduce(parser *p) {
@@ -294,13 +367,44 @@ static int reduce(parser *p) {
     if (!fn) return p->err->code;
     if (fn->kind != K_GLOBAL) return fail(p, NST_ERR_FORMAT, "REDUCE on something not callable");
     if (args->kind != K_TUPLE) return fail(p, NST_ERR_FORMAT, "REDUCE arguments are not a tuple");
-    if (fn->i == G_ORDERED_DICT) {
+    switch (allowed[fn->i].role) {
+    case R_DICT:
+        if (args->n == 1 && p->legacy) return dict_from_pairs(p, args);
         if (args->n != 0) return fail(p, NST_ERR_FORMAT, "OrderedDict called with arguments");
         return push(p, new_obj(p, K_DICT));
+    case R_REBUILD_V2: return rebuild_tensor(p, args, 1);
+    case R_REBUILD: return rebuild_tensor(p, args, 0);
+    case R_SIZE:    // torch.Size((...)) is its tuple
+        if (args->n != 1 || args->items[0]->kind != K_TUPLE)
+            return fail(p, NST_ERR_FORMAT, "torch.Size called without one tuple");
+        return push(p, args->items[0]);
+    case R_TENSOR_CLASS: {  // an empty tensor of the class's type; BUILD sets it
+        if (args->n != 0) return fail(p, NST_ERR_FORMAT, "tensor class called with arguments");
+        obj *t = new_obj(p, K_TENSOR);
+        if (t) t->dtype = allowed[fn->i].dtype;
+        return push(p, t);
     }
-    if (fn->i == G_REBUILD_TENSOR) return rebuild_tensor(p, args);
+    case R_STORAGE: break;
+    }
     return fail(p, NST_ERR_FORMAT, "REDUCE on the storage type '%s %s'", allowed[fn->i].module,
                 allowed[fn->i].name);
+}
+
+// BUILD: sets a legacy tensor class's (storage, offset, size, stride); on a dict it is
+// the _metadata torch attaches to state dicts, which is ignored.
+static int build(parser *p) {
+    obj *state = pop(p), *o = state ? top(p) : NULL;
+    if (!o) return p->err->code;
+    if (o->kind == K_DICT) return NST_OK;
+    if (o->kind != K_TENSOR || o->storage)
+        return fail(p, NST_ERR_FORMAT, "BUILD on something not a dict or new tensor");
+    if (state->kind != K_TUPLE || state->n != 4)
+        return fail(p, NST_ERR_FORMAT, "tensor state is not (storage, offset, size, stride)");
+    if (set_tensor(p, o, state->items)) return p->err->code;
+    if (o->storage->dtype != o->dtype)
+        return fail(p, NST_ERR_FORMAT, "storage %s: a %s tensor on a %s storage", o->storage->key,
+                    nst_dtype_name(o->dtype), nst_dtype_name(o->storage->dtype));
+    return NST_OK;
 }
 
 static int set_items(parser *p, obj *dict, size_t first) {
@@ -348,7 +452,10 @@ static int memo_get(parser *p, uint64_t idx) {
 // Runs one opcode; at STOP sets *result.
 static int step(parser *p, obj **result) {
     p->op_at = p->pos;
-    if (p->pos >= p->len) return fail(p, NST_ERR_FORMAT, "truncated: no STOP opcode");
+    if (p->pos >= p->len) {
+        p->truncated = 1;
+        return fail(p, NST_ERR_FORMAT, "truncated: no STOP opcode");
+    }
     uint8_t op = p->buf[p->pos++];
     obj *a = NULL, *b = NULL, *c = NULL;
     size_t first = 0;
@@ -380,6 +487,8 @@ static int step(parser *p, obj **result) {
     case 'X': return need(p, 4) ? p->err->code : make_str(p, rd_le(p, 4));
     case 0x8c: return need(p, 1) ? p->err->code : make_str(p, rd_le(p, 1));
     case 0x8d: return need(p, 8) ? p->err->code : make_str(p, rd_le(p, 8));
+    case 'U': return need(p, 1) ? p->err->code : make_str(p, rd_le(p, 1));  // Python 2's str
+    case 'T': return need(p, 4) ? p->err->code : make_str(p, rd_le(p, 4));
     case 'J': return need(p, 4) ? p->err->code : make_int(p, (int32_t)(uint32_t)rd_le(p, 4));
     case 'K': return need(p, 1) ? p->err->code : make_int(p, (int64_t)rd_le(p, 1));
     case 'M': return need(p, 2) ? p->err->code : make_int(p, (int64_t)rd_le(p, 2));
@@ -407,10 +516,7 @@ static int step(parser *p, obj **result) {
             return fail(p, NST_ERR_FORMAT, "STACK_GLOBAL operands are not strings");
         return make_global(p, a->s, b->s);
     case 'R': return reduce(p);
-    case 'b':   // BUILD: only the _metadata torch sets on a state dict, ignored
-        if (!(b = pop(p)) || !(a = top(p))) return p->err->code;
-        if (a->kind != K_DICT) return fail(p, NST_ERR_FORMAT, "BUILD on something not a dict");
-        return NST_OK;
+    case 'b': return build(p);
     case 'Q': return persistent_load(p);
     case 's':
         if (!(c = pop(p)) || !(b = pop(p)) || !(a = top(p))) return p->err->code;
@@ -458,10 +564,12 @@ static int take_tensor(parser *p, const obj *key, const obj *val, nst_pkl_tensor
         expect *= val->shape[d];
     }
     const obj *s = val->storage;
-    if (val->offset > s->numel || numel > s->numel - val->offset)
+    if (!s) return fail(p, NST_ERR_FORMAT, "tensor %s: a tensor class never given its storage", nm);
+    // Within the storage, or within the slice of it a legacy storage view covers.
+    if (val->offset > s->view_numel || numel > s->view_numel - val->offset)
         return fail(p, NST_ERR_FORMAT,
                     "tensor %s: elements [%lld, %lld) past the end of storage %s (%lld elements)", nm,
-                    (long long)val->offset, (long long)(val->offset + numel), s->key, (long long)s->numel);
+                    (long long)val->offset, (long long)(val->offset + numel), s->key, (long long)s->view_numel);
     t->name = malloc(strlen(nm) + 1);
     t->storage_key = malloc(strlen(s->key) + 1);
     if (!t->name || !t->storage_key) return fail(p, NST_ERR_NOMEM, "out of memory");
@@ -469,7 +577,7 @@ static int take_tensor(parser *p, const obj *key, const obj *val, nst_pkl_tensor
     strcpy(t->storage_key, s->key);
     t->dtype = s->dtype;
     t->storage_numel = s->numel;
-    t->offset = val->offset;
+    t->offset = s->view_offset + val->offset;
     t->ndim = val->ndim;
     memcpy(t->shape, val->shape, sizeof t->shape);
     memcpy(t->stride, val->stride, sizeof t->stride);
@@ -494,12 +602,25 @@ static int find_duplicate(parser *p, const nst_pkl_tensor *t, size_t n) {
     return rc;
 }
 
+// Runs one pickle from p->pos to its STOP, with a fresh stack and memo (each
+// pickle of a legacy file has its own); objects stay in the registry.
+static int run_one(parser *p, obj **result) {
+    if (!p->stack && !(p->stack = malloc(MAX_STACK * sizeof *p->stack)))
+        return fail(p, NST_ERR_NOMEM, "out of memory");
+    p->sp = 0;
+    p->n_marks = 0;
+    if (p->memo) memset(p->memo, 0, p->memo_cap * sizeof *p->memo);
+    p->memo_count = 0;
+    *result = NULL;
+    while (!*result)
+        if (step(p, result)) return p->err->code;
+    return NST_OK;
+}
+
+// The state dict: a dict of tensors, checked and copied out.
 static int run(parser *p, nst_pkl_tensor **out, int *n_out) {
-    p->stack = malloc(MAX_STACK * sizeof *p->stack);
-    if (!p->stack) return fail(p, NST_ERR_NOMEM, "out of memory");
     obj *result = NULL;
-    while (!result)
-        if (step(p, &result)) return p->err->code;
+    if (run_one(p, &result)) return p->err->code;
     if (result->kind != K_DICT) return fail(p, NST_ERR_FORMAT, "the pickle holds no state dict");
     size_t n = result->n / 2;
     if (n > MAX_TENSORS) return fail(p, NST_ERR_LIMIT, "more than %d tensors", MAX_TENSORS);
@@ -519,6 +640,17 @@ static int run(parser *p, nst_pkl_tensor **out, int *n_out) {
     return NST_OK;
 }
 
+static void free_parser(parser *p) {
+    for (size_t i = 0; i < p->n_all; i++) {
+        free(p->all[i]->s);
+        free(p->all[i]->items);
+        free(p->all[i]);
+    }
+    free(p->all);
+    free(p->stack);
+    free(p->memo);
+}
+
 int nst_pkl_state_dict(const uint8_t *buf, size_t len, const char *path, const char *entry,
                        nst_pkl_tensor **out, int *n_out, nst_error *err) {
     nst_error local = {NST_OK, ""};
@@ -526,16 +658,84 @@ int nst_pkl_state_dict(const uint8_t *buf, size_t len, const char *path, const c
     *out = NULL;
     *n_out = 0;
     int rc = run(&p, out, n_out);
-    for (size_t i = 0; i < p.n_all; i++) {
-        free(p.all[i]->s);
-        free(p.all[i]->items);
-        free(p.all[i]);
-    }
-    free(p.all);
-    free(p.stack);
-    free(p.memo);
+    free_parser(&p);
     if (rc != NST_OK && err) *err = local;
     return rc;
+}
+
+// --- the legacy (pre-1.6) stream ---
+
+// torch.save's magic number 0x1950a86a20f9469cfc6c, as LONG1 stores it (little-endian).
+static const uint8_t legacy_magic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+
+static const obj *dict_get(const obj *d, const char *key) {
+    for (size_t i = 0; i + 1 < d->n; i += 2)
+        if (d->items[i]->kind == K_STR && strcmp(d->items[i]->s, key) == 0) return d->items[i + 1];
+    return NULL;
+}
+
+// The magic number, the format version (1001) and sys_info, which must say
+// little-endian: storages are raw bytes in the saving machine's order.
+static int legacy_header(parser *p) {
+    obj *o;
+    p->entry = "legacy torch.save header";
+    if (run_one(p, &o)) return p->err->code;
+    if (o->kind != K_BIGINT || o->i != 10 || memcmp(o->s, legacy_magic, 10) != 0)
+        return fail(p, NST_ERR_FORMAT, "wrong magic number: not a torch.save file");
+    if (run_one(p, &o)) return p->err->code;
+    if (o->kind != K_INT) return fail(p, NST_ERR_FORMAT, "the format version is not an integer");
+    if (o->i != 1001)
+        return fail(p, NST_ERR_FORMAT, "format version %lld (only 1001 is known)", (long long)o->i);
+    if (run_one(p, &o)) return p->err->code;
+    const obj *le = o->kind == K_DICT ? dict_get(o, "little_endian") : NULL;
+    if (!le || le->kind != K_BOOL) return fail(p, NST_ERR_FORMAT, "sys_info does not say little_endian");
+    if (!le->i) return fail(p, NST_ERR_FORMAT, "saved on a big-endian machine, which is not supported");
+    return NST_OK;
+}
+
+static int legacy_keys(parser *p, nst_pkl_legacy *out) {
+    obj *o;
+    p->entry = "legacy storage key list";
+    if (run_one(p, &o)) return p->err->code;
+    if (o->kind != K_LIST) return fail(p, NST_ERR_FORMAT, "not a list");
+    if (o->n > MAX_TENSORS) return fail(p, NST_ERR_LIMIT, "more than %d storages", MAX_TENSORS);
+    out->keys = calloc(o->n ? o->n : 1, sizeof *out->keys);
+    if (!out->keys) return fail(p, NST_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < o->n; i++) {
+        if (!valid_key(o->items[i])) return fail(p, NST_ERR_FORMAT, "malformed storage key");
+        if (!(out->keys[i] = malloc(strlen(o->items[i]->s) + 1))) return fail(p, NST_ERR_NOMEM, "out of memory");
+        strcpy(out->keys[i], o->items[i]->s);
+        out->n_keys = (int)i + 1;
+    }
+    return NST_OK;
+}
+
+int nst_pkl_legacy_parse(const uint8_t *buf, size_t len, const char *path, nst_pkl_legacy *out,
+                         nst_error *err) {
+    nst_error local = {NST_OK, ""};
+    parser p = {.buf = buf, .len = len, .path = path, .err = &local, .legacy = 1};
+    memset(out, 0, sizeof *out);
+    int rc = legacy_header(&p);
+    if (rc == NST_OK) {
+        p.entry = "legacy state dict pickle";
+        rc = run(&p, &out->t, &out->n);
+    }
+    if (rc == NST_OK) rc = legacy_keys(&p, out);
+    out->data_start = p.pos;
+    free_parser(&p);
+    if (rc != NST_OK) {
+        nst_pkl_legacy_free(out);
+        out->truncated = p.truncated;
+        if (err) *err = local;
+    }
+    return rc;
+}
+
+void nst_pkl_legacy_free(nst_pkl_legacy *l) {
+    nst_pkl_free(l->t, l->n);
+    for (int i = 0; l->keys && i < l->n_keys; i++) free(l->keys[i]);
+    free(l->keys);
+    memset(l, 0, sizeof *l);
 }
 
 void nst_pkl_free(nst_pkl_tensor *t, int n) {

@@ -1,7 +1,10 @@
 // pickle.h: a restricted reader for the pickles torch.save writes for a state dict
 // (protocol 2+). It interprets a small set of opcodes and only these globals:
 // collections.OrderedDict, torch._utils._rebuild_tensor_v2 and the Float, Half and
-// BFloat16 storage types. Nothing is ever executed; anything else is an error.
+// BFloat16 storage types; in legacy (pre-1.6) files also torch._utils._rebuild_tensor,
+// torch.Size, the torch.{Float,Half,BFloat16}Tensor classes (filled by BUILD) and the
+// torch.cuda storage and tensor types of those three. Nothing is ever executed;
+// anything else is an error.
 #ifndef NST_PICKLE_H
 #define NST_PICKLE_H
 #include <stddef.h>
@@ -27,5 +30,24 @@ typedef struct nst_pkl_tensor {
 int nst_pkl_state_dict(const uint8_t *buf, size_t len, const char *path, const char *entry,
                        nst_pkl_tensor **out, int *n_out, nst_error *err);
 void nst_pkl_free(nst_pkl_tensor *t, int n);
+
+// A legacy torch.save file is five pickles back to back - magic number, format
+// version, sys_info, the state dict, the list of storage keys - then the storages
+// in that list's order, each an 8-byte little-endian element count and the data.
+typedef struct nst_pkl_legacy {
+    nst_pkl_tensor *t;        // the state dict
+    int n;
+    char **keys;              // storage keys in file order
+    int n_keys;
+    size_t data_start;        // offset of the first storage, just past the key list
+    int truncated;            // on failure: buf ended inside a pickle (a longer one may do)
+} nst_pkl_legacy;
+
+// Parses the five pickles at the start of buf (a prefix of the file: offsets in
+// messages are file offsets). Checks the magic number, version 1001 and a
+// little-endian sys_info. *out is freed with nst_pkl_legacy_free.
+int nst_pkl_legacy_parse(const uint8_t *buf, size_t len, const char *path, nst_pkl_legacy *out,
+                         nst_error *err);
+void nst_pkl_legacy_free(nst_pkl_legacy *l);
 
 #endif

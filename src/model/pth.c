@@ -1,9 +1,12 @@
 // pth.c: the zip side of torch's format, through libzip. Entry sizes come from the
 // central directory; every read is checked to deliver exactly that many bytes
-// (libzip verifies the CRC when an entry is read to its end).
+// (libzip verifies the CRC when an entry is read to its end). Files in the legacy
+// (pre-1.6) format are indexed by model/pth_legacy.c and read here with stdio.
 #include "model/pth.h"
 #include "model/dtype.h"
 #include "model/pickle.h"
+#include "model/pth_legacy.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +22,15 @@ struct nst_pth_file {
     char *prefix;       // "<prefix>/", owned
     nst_pkl_tensor *t;
     int n;
+    FILE *fp;           // legacy format: the open file, and each tensor's
+    uint64_t *at;       // file offset of its first element
 };
 
 void nst_pth_close(nst_pth_file *f) {
     if (!f) return;
     if (f->zip) zip_discard(f->zip);  // read-only: nothing to write back
+    if (f->fp) fclose(f->fp);
+    free(f->at);
     nst_pkl_free(f->t, f->n);
     free(f->prefix);
     free(f->path);
@@ -165,6 +172,35 @@ static int check_storages(nst_pth_file *f, nst_error *err) {
     return NST_OK;
 }
 
+int nst_pth_sniff(const uint8_t *head, size_t n) {
+    if (n >= 4 && (memcmp(head, "PK\x03\x04", 4) == 0 || memcmp(head, "PK\x05\x06", 4) == 0))
+        return NST_PTH_ZIP;
+    // PROTO 2..5, a FRAME (protocol 4+), then LONG1 of 10 bytes: the magic number
+    size_t i = n >= 2 && head[1] >= 4 && head[2] == 0x95 ? 11 : 2;
+    if (n >= i + 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5 && head[i] == 0x8a && head[i + 1] == 10)
+        return NST_PTH_LEGACY;
+    return 0;
+}
+
+const char *nst_pth_format(const nst_pth_file *f) { return f->fp ? "pth (legacy)" : "pth (zip)"; }
+
+static int open_legacy(nst_pth_file *f, nst_error *err) {
+    f->fp = fopen(f->path, "rb");
+    if (!f->fp) return nst_fail(err, NST_ERR_IO, "%s: cannot open: %s", f->path, strerror(errno));
+    return nst_pth_legacy_index(f->fp, f->path, &f->t, &f->n, &f->at, err);
+}
+
+// A file starting with a pickle's PROTO opcode is taken as the legacy format (whose
+// reader then names what is wrong with it); anything else as a zip archive.
+static int is_legacy(const char *path) {
+    uint8_t head[1] = {0};
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;  // the zip reader reports it
+    size_t n = fread(head, 1, 1, fp);
+    fclose(fp);
+    return n == 1 && head[0] == 0x80;
+}
+
 int nst_pth_open(nst_pth_file **out, const char *path, nst_error *err) {
     *out = NULL;
     nst_pth_file *f = calloc(1, sizeof *f);
@@ -179,6 +215,16 @@ int nst_pth_open(nst_pth_file **out, const char *path, nst_error *err) {
     zip_int64_t pkl = -1;
     uint8_t *buf = NULL;
     size_t len = 0;
+    if (is_legacy(path)) {
+        int rc = open_legacy(f, &local);
+        if (rc != NST_OK) {
+            if (err) *err = local;
+            nst_pth_close(f);
+            return rc;
+        }
+        *out = f;
+        return NST_OK;
+    }
     int rc = open_zip(f, &local);
     if (rc == NST_OK) rc = find_pickle(f, &pkl, &local);
     const char *pkl_name = rc == NST_OK ? zip_get_name(f->zip, (zip_uint64_t)pkl, ZIP_FL_ENC_RAW) : NULL;
@@ -212,11 +258,38 @@ const char *nst_pth_dtype(const nst_pth_file *f, const char *name) {
     return t ? nst_dtype_name(t->dtype) : NULL;
 }
 
+// Legacy files: the tensor's elements, found at open, read straight from the file.
+static int read_legacy(nst_pth_file *f, const nst_pkl_tensor *t, float **data, int64_t shape[8],
+                       int *ndim, nst_error *err) {
+    size_t numel = 1, esz = (size_t)nst_dtype_size(t->dtype);
+    for (int d = 0; d < t->ndim; d++) numel *= (size_t)t->shape[d];
+    const uint64_t at = f->at[t - f->t];
+    uint8_t *raw = malloc(numel ? numel * esz : 1);
+    float *d = malloc(numel ? numel * sizeof *d : 1);
+    int rc = NST_OK;
+    if (!raw || !d) rc = nst_fail(err, NST_ERR_NOMEM, "%s: tensor %s: out of memory", f->path, t->name);
+    else if (fseeko(f->fp, (off_t)at, SEEK_SET) != 0 || fread(raw, 1, numel * esz, f->fp) != numel * esz)
+        rc = nst_fail(err, NST_ERR_IO, "%s: tensor %s: cannot read %zu bytes at offset %llu (file changed?)",
+                      f->path, t->name, numel * esz, (unsigned long long)at);
+    if (rc != NST_OK) {
+        free(raw);
+        free(d);
+        return rc;
+    }
+    nst_dtype_to_f32(t->dtype, raw, d, numel);
+    free(raw);
+    for (int i = 0; i < 8; i++) shape[i] = i < t->ndim ? t->shape[i] : 0;
+    *ndim = t->ndim;
+    *data = d;
+    return NST_OK;
+}
+
 int nst_pth_read_f32(nst_pth_file *f, const char *name, float **data, int64_t shape[8],
                      int *ndim, nst_error *err) {
     *data = NULL;
     const nst_pkl_tensor *t = find(f, name);
     if (!t) return nst_fail(err, NST_ERR_MODEL, "%s: no tensor named %s", f->path, name);
+    if (f->fp) return read_legacy(f, t, data, shape, ndim, err);
     char entry[512];
     zip_int64_t idx = locate_storage(f, t->storage_key, entry, sizeof entry);
     if (idx < 0)

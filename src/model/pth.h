@@ -1,15 +1,24 @@
-// pth.h: reads torch.save()'d state dicts (the zip format since PyTorch 1.6):
-// <prefix>/data.pkl holds the pickled dict, <prefix>/data/<key> the raw storages.
+// pth.h: reads torch.save()'d state dicts: the zip format since PyTorch 1.6
+// (<prefix>/data.pkl holds the pickled dict, <prefix>/data/<key> the raw storages)
+// and the legacy format before it (pickles and raw storages back to back).
 #ifndef NST_PTH_H
 #define NST_PTH_H
+#include <stddef.h>
 #include <stdint.h>
 #include "util/status.h"
 
 typedef struct nst_pth_file nst_pth_file;
 
-// Opens the archive, parses data.pkl with the restricted pickle reader and checks
-// that every tensor fits inside its storage entry.
+enum { NST_PTH_ZIP = 1, NST_PTH_LEGACY = 2 };
+// What the first bytes of a file say: NST_PTH_ZIP, NST_PTH_LEGACY or 0. 24 bytes do.
+int nst_pth_sniff(const uint8_t *head, size_t n);
+
+// Opens the file, parses its pickles with the restricted pickle reader and checks
+// that every tensor fits inside its storage. A file starting with a pickle is read
+// as the legacy format, anything else as a zip archive.
 int nst_pth_open(nst_pth_file **out, const char *path, nst_error *err);
+// "pth (zip)" or "pth (legacy)".
+const char *nst_pth_format(const nst_pth_file *f);
 void nst_pth_close(nst_pth_file *f);
 int nst_pth_count(const nst_pth_file *f);
 const char *nst_pth_name(const nst_pth_file *f, int i);

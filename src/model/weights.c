@@ -39,18 +39,14 @@ static int src_read(source *s, const char *name, float **d, int64_t shape[8], in
 static int is_zip(const char *path, nst_error *err, int *zip) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return nst_fail(err, NST_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char magic[4] = {0};
-    size_t n = fread(magic, 1, 4, fp);
+    unsigned char head[24] = {0};
+    size_t n = fread(head, 1, sizeof head, fp);
     fclose(fp);
-    // a local file header, or the end record of an empty archive (the zip reader then
-    // says what is wrong with it, rather than the safetensors one)
-    *zip = n == 4 && (memcmp(magic, "PK\x03\x04", 4) == 0 || memcmp(magic, "PK\x05\x06", 4) == 0);
-    // torch.save's pre-1.6 format is a bare pickle starting with PROTO 2, LONG1 of 10
-    // bytes; as a safetensors header length that would be 177 MB, so never valid.
-    if (n == 4 && memcmp(magic, "\x80\x02\x8a\x0a", 4) == 0)
-        return nst_fail(err, NST_ERR_FORMAT,
-                        "%s: legacy (pre-1.6) torch.save format, not supported: re-save it with a current PyTorch",
-                        path);
+    // A zip (a local file header, or the end record of an empty archive, so that the
+    // zip reader says what is wrong with it), or torch.save's pre-1.6 format: a bare
+    // pickle of the magic number, PROTO then LONG1 of 10 bytes (as a safetensors
+    // header length that would be 177 MB, so never valid). nst_pth_open reads both.
+    *zip = nst_pth_sniff(head, n) != 0;
     return NST_OK;
 }
 

@@ -152,6 +152,71 @@ def pth_entries(tensors, prefix='archive', proto=2):
             [('%s/version' % prefix, b'3\n')])
 
 
+# ---- legacy torch.save (before PyTorch 1.6): pickles, then raw storages ------------
+
+LEGACY_MAGIC = 0x1950a86a20f9469cfc6c
+EMPTY_LIST, APPENDS = b']', b'e'
+
+
+def p_legacy_header(magic=LEGACY_MAGIC, version=1001, little_endian=True, proto=2):
+    """The three pickles a legacy file starts with: magic number, version, sys_info."""
+    sizes = EMPTY_DICT + MARK + p_str('short') + p_int(2) + p_str('int') + p_int(4) + \
+        p_str('long') + p_int(8) + SETITEMS
+    info = EMPTY_DICT + MARK + p_str('protocol_version') + p_int(1001) + p_str('little_endian') + \
+        (NEWTRUE if little_endian else NEWFALSE) + p_str('type_sizes') + sizes + SETITEMS
+    return (p_proto(proto) + b'\x8a\x0a' + magic.to_bytes(10, 'little') + STOP +
+            p_proto(proto) + p_int(version) + STOP + p_proto(proto) + info + STOP)
+
+
+def p_legacy_tensor(key, numel, shape, style='v2', offset=0, storage='FloatStorage', view=None,
+                    module='torch'):
+    """A tensor as the PyTorch of `style` pickled it: 'v2' _rebuild_tensor_v2 (0.4-1.5),
+    'v1' _rebuild_tensor (0.2-0.3), 'v0' the tensor class then BUILD (0.1). Its
+    persistent id has view_metadata: None, or view = (key, offset, size)."""
+    stride, acc = [], 1
+    for d in reversed(shape):
+        stride.insert(0, acc)
+        acc *= d
+    v = b'N' if view is None else p_tuple([p_str(view[0]), p_int(view[1]), p_int(view[2])])
+    pid = p_tuple([p_str('storage'), p_global(module, storage), p_str(key), p_str('cpu'),
+                   p_int(numel), v]) + BINPERSID
+    args = [pid, p_int(offset), p_tuple([p_int(d) for d in shape]), p_tuple([p_int(d) for d in stride])]
+    if style == 'v2':
+        return (p_global('torch._utils', '_rebuild_tensor_v2') +
+                p_tuple(args + [NEWFALSE, p_global('collections', 'OrderedDict') + EMPTY_TUPLE + REDUCE]) +
+                REDUCE)
+    if style == 'v1':
+        return p_global('torch._utils', '_rebuild_tensor') + p_tuple(args) + REDUCE
+    return p_global(module, storage.replace('Storage', 'Tensor')) + EMPTY_TUPLE + REDUCE + p_tuple(args) + BUILD
+
+
+def p_key_list(keys, proto=2):
+    return p_proto(proto) + EMPTY_LIST + (MARK + b''.join(p_str(k) for k in keys) + APPENDS if keys else b'') + STOP
+
+
+def legacy_parts(tensors, style='v2', proto=2):
+    """[(name, dtype, shape, bytes)] -> (header, state dict pickle, storages), one
+    storage per tensor, keyed '0', '1', ...; storages are [(key, element count, bytes)]."""
+    pk, storages = [], []
+    for i, (name, dtype, shape, raw) in enumerate(tensors):
+        numel = len(raw) // DTYPE_SIZE[dtype]
+        pk.append((name, p_legacy_tensor(str(i), numel, shape, style, storage=STORAGE_OF[dtype])))
+        storages.append((str(i), numel, raw))
+    return p_legacy_header(proto=proto), p_state_dict(pk, proto), storages
+
+
+def legacy_pack(header, state, storages, keys=None, proto=2):
+    """The file: header, state dict, the key list (keys, or the storages' own), then
+    each storage's 8-byte little-endian element count and bytes."""
+    keys = [k for k, _, _ in storages] if keys is None else keys
+    return (header + state + p_key_list(keys, proto) +
+            b''.join(struct.pack('<Q', n) + raw for _, n, raw in storages))
+
+
+def pth_legacy(tensors, style='v2', proto=2):
+    return legacy_pack(*legacy_parts(tensors, style, proto), proto=proto)
+
+
 # ---- zip (hand-written, so that every size and checksum can lie) ------------------
 
 def zip_build(entries):
