@@ -9,13 +9,16 @@ PKG_CONFIG ?= pkg-config
 REQUIRED_PKGS := libpng libjpeg libzip jansson zlib
 # OpenBLAS is optional: without it the convolutions use the plain C kernels only.
 HAVE_OPENBLAS := $(shell $(PKG_CONFIG) --exists openblas && echo 1)
-PKGS := $(REQUIRED_PKGS) $(if $(HAVE_OPENBLAS),openblas)
+# libhdf5 is optional: it reads Keras .h5 weights (Debian's libhdf5-dev ships hdf5.pc).
+HAVE_HDF5 := $(shell $(PKG_CONFIG) --exists hdf5 && echo 1)
+PKGS := $(REQUIRED_PKGS) $(if $(HAVE_OPENBLAS),openblas) $(if $(HAVE_HDF5),hdf5)
 # oneDNN is optional too (Debian ships no pkg-config file for it): the fast convolutions.
 HAVE_DNNL := $(shell printf '\043include <oneapi/dnnl/dnnl.h>\nint main(void){return 0;}\n' | $(CC) -x c - -o /dev/null -ldnnl 2>/dev/null && echo 1)
 
 CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g -Wall -Wextra -fopenmp \
           -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
-          $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(if $(HAVE_DNNL),-DNST_HAVE_DNNL) $(SAN) $(EXTRA_CFLAGS)
+          $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(if $(HAVE_DNNL),-DNST_HAVE_DNNL) \
+          $(if $(HAVE_HDF5),-DNST_HAVE_HDF5) $(SAN) $(EXTRA_CFLAGS)
 LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) $(if $(HAVE_DNNL),-ldnnl) -lm -fopenmp $(SAN)
 # giflib, for the CLI's --animate only: Debian ships no pkg-config file for it,
 # so look for its header. Without it nst builds, and --animate says so.
@@ -79,8 +82,10 @@ asan:
 examples: $(BUILD)/tools/draw_examples
 	$(BUILD)/tools/draw_examples examples
 
+# make weights [MODEL=keras|torchvision|caffe-pth]: see scripts/fetch-weights.sh.
+MODEL ?= keras
 weights: $(BUILD)/nst
-	scripts/fetch-weights.sh
+	NST_BIN=$(BUILD)/nst scripts/fetch-weights.sh $(MODEL)
 
 clean:
 	rm -rf build build-asan
@@ -174,7 +179,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Wall -Wextra -Wno-unknown-pragmas -fopenmp \
                -Iinclude -Isrc -Icli $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
-               $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(FUZZ_SAN)
+               $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(if $(HAVE_HDF5),-DNST_HAVE_HDF5) $(FUZZ_SAN)
 FUZZ_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -fopenmp
 FUZZ_LIB_OBJ := $(SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/cli/options.o
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))

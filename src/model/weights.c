@@ -1,6 +1,7 @@
 // weights.c: VGG19 conv weights from a safetensors or torch .pth file. Every tensor
 // is checked against VGG19's shapes and for NaN/Inf before the caller sees it.
 #include "model/weights.h"
+#include "model/hdf5.h"
 #include "model/pth.h"
 #include "model/safetensors.h"
 #include <errno.h>
@@ -20,17 +21,21 @@ const nst_input_norm nst_norm_torchvision = {
 typedef struct source {
     nst_st_file *st;
     nst_pth_file *pth;
+    nst_h5_file *h5;
 } source;
 
-static int src_count(const source *s) { return s->st ? nst_st_count(s->st) : nst_pth_count(s->pth); }
+static int src_count(const source *s) {
+    return s->h5 ? nst_h5_count(s->h5) : s->st ? nst_st_count(s->st) : nst_pth_count(s->pth);
+}
 static const char *src_name(const source *s, int i) {
-    return s->st ? nst_st_name(s->st, i) : nst_pth_name(s->pth, i);
+    return s->h5 ? nst_h5_name(s->h5, i) : s->st ? nst_st_name(s->st, i) : nst_pth_name(s->pth, i);
 }
 static const char *src_dtype(const source *s, const char *name) {
-    return s->st ? nst_st_dtype(s->st, name) : nst_pth_dtype(s->pth, name);
+    return s->h5 ? nst_h5_dtype(s->h5, name) : s->st ? nst_st_dtype(s->st, name) : nst_pth_dtype(s->pth, name);
 }
 static int src_read(source *s, const char *name, float **d, int64_t shape[8], int *ndim,
                     nst_error *err) {
+    if (s->h5) return nst_h5_read_f32(s->h5, name, d, shape, ndim, err);
     return s->st ? nst_st_read_f32(s->st, name, d, shape, ndim, err)
                  : nst_pth_read_f32(s->pth, name, d, shape, ndim, err);
 }
@@ -209,10 +214,12 @@ int nst_weights_load(nst_vgg_weights *w, const char *path, nst_error *err) {
     int rc = is_zip(path, err, &zip);
     if (rc != NST_OK) return rc;
     source s = {0};
-    rc = zip ? nst_pth_open(&s.pth, path, err) : nst_st_open(&s.st, path, err);
+    if (nst_h5_sniff(path)) rc = nst_h5_open(&s.h5, path, err);   // Keras
+    else rc = zip ? nst_pth_open(&s.pth, path, err) : nst_st_open(&s.st, path, err);
     if (rc == NST_OK) rc = load(w, &s, path, err);
     nst_st_close(s.st);
     nst_pth_close(s.pth);
+    nst_h5_close(s.h5);
     if (rc != NST_OK) nst_weights_free(w);
     return rc;
 }
