@@ -402,8 +402,8 @@ static int build(parser *p) {
         return fail(p, NST_ERR_FORMAT, "tensor state is not (storage, offset, size, stride)");
     if (set_tensor(p, o, state->items)) return p->err->code;
     if (o->storage->dtype != o->dtype)
-        return fail(p, NST_ERR_FORMAT, "storage %s: a %s tensor on a %s storage", o->storage->key,
-                    nst_dtype_name(o->dtype), nst_dtype_name(o->storage->dtype));
+        return fail(p, NST_ERR_FORMAT, "storage %s holds %s but its tensor class is %s", o->storage->key,
+                    nst_dtype_name(o->storage->dtype), nst_dtype_name(o->dtype));
     return NST_OK;
 }
 
