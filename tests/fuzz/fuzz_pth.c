@@ -1,5 +1,6 @@
-// fuzz_pth: torch .pth files, the zip container (libzip) and the restricted
-// pickle reader behind it. The input is written to a file and opened with
+// fuzz_pth: torch .pth files, the zip container (libzip) or the legacy (pre-1.6)
+// stream of pickles and raw storages (an input starting with 0x80), and the
+// restricted pickle reader behind both. The input is written to a file and opened with
 // nst_pth_open; every tensor is read with nst_pth_read_f32 and touched; then the
 // same file goes through nst_weights_load (which sniffs zip or safetensors).
 #include "fuzz_common.h"

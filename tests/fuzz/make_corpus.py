@@ -5,7 +5,8 @@ fuzz_image, fuzz_options, fuzz_config, fuzz_checkpoint):
 
 - valid models: VGG19's conv1_1 (and conv1_2) in F32, F16 and BF16, as safetensors
   written byte by byte (tests/hostile/craft.py) and as .pth written by torch.save
-  itself (when PyTorch is installed) and by craft.py; their data.pkl for the pickle
+  itself (when PyTorch is installed) and by craft.py, in the zip and the legacy
+  (pre-1.6) formats; their data.pkl for the pickle
   fuzzer, plus pickles in protocols 2 and 4;
 - pictures: every PNG and JPEG variant the loader handles, from the C program
   MAKE_IMAGE_SEEDS (tests/fuzz/make_image_seeds.c, libpng/libjpeg) when given, and
@@ -94,6 +95,12 @@ def models(c):
     for proto in (2, 4):
         ents = craft.pth_entries(craft.vgg_tensors(2, 'F16'), proto=proto)
         c.add('fuzz_pickle', 'craft_two_layers_proto%d.pkl' % proto, ents[0][1])
+    # legacy (pre-1.6) .pth as PyTorch 0.4-1.5 (v2), 0.2-0.3 (v1) and 0.1 (v0) wrote them
+    for style in ('v2', 'v1', 'v0'):
+        for dtype in ['F32', 'F16', 'BF16']:
+            c.add('fuzz_pth', 'legacy_%s_%s.pth' % (style, dtype.lower()),
+                  craft.pth_legacy(craft.vgg_tensors(1, dtype), style))
+    c.add('fuzz_pth', 'legacy_proto4.pth', craft.pth_legacy(craft.vgg_tensors(1, 'F16'), 'v1', proto=4))
 
     # .pth written by torch.save itself
     try:

@@ -253,7 +253,7 @@ def pth_cases(s):
        zip_build([{'name': n, 'data': d} for n, d in pth_entries(nan_t)]))
 
     # the zip container
-    pt('legacy', FORMAT, 'pre-1.6 torch.save format (a bare pickle)', b'\x80\x02\x8a\x0a' + b'\x00' * 64)
+    pt('legacy', FORMAT, 'pre-1.6 torch.save header whose magic number is zeros', b'\x80\x02\x8a\x0a' + b'\x00' * 64)
     pt('zip_trunc_half', FORMAT, 'archive cut in half', good_zip[:len(good_zip) // 2])
     pt('zip_no_eocd', FORMAT, 'archive without its end-of-central-directory record', good_zip[:-22])
     pt('zip_local_only', FORMAT, 'only the local header of data.pkl', good_zip[:40])
@@ -308,6 +308,53 @@ def pth_cases(s):
     pt('bomb_pickle_80m', LIMIT, 'a real zip bomb: data.pkl inflates to 80 MB of zeros (over the 64 MB cap)',
        lying(0, method=8, payload=packed, csize=len(packed), lcsize=len(packed), usize=len(zeros),
              lusize=len(zeros), crc=zlib.crc32(zeros) & 0xffffffff, lcrc=zlib.crc32(zeros) & 0xffffffff))
+
+
+def pth_legacy_cases(s):
+    """The legacy (pre-1.6) torch.save format: pickles, then raw storages."""
+    import craft as c
+    base = vgg_tensors(1, 'F32')
+    header, state, storages = c.legacy_parts(base)
+    good = c.legacy_pack(header, state, storages)
+    w_n = len(base[0][3]) // 4
+
+    def pl(name, codes, what, blob):
+        s.add('pth_legacy_' + name + '.pth', 'model', codes, what, blob)
+
+    def with_weight(tensor, stor=storages, keys=None):
+        sd = p_state_dict([('features.0.weight', tensor), ('features.0.bias', c.p_legacy_tensor('1', 64, [64]))])
+        return c.legacy_pack(header, sd, stor, keys)
+
+    def call(mod, name, arg=p_str('id')):
+        return p_global(mod, name) + p_tuple([arg]) + REDUCE
+    pl('os_system', FORMAT, 'os.system called by REDUCE in the state dict', with_weight(call('os', 'system')))
+    pl('eval', FORMAT, 'builtins.eval called by REDUCE', with_weight(call('builtins', 'eval', p_str('1+1'))))
+    pl('bad_magic', FORMAT, 'the magic number off by one',
+       c.legacy_pack(c.p_legacy_header(magic=c.LEGACY_MAGIC + 1), state, storages))
+    pl('bad_version', FORMAT, 'format version 1002', c.legacy_pack(c.p_legacy_header(version=1002), state, storages))
+    pl('big_endian', FORMAT, 'sys_info says big-endian',
+       c.legacy_pack(c.p_legacy_header(little_endian=False), state, storages))
+    pl('trunc_header', FORMAT, 'cut inside sys_info', good[:60])
+    pl('trunc_storage', FORMAT, 'cut inside the first storage', good[:len(header) + len(state) + 40])
+    pl('trailing', FORMAT, '4 KB after the last storage', good + b'\xee' * 4096)
+    pl('count_lies', FORMAT, 'a storage count one more than the pickle says',
+       c.legacy_pack(header, state, [(k, n + (k == '0'), r) for k, n, r in storages]))
+    pl('past_storage', FORMAT, 'a tensor at offset 1 runs past its storage',
+       with_weight(c.p_legacy_tensor('0', w_n, [64, 3, 3, 3], offset=1)))
+    pl('missing_storage', FORMAT, 'a tensor whose storage is not in the key list',
+       c.legacy_pack(header, state, storages[:1]))
+    pl('duplicate_key', FORMAT, 'a storage key listed twice', c.legacy_pack(header, state, storages + storages[1:]))
+    pl('key_traversal', FORMAT, "storage key '../../etc/passwd'",
+       with_weight(c.p_legacy_tensor('../../etc/passwd', w_n, [64, 3, 3, 3])))
+    pl('storage_2e62', LIMIT, 'pickle and count agree on 2^62 elements (over the 2 GB cap)',
+       with_weight(c.p_legacy_tensor('0', 2**62, [64, 3, 3, 3]), [('0', 2**62, b''), storages[1]]))
+    big = 475 * 1000 * 1000
+    pl('storage_1900m', FORMAT, 'pickle and count agree on a 1.9 GB storage; the file holds 7 KB',
+       with_weight(c.p_legacy_tensor('0', big, [64, 3, 3, 3]), [('0', big, storages[0][2]), storages[1]]))
+    pl('string_2g', LIMIT, 'a state-dict key declaring 2 GB',
+       header + p_proto(2) + EMPTY_DICT + b'X' + struct.pack('<I', 0x7fffffff) + b'abc')
+    pl('deep_nesting', '3,4', '100,000 nested lists in the state dict',
+       header + p_proto(2) + b']' * 100000 + STOP)
 
 
 # ---- pictures ---------------------------------------------------------------------
