@@ -452,6 +452,7 @@ def main():
     s = Suite(outdir)
     safetensors_cases(s)
     pth_cases(s)
+    pth_legacy_cases(s)
     png_cases(s)
     jpeg_cases(s)
     s.finish()
