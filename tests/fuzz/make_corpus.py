@@ -127,6 +127,9 @@ def models(c):
         torch.save(sd, buf)
         data = buf.getvalue()
         c.add('fuzz_pth', name + '.pth', data)
+        legacy = io.BytesIO()
+        torch.save(sd, legacy, _use_new_zipfile_serialization=False)
+        c.add('fuzz_pth', name + '_legacy.pth', legacy.getvalue())
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             for n in z.namelist():
                 if n.endswith('/data.pkl'):
