@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 case $secs in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET]" >&2; exit 2;; esac
 fb=${FUZZ_BUILD:-build-fuzz}
-targets=${FUZZ_TARGETS:-fuzz_safetensors fuzz_pth fuzz_pickle fuzz_image fuzz_options fuzz_config fuzz_checkpoint}
+targets=${FUZZ_TARGETS:-fuzz_safetensors fuzz_pth fuzz_pickle fuzz_image fuzz_options fuzz_config fuzz_checkpoint fuzz_hdf5}
 strict=${FUZZ_STRICT:-0}
 known=tests/hostile/known/ISSUES
 
@@ -43,7 +43,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OMP_NUM_THREADS=1    # the resize loops are OpenMP: one thread keeps runs reproducible
 export OPENBLAS_NUM_THREADS=1
 limits=(-rss_limit_mb=2048 -timeout=10)
-declare -A maxlen=([fuzz_safetensors]=16384 [fuzz_pth]=16384 [fuzz_pickle]=8192 [fuzz_image]=16384 [fuzz_options]=1024 [fuzz_config]=4096 [fuzz_checkpoint]=4096)
+declare -A maxlen=([fuzz_safetensors]=16384 [fuzz_pth]=16384 [fuzz_pickle]=8192 [fuzz_image]=16384 [fuzz_options]=1024 [fuzz_config]=4096 [fuzz_checkpoint]=4096 [fuzz_hdf5]=16384)
 
 # "KIND<TAB>FUNCTION FILE" of the report in log $1: KIND from its SUMMARY line, then
 # the first stack frame in nst's own sources (src/ or cli/).

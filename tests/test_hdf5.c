@@ -17,6 +17,7 @@
 
 static char tmpdir[256];
 
+#ifdef NST_HAVE_HDF5
 static const char *fixture(const char *name) {
     static char buf[4][1024];
     static int k;
@@ -69,6 +70,8 @@ static void expect_loads(const char *name, int n, const char *dtype) {
     CHECKF(!strcmp(w.dtype, dtype), "%s: dtype %s, want %s", name, w.dtype, dtype);
     nst_weights_free(&w);
 }
+
+#endif
 
 // The load fails with a one-line message naming the file and holding needle.
 static void expect_fail(const char *path, int code, const char *needle) {

@@ -133,7 +133,7 @@ static void test_manifest(void) {
     CHECKF(f != NULL, "%s: %s (run `make fixtures`)", path, strerror(errno));
     nst_test_end();
     if (!f) return;
-    int n = 0, st = 0, pth = 0, png = 0, jpg = 0;
+    int n = 0, st = 0, pth = 0, png = 0, jpg = 0, h5 = 0;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = 0;
         char *save = NULL, *name = strtok_r(line, "\t", &save), *role = strtok_r(NULL, "\t", &save);
@@ -150,11 +150,15 @@ static void test_manifest(void) {
         pth += !strncmp(name, "pth_", 4);
         png += !strncmp(name, "png_", 4);
         jpg += !strncmp(name, "jpg_", 4);
+        h5 += !strncmp(name, "h5_", 3);
     }
     fclose(f);
     nst_test_begin("hostile suite covers every format");
     CHECKF(n >= 30 && st >= 10 && pth >= 10 && png >= 10 && jpg >= 10,
            "%d files: %d safetensors, %d .pth, %d PNG, %d JPEG", n, st, pth, png, jpg);
+#ifdef NST_HAVE_HDF5
+    CHECKF(h5 >= 10, "%d Keras HDF5 files (make_hostile.py needs python3-h5py)", h5);
+#endif
     nst_test_end();
 }
 
@@ -168,7 +172,7 @@ static void test_fuzz_findings(void) {
     const char *src = getenv("NST_SOURCE");
     static const char *const sets[] = {"regress", "known"};
     static const struct { const char *dir, *role; } kinds[] = {
-        {"fuzz_image", "content"}, {"fuzz_safetensors", "model"}, {"fuzz_pth", "model"}};
+        {"fuzz_image", "content"}, {"fuzz_safetensors", "model"}, {"fuzz_pth", "model"}, {"fuzz_hdf5", "model"}};
     for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++)
         for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
             char dir[1100];

@@ -168,7 +168,7 @@ static int open_link(nst_h5_file *f, hid_t g, const char *name, int group, const
                         where, (int)li.type);
     *out = group ? H5Gopen2(g, name, H5P_DEFAULT) : H5Dopen2(g, name, H5P_DEFAULT);
     if (*out < 0)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: %s is not %s: %s", f->path, where,
+        return nst_fail(err, NST_ERR_FORMAT, "%s: %s is not %s (HDF5: %s)", f->path, where,
                         group ? "a group" : "a dataset", h5_why(why));
     return NST_OK;
 }

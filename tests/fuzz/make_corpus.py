@@ -45,7 +45,7 @@ MAX_SEED = 16384
 # should let them spend their time elsewhere.
 SLOW_SEEDS = {'png_chunk_len_huge.png'}
 TARGETS = ['fuzz_safetensors', 'fuzz_pth', 'fuzz_pickle', 'fuzz_image', 'fuzz_options', 'fuzz_config',
-           'fuzz_checkpoint']
+           'fuzz_checkpoint', 'fuzz_hdf5']
 
 
 class Corpus:
@@ -134,6 +134,24 @@ def models(c):
             for n in z.namelist():
                 if n.endswith('/data.pkl'):
                     c.add('fuzz_pickle', name + '.pkl', z.read(n))
+
+
+def hdf5_models(c):
+    """Keras HDF5 files of conv1_1 (h5craft.py, with h5py): both of Keras' layouts and
+    model.save()'s, F32, F16 and F64, a user block, chunked storage."""
+    import h5craft
+    if not h5craft.available():
+        print('make_corpus.py: no h5py, so no HDF5 seeds', file=sys.stderr)
+        return
+    for layout in ('keras', 'tfkeras', 'model'):
+        for dtype in ('<f4', '<f2'):
+            c.add('fuzz_hdf5', 'conv1_1_%s_%s.h5' % (layout, dtype[1:]), h5craft.build(1, dtype, layout))
+    c.add('fuzz_hdf5', 'conv1_1_f64_be.h5', h5craft.build(1, '>f8'))
+    c.add('fuzz_hdf5', 'conv1_1_userblock.h5', h5craft.build(1, '<f2', 'keras', userblock_size=512))
+    c.add('fuzz_hdf5', 'conv1_1_chunked.h5',
+          h5craft.build(1, '<f2', tweak=h5craft.replace(h5craft.K11, data=h5craft.kernel(0, '<f2'), chunks=(3, 3, 3, 16),
+                                                          shuffle=True, fletcher32=True)))
+    c.add('fuzz_hdf5', 'conv1_1_latest_format.h5', h5craft.build(1, '<f2', libver='latest'))
 
 
 def pictures(c, tool):
@@ -281,6 +299,8 @@ def hostile(c):
                     pass   # a broken archive is the point of many of these
             elif n.startswith(('png_', 'jpg_')):
                 c.add('fuzz_image', 'hostile_' + n, data)
+            elif n.startswith('h5_'):
+                c.add('fuzz_hdf5', 'hostile_' + n, data)
     finally:
         shutil.rmtree(d)
 
@@ -290,6 +310,7 @@ def main():
         sys.exit('usage: make_corpus.py OUTDIR [MAKE_IMAGE_SEEDS]')
     c = Corpus(sys.argv[1])
     models(c)
+    hdf5_models(c)
     pictures(c, sys.argv[2] if len(sys.argv) == 3 else None)
     options(c)
     configs(c)

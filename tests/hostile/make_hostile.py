@@ -444,6 +444,18 @@ def jpeg_cases(s):
     jp('gif', FORMAT, 'a GIF header named .jpg', b'GIF89a\x01\x00\x01\x00\x00\x00\x00;')
 
 
+def hdf5_cases(s):
+    """Keras HDF5 files (h5craft.py, with h5py; skipped without it): links and storage
+    that point at other files, filters and dimension bombs, broken names and bytes."""
+    import h5craft
+    if not h5craft.available():
+        print('make_hostile.py: no h5py (apt-get install python3-h5py): no HDF5 cases', file=sys.stderr)
+        return
+    for name, codes, what, tweak in h5craft.hostile_cases():
+        data = tweak if isinstance(tweak, bytes) else h5craft.build(1, tweak=tweak)
+        s.add('h5_' + name + '.h5', 'model', codes, what, data)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit('usage: make_hostile.py OUTDIR')
@@ -455,6 +467,7 @@ def main():
     pth_legacy_cases(s)
     png_cases(s)
     jpeg_cases(s)
+    hdf5_cases(s)
     s.finish()
     print('make_hostile.py: %d files in %s' % (len(s.lines), outdir))
 

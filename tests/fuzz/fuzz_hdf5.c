@@ -1,0 +1,50 @@
+// fuzz_hdf5: the Keras HDF5 reader (src/model/hdf5.c, through libhdf5). The input is
+// written to a file and opened with nst_h5_open; every tensor is read with
+// nst_h5_read_f32 and all its elements touched, and the same file goes through
+// nst_weights_load, which must refuse NaN and Inf. libhdf5 itself is not
+// instrumented: libFuzzer sees only hdf5.c's coverage, ASan sees libhdf5's
+// allocations and the memory functions it calls.
+#include "fuzz_common.h"
+#include <math.h>
+#include "model/hdf5.h"
+#include "model/weights.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const char *path = fuzz_file(data, size);
+    nst_error err = {0, ""};
+    nst_h5_file *f = NULL;
+    int rc = nst_h5_open(&f, path, &err);
+    fuzz_check_error(rc, &err, path);
+    if (rc == NST_OK) {
+        for (int i = 0; i < nst_h5_count(f); i++) {
+            const char *name = nst_h5_name(f, i);
+            if (!name || !nst_h5_dtype(f, name)) fuzz_die("listed tensor without name or dtype", name);
+            float *d = NULL;
+            int64_t shape[8];
+            int ndim = -1;
+            rc = nst_h5_read_f32(f, name, &d, shape, &ndim, &err);
+            fuzz_check_error(rc, &err, path);
+            if (rc != NST_OK) continue;
+            if (ndim != 1 && ndim != 4) fuzz_die("bad ndim", name);
+            size_t n = 1;
+            for (int k = 0; k < ndim; k++) n *= (size_t)shape[k];
+            fuzz_touch(d, n);
+            free(d);
+        }
+        nst_h5_close(f);
+    }
+    nst_vgg_weights w;
+    rc = nst_weights_load(&w, path, &err);
+    fuzz_check_error(rc, &err, path);
+    if (rc == NST_OK) {
+        for (int i = 0; i < w.n_conv; i++) {
+            size_t nw = (size_t)nst_vgg_cout(i) * (size_t)nst_vgg_cin(i) * 9, nb = (size_t)nst_vgg_cout(i);
+            for (size_t k = 0; k < nw; k++)
+                if (!isfinite(w.weight[i][k])) fuzz_die("loaded a non-finite weight", nst_vgg_conv_name(i));
+            for (size_t k = 0; k < nb; k++)
+                if (!isfinite(w.bias[i][k])) fuzz_die("loaded a non-finite bias", nst_vgg_conv_name(i));
+        }
+        nst_weights_free(&w);
+    }
+    return 0;
+}
