@@ -101,6 +101,15 @@ def models(c):
             c.add('fuzz_pth', 'legacy_%s_%s.pth' % (style, dtype.lower()),
                   craft.pth_legacy(craft.vgg_tensors(1, dtype), style))
     c.add('fuzz_pth', 'legacy_proto4.pth', craft.pth_legacy(craft.vgg_tensors(1, 'F16'), 'v1', proto=4))
+    # Python 2's OrderedDict: called with one list of [key, value] lists
+    t16 = craft.vgg_tensors(1, 'F16')
+    head, _, storages = craft.legacy_parts(t16, 'v0')
+    pairs = b''.join(craft.EMPTY_LIST + craft.MARK + craft.p_str(n) +
+                     craft.p_legacy_tensor(str(i), len(raw) // 2, shape, 'v0', storage='HalfStorage') + craft.APPENDS
+                     for i, (n, _, shape, raw) in enumerate(t16))
+    state = (craft.p_proto(2) + craft.p_global('collections', 'OrderedDict') +
+             craft.p_tuple([craft.EMPTY_LIST + craft.MARK + pairs + craft.APPENDS]) + craft.REDUCE + craft.STOP)
+    c.add('fuzz_pth', 'legacy_py2_pairs.pth', craft.legacy_pack(head, state, storages))
 
     # .pth written by torch.save itself
     try:
