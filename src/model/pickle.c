@@ -469,7 +469,10 @@ static int step(parser *p, obj **result) {
         return NST_OK;
     case 0x95:  // FRAME: a length hint only
         if (need(p, 8)) return p->err->code;
-        if (rd_le(p, 8) > p->len - p->pos) return fail(p, NST_ERR_FORMAT, "FRAME past the end of the data");
+        if (rd_le(p, 8) > p->len - p->pos) {
+            p->truncated = 1;   // a legacy file's prefix may end inside a frame
+            return fail(p, NST_ERR_FORMAT, "FRAME past the end of the data");
+        }
         return NST_OK;
     case '}': return push(p, new_obj(p, K_DICT));
     case ')': return push(p, new_obj(p, K_TUPLE));

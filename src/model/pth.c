@@ -176,7 +176,7 @@ int nst_pth_sniff(const uint8_t *head, size_t n) {
     if (n >= 4 && (memcmp(head, "PK\x03\x04", 4) == 0 || memcmp(head, "PK\x05\x06", 4) == 0))
         return NST_PTH_ZIP;
     // PROTO 2..5, a FRAME (protocol 4+), then LONG1 of 10 bytes: the magic number
-    size_t i = n >= 2 && head[1] >= 4 && head[2] == 0x95 ? 11 : 2;
+    size_t i = n > 2 && head[1] >= 4 && head[2] == 0x95 ? 11 : 2;
     if (n >= i + 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5 && head[i] == 0x8a && head[i + 1] == 10)
         return NST_PTH_LEGACY;
     return 0;
