@@ -50,7 +50,11 @@ declare -A maxlen=([fuzz_safetensors]=16384 [fuzz_pth]=16384 [fuzz_pickle]=8192 
 signature() {
     local kind frame
     kind=$(grep -m1 -E '^SUMMARY: ' "$1" | sed -E 's/^SUMMARY: (libFuzzer|AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer): ([^ ]+( [a-z]+)?).*/\2/')
-    case $kind in "deadly signal"*|"undefined-behavior"*) ;; *) kind=${kind%% *};; esac
+    case $kind in
+        "deadly signal"*|"undefined-behavior"*) ;;
+        [0-9]*" byte"*) kind=leak ;;   # "112 byte(s) leaked in 2 allocation(s)": not the count
+        *) kind=${kind%% *} ;;
+    esac
     frame=$(grep -E '^ +#[0-9]+ 0x[0-9a-f]+ in [^ ]+ [^ ]*/(src|cli)/' "$1" | head -n 1 |
             sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ in ([^ ]+) [^ ]*\/((src|cli)\/[^:]+).*/\1 \2/')
     printf '%s\t%s\n' "${kind:-unknown}" "${frame:-no nst frame}"
@@ -92,13 +96,17 @@ for t in $targets; do
     # 2. fuzz for $secs seconds; a known issue is noted and fuzzing resumes
     mkdir -p "$fb/work/$t" "$fb/crashes/$t"
     dict=(); [ -f "$fb/corpus/$t.dict" ] && dict=(-dict="$fb/corpus/$t.dict")
+    # libhdf5 leaks on its error paths about once a second (known/ISSUES): while
+    # fuzzing, leaks inside it are suppressed so that the fuzzer gets past them
+    lsan=${LSAN_OPTIONS:-}
+    [ $t = fuzz_hdf5 ] && lsan=${lsan:+$lsan:}suppressions=$PWD/tests/hostile/lsan-libhdf5.supp
     start=$(date +%s); execs=0; run=0; notes=""; line=""
     while :; do
         left=$(( secs - ($(date +%s) - start) ))
         [ $run -gt 0 ] && [ $left -lt 5 ] && break
         [ $left -lt 1 ] && left=1
         run=$((run + 1)); log=$fb/logs/$t.$run.log
-        "$bin" "$fb/work/$t" "$fb/corpus/$t" "${dict[@]}" "${limits[@]}" -max_total_time=$left \
+        LSAN_OPTIONS=$lsan "$bin" "$fb/work/$t" "$fb/corpus/$t" "${dict[@]}" "${limits[@]}" -max_total_time=$left \
             -max_len="${maxlen[$t]:-16384}" -print_final_stats=1 -artifact_prefix="$fb/crashes/$t/" >"$log" 2>&1
         rc=$?
         n=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')

@@ -2,7 +2,8 @@
 //
 // The loaders take paths, so each input is written to one file per process and
 // the harness passes that file's path: a memfd (/proc/self/fd/N, nothing touches
-// the disk) where the kernel has them, else a file in $TMPDIR removed at exit.
+// the disk) where the kernel has them, else (or with FUZZ_REGULAR_FILE defined) a
+// file in $TMPDIR removed at exit.
 // Each harness also checks the library's promises beyond "no crash": a failing
 // call returns the code it stores in the nst_error, and its message is one
 // non-empty line that names the file. A broken promise aborts, so libFuzzer
@@ -33,7 +34,7 @@ static inline void fuzz_die(const char *what, const char *detail) {
 }
 
 static inline void fuzz_open_file(void) {
-#ifdef MFD_CLOEXEC
+#if defined(MFD_CLOEXEC) && !defined(FUZZ_REGULAR_FILE)   // libhdf5 needs a real path: fuzz_hdf5 sets it
     fuzz_fd = memfd_create("nst-fuzz", MFD_CLOEXEC);
     if (fuzz_fd >= 0) {
         snprintf(fuzz_path_buf, sizeof fuzz_path_buf, "/proc/self/fd/%d", fuzz_fd);

@@ -4,6 +4,8 @@
 // nst_weights_load, which must refuse NaN and Inf. libhdf5 itself is not
 // instrumented: libFuzzer sees only hdf5.c's coverage, ASan sees libhdf5's
 // allocations and the memory functions it calls.
+// libhdf5 resolves the file's real path, which a memfd has not: use a regular file.
+#define FUZZ_REGULAR_FILE
 #include "fuzz_common.h"
 #include <math.h>
 #include "model/hdf5.h"
