@@ -100,6 +100,8 @@ char *cli_config_json(const cli_options *o, const cli_run_info *run, nst_error *
     }
     if (o->content_mask) put(obj, "content-mask", string_of(o->content_mask, &bad, &bad_string), &bad);
     put(obj, "normalize-gradients", json_boolean(p->normalize_gradients), &bad);
+    put(obj, "loss-scale", json_string(p->loss_scale == NST_LOSS_SCALE_RAW ? "raw" : "auto"), &bad);
+    if (run->model_input) put(obj, "model-input", json_string(run->model_input), &bad);
     put(obj, "pooling", json_string(p->avg_pool ? "avg" : "max"), &bad);
     static const char *const colors[] = {"none", "luminance", "luminance-post", "histogram"};
     put(obj, "preserve-colors", json_string((unsigned)p->preserve_colors < 4 ? colors[p->preserve_colors] : "none"), &bad);

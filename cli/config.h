@@ -8,6 +8,7 @@ typedef struct cli_run_info {
     const char *model_path;      // the model file used
     const char *content_layers;  // as resolved for the model
     const char *style_layers;
+    const char *model_input;     // the input convention the model ran with
 } cli_run_info;
 
 // "OUTPUT.json" for an output path.

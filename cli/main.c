@@ -211,6 +211,7 @@ static int run(int argc, char **argv) {
         return 3;
     }
     if (nst_model_load(&model, model_path, &err)) { code = fail(&err); goto done; }
+    if (o.model_input && nst_model_set_input(model, o.model_input, &err)) { code = fail(&err); goto done; }
     if (nst_image_load(&content_full, o.content, o.max_pixels, &err)) { code = fail(&err); goto done; }
     for (int s = 0; s < o.n_styles; s++)
         if (nst_image_load(&style_full[s], o.styles[s], o.max_pixels, &err)) { code = fail(&err); goto done; }
@@ -303,7 +304,7 @@ static int run(int argc, char **argv) {
         nst_error serr;
         if (nst_image_save(&out, o.output, &serr)) { code = fail(&serr); goto done; }
         // what made it, beside it
-        cli_run_info info = {model_path, cl, sl};
+        cli_run_info info = {model_path, cl, sl, nst_model_input_convention(model)};
         if ((st == NST_ERR_INTERRUPTED || st == NST_ERR_IO) && ctx.last_iter >= 0) record_stop(&o, ctx.last_iter);
         if (cli_config_write(config_path, &o, &info, &serr)) { code = fail(&serr); goto done; }
         // the pictures of the run, also after an interrupt or a NaN

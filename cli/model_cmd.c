@@ -15,7 +15,10 @@ static int model_info(const char *path) {
     printf("file: %s\n", path);
     printf("architecture: vgg19 features, %d of 16 conv layers (%s..%s)\n", n, nst_conv_name(0), nst_conv_name(n - 1));
     printf("dtype: %s\n", nst_model_dtype(m));
-    printf("input: %s\n", nst_model_input_convention(m));
+    printf("input: %s (%s)\n", nst_model_input_convention(m),
+           strcmp(nst_model_input_convention(m), "caffe") ? "RGB, 0..1, minus mean 0.485,0.456,0.406, over std 0.229,0.224,0.225"
+                                                         : "BGR, 0..255, minus mean 103.939,116.779,123.68");
+    printf("input decided by: %s\n", nst_model_input_reason(m));
     printf("layers:\n");
     for (int i = 0; i < n; i++) {
         int cin = i == 0 ? 3 : nst_conv_channels(i - 1);

@@ -23,8 +23,11 @@ void cli_usage(FILE *out) {
 "  -s, --style FILE[,FILE...]  style picture(s) (required)\n"
 "  -o, --output FILE           result, .png or .jpg, written atomically (required); the\n"
 "                              effective options go beside it, to OUTPUT.json\n"
-"  -m, --model FILE            VGG19 weights, .safetensors or .pth\n"
+"  -m, --model FILE            VGG19 weights, .safetensors, .pth or Keras .h5\n"
 "                              (default: $NST_MODEL, else ~/.local/share/nst/vgg19.safetensors)\n"
+"  --model-input auto|caffe|torchvision\n"
+"                              the model's input convention; auto: from the file's\n"
+"                              metadata, known weights or format (default auto)\n"
 "  --config FILE               options from a JSON object, as if given here: {\"size\": 512,\n"
 "                              \"style\": [\"a.jpg\", \"b.jpg\"], \"quiet\": true, ...}; later\n"
 "                              options override it; OUTPUT.json is one (default: none)\n"
@@ -49,6 +52,9 @@ void cli_usage(FILE *out) {
 "                              style goes (default: none, every style everywhere)\n"
 "  --content-mask FILE         weighs the content loss per pixel: white 1, black 0 (default: none)\n"
 "  --normalize-gradients       divide each loss term's gradient by its L1 norm (default: off)\n"
+"  --loss-scale auto|raw       auto: each term relative to its target, the picture in pixel\n"
+"                              units, so the weights mean the same for any model; raw:\n"
+"                              nst 0.2's and PyTorch's unnormalized terms (default auto)\n"
 "  --pooling max|avg           (default max)\n"
 "  --preserve-colors none|luminance|luminance-post|histogram\n"
 "                              keep the content's colours: luminance-only transfer, the\n"
@@ -246,6 +252,7 @@ static const opt_def opts[] = {
     {"preset", 0, 0}, {"threads", 0, 0}, {"backend", 0, 0}, {"precision", 0, 0}, {"log", 0, 0},
     {"save-every", 0, 0}, {"plot", 0, 0}, {"animate", 0, 0}, {"animate-every", 0, 0},
     {"contact-sheet", 0, 0}, {"checkpoint", 0, 0}, {"checkpoint-every", 0, 0}, {"resume", 0, 0},
+    {"loss-scale", 0, 0}, {"model-input", 0, 0},
     {"quiet", 'q', 1}, {"help", 'h', 1}, {"version", 0, 1},
 };
 
@@ -268,6 +275,45 @@ static int pick(const char *opt, const char *v, const char *const *words, const 
     for (int i = 0; words[i]; i++)
         if (!strcmp(v, words[i])) { *out = i; return 0; }
     return nst_fail(err, NST_ERR_USAGE, "%s: expected %s, got '%s'", opt, expected, v);
+}
+
+// The i-th item of a comma-separated list into out ("" when there is none).
+static void list_item(char *out, size_t n, const char *list, int i) {
+    out[0] = 0;
+    for (int k = 0; k <= i; k++) {
+        size_t len = strcspn(list, ",");
+        if (k == i) { snprintf(out, n, "%.*s", (int)len, list); return; }
+        if (!list[len]) return;
+        list += len + 1;
+    }
+}
+
+// New style layers while per-layer weights are set (by a preset, or given before):
+// each layer keeps the weight it had in the old list, and a new one gets 1, so that
+// `--preset tutorial --style-layers relu1_1,relu2_1,relu3_1` keeps 1, 0.75, 0.2.
+static int remap_layer_weights(nst_params *p, const char *old_layers, const char *opt, nst_error *err) {
+    if (!p->style_layer_weights[0]) return 0;
+    char out[sizeof p->style_layer_weights] = "", layer[64], old[64], weight[64];
+    size_t len = 0;
+    for (int i = 0;; i++) {
+        list_item(layer, sizeof layer, p->style_layers, i);
+        if (!layer[0]) break;
+        const char *wv = "1";
+        for (int j = 0;; j++) {
+            list_item(old, sizeof old, old_layers, j);
+            if (!old[0]) break;
+            if (!strcmp(old, layer)) {
+                list_item(weight, sizeof weight, p->style_layer_weights, j);
+                if (weight[0]) wv = weight;
+                break;
+            }
+        }
+        int m = snprintf(out + len, sizeof out - len, "%s%s", i ? "," : "", wv);
+        if (m < 0 || (size_t)m >= sizeof out - len) return nst_fail(err, NST_ERR_USAGE, "%s: list too long", opt);
+        len += (size_t)m;
+    }
+    memcpy(p->style_layer_weights, out, sizeof out);
+    return 0;
 }
 
 // Applies option d with value v (NULL for a flag, whose state is on). opt names it in
@@ -356,7 +402,12 @@ static int apply(cli_options *o, const opt_def *d, const char *v, int on, const 
     if (!strcmp(n, "tv-weight")) return parse_float(opt, v, 0, 1e30, &p->tv_weight, err);
     if (!strcmp(n, "init-noise-blend")) return parse_float(opt, v, 0, 1, &p->init_noise_blend, err);
     if (!strcmp(n, "content-layers")) return copy_list(p->content_layers, sizeof p->content_layers, opt, v, err);
-    if (!strcmp(n, "style-layers")) return copy_list(p->style_layers, sizeof p->style_layers, opt, v, err);
+    if (!strcmp(n, "style-layers")) {
+        char old_layers[sizeof p->style_layers];
+        memcpy(old_layers, p->style_layers, sizeof old_layers);
+        if (copy_list(p->style_layers, sizeof p->style_layers, opt, v, err)) return -1;
+        return remap_layer_weights(p, old_layers, opt, err);
+    }
     if (!strcmp(n, "style-layer-weights"))
         return copy_list(p->style_layer_weights, sizeof p->style_layer_weights, opt, v, err);
     if (!strcmp(n, "style-blend-weights")) return parse_blend(o, opt, v, err);
@@ -368,6 +419,18 @@ static int apply(cli_options *o, const opt_def *d, const char *v, int on, const 
         if (k == 0) o->size = 512;   // and back
         o->preset = names[k];
         o->n_iterations = 0;   // the preset's count, unless --iterations follows
+        return 0;
+    }
+    if (!strcmp(n, "loss-scale")) {
+        static const char *const w[] = {"auto", "raw", NULL};
+        if (pick(opt, v, w, "auto or raw", &k, err)) return -1;
+        p->loss_scale = k ? NST_LOSS_SCALE_RAW : NST_LOSS_SCALE_AUTO;
+        return 0;
+    }
+    if (!strcmp(n, "model-input")) {
+        static const char *const w[] = {"auto", "caffe", "torchvision", NULL};
+        if (pick(opt, v, w, "auto, caffe or torchvision", &k, err)) return -1;
+        o->model_input = k ? w[k] : NULL;
         return 0;
     }
     if (!strcmp(n, "pooling")) {

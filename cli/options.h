@@ -34,6 +34,7 @@ typedef struct cli_options {
     int n_style_masks;
     const char *content_mask;    // --content-mask FILE
     const char *preset;          // the last --preset given (NULL: none)
+    const char *model_input;     // --model-input caffe|torchvision (NULL: auto)
     int max_memory_given;        // --max-memory was given (else the physical memory)
     nst_params params;
     char pool[CLI_POOL_BYTES];   // storage for strings from --config

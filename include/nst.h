@@ -42,6 +42,8 @@
  *     nst_model_free(model)      frees; NULL is fine.
  *     nst_model_conv_count(model)        conv layers present (16 for all of VGG19).
  *     nst_model_input_convention(model)  "caffe" or "torchvision".
+ *     nst_model_input_reason(model)      how that was decided, in words.
+ *     nst_model_set_input(model, "caffe"|"torchvision", err)  overrides it.
  *     nst_model_dtype(model)     "F32", "F16" or "BF16": the file's tensors.
  *     nst_model_save(model, path, dtype, err)
  *                                writes a compact conv-only safetensors file.
@@ -156,7 +158,7 @@
 extern "C" {
 #endif
 
-#define NST_VERSION "0.2.0"
+#define NST_VERSION "0.3.0"
 #define NST_DEFAULT_MAX_PIXELS 50000000LL   /* 50 megapixels */
 
 typedef enum nst_status {
@@ -214,8 +216,16 @@ int nst_model_load(nst_model **out, const char *path, nst_error *err);
 void nst_model_free(nst_model *m);
 /* Conv layers present: conv1_1 .. the n-th. */
 int nst_model_conv_count(const nst_model *m);
-/* "caffe" (BGR, 0..255, mean subtracted) or "torchvision" (RGB 0..1, mean/std). */
+/* "caffe" (BGR, 0..255, mean subtracted) or "torchvision" (RGB 0..1, mean/std). It is
+ * decided at load time from, in order: the file's metadata (safetensors __metadata__
+ * "input"); known weights (conv1_1 of the Caffe-trained VGG19, in any format); the
+ * format (Keras HDF5 files take Caffe input; other files without metadata are taken
+ * as torchvision's). */
 const char *nst_model_input_convention(const nst_model *m);
+/* How the convention was decided, in words (for `nst model info`). */
+const char *nst_model_input_reason(const nst_model *m);
+/* Overrides the convention: "caffe" or "torchvision" (--model-input). */
+int nst_model_set_input(nst_model *m, const char *convention, nst_error *err);
 /* Dtype of the file's tensors: "F32", "F16" or "BF16". */
 const char *nst_model_dtype(const nst_model *m);
 /* Writes a compact conv-only safetensors file, dtype "F32" or "F16". */
@@ -239,6 +249,19 @@ typedef enum {
 } nst_preserve_colors;
 typedef enum { NST_BACKEND_AUTO = 0, NST_BACKEND_REF = 1, NST_BACKEND_BLAS = 2, NST_BACKEND_DNNL = 3 } nst_backend_choice;
 typedef enum { NST_PRECISION_FP32 = 0, NST_PRECISION_BF16 = 1, NST_PRECISION_AUTO = 2 } nst_precision;
+/* How the loss terms are scaled.
+ * AUTO (the default) makes the loss independent of the network's activation scale and
+ * input convention: the content term is alpha times the mean over content layers of
+ * ||F - P||^2 / ||P||^2, the style term beta times the layer-weighted mean over style
+ * layers of ||G - A||^2 / ||A||^2, and the optimizer works on the picture in pixel
+ * units (0..255 minus the model's mean, Caffe's input space), with total variation
+ * measured on the picture in 0..1 units. A network whose activations are k times
+ * another's then gives the same picture, and lr and tv_weight mean the same for a
+ * Caffe and a torchvision model.
+ * RAW is the contract of nst 0.2 and the PyTorch tutorial: alpha * sum of
+ * mean((F - P)^2) + beta * sum of w_l * mean((G - A)^2) + gamma * TV, all in the
+ * model's input space. */
+typedef enum { NST_LOSS_SCALE_AUTO = 0, NST_LOSS_SCALE_RAW = 1 } nst_loss_scale;
 
 /* What the progress callback sees after each iteration (iteration 0 is the
  * initial image). Loss terms are weighted; loss is their sum. */
@@ -277,6 +300,7 @@ typedef struct nst_params {
     int raw_gram;
     nst_backend_choice backend;
     nst_precision precision;        /* bf16 convolutions where the CPU has them; default fp32 */
+    nst_loss_scale loss_scale;      /* default AUTO */
     nst_preserve_colors preserve_colors;
     float init_noise_blend;         /* 0..1: mixes this much noise into the start (default 0) */
     /* jcjohnson's --normalize_gradients: each loss term's gradient on a layer is divided

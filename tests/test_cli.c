@@ -314,6 +314,71 @@ static void test_preset_sizes(void) {
     CHECKF(run(args) == 4 && strstr(out_text, "a 512x384 run"), "%s", out_text);
 }
 
+// Layers named after a preset keep the preset's weight where it has one and 1
+// otherwise (this was refused: "4 style layer weights given for 3 style layers").
+static void test_preset_then_style_layers(void) {
+    char args[4096], full[600], json_path[700];
+    snprintf(full, sizeof full, "%s/vgg19_random_full.pth", nst_test_fixtures());
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s/pl.png --preset tutorial --style-layers relu1_1,relu2_1,relu3_1 "
+             "--iterations 0 --size 32 -q", content, style, full, tmp);
+    CHECKF(run(args) == 0, "%s", out_text);
+    snprintf(json_path, sizeof json_path, "%s/pl.png.json", tmp);
+    char *json = nst_test_read_file(json_path);
+    CHECKF(json && strstr(json, "\"style-layers\": \"relu1_1,relu2_1,relu3_1\""), "%s", json ? json : "(no OUTPUT.json)");
+    const char *w = json ? strstr(json, "\"style-layer-weights\"") : NULL;
+    CHECKF(w && strstr(w, "[\n    1.0,\n    0.75,\n    0.2\n  ]"), "%s", w ? w : "(no weights)");
+    free(json);
+    // a layer the preset does not weigh gets 1
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s/pl.png --preset tutorial --style-layers relu2_1,relu1_2 "
+             "--iterations 0 --size 32 -q", content, style, full, tmp);
+    CHECKF(run(args) == 0, "%s", out_text);
+    json = nst_test_read_file(json_path);
+    w = json ? strstr(json, "\"style-layer-weights\"") : NULL;
+    CHECKF(w && strstr(w, "[\n    0.75,\n    1.0\n  ]"), "%s", w ? w : "(no weights)");
+    free(json);
+    // explicit weights of the wrong count are still refused, with the right count
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s/pl.png --style-layers relu1_1,relu2_1 --style-layer-weights 1,2,3 "
+             "--iterations 0 --size 32 -q", content, style, full, tmp);
+    CHECKF(run(args) == 2 && strstr(out_text, "3 style layer weights given for 2 style layers"), "%s", out_text);
+}
+
+// The input convention is known without a flag, and `nst model info` says how.
+static void test_model_input_convention(void) {
+    struct { const char *file; const char *convention, *reason; } cases[] = {
+        {"MODEL", "caffe", "the file's metadata"},
+        {"caffe3_nometa.pth", "caffe", "known weights: conv1_1 is the Caffe-trained VGG19"},
+        {"caffe3_legacy.pth", "caffe", "known weights: conv1_1 is the Caffe-trained VGG19"},
+        {"small3_f32.pth", "torchvision", "without metadata and unknown weights"},
+        {"hdf5/keras_v01_partial_f32.h5", "caffe", "a Keras HDF5 file"},
+    };
+    char args[2048], want[128];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (!strcmp(cases[i].file, "MODEL")) snprintf(args, sizeof args, "model info %s", model);
+        else snprintf(args, sizeof args, "model info %s/%s", nst_test_fixtures(), cases[i].file);
+        snprintf(want, sizeof want, "input: %s (", cases[i].convention);
+        CHECKF(run(args) == 0 && strstr(out_text, want) && strstr(out_text, cases[i].reason), "%s: %s", cases[i].file, out_text);
+    }
+    // --model-input overrides it: the run records it and paints another picture
+    char a[700], b[700], json_path[800];
+    snprintf(a, sizeof a, "%s/mi_a.png", tmp);
+    snprintf(b, sizeof b, "%s/mi_b.png", tmp);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 32 --iterations 3 -q", content, style, model, a);
+    CHECKF(run(args) == 0, "%s", out_text);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 32 --iterations 3 -q --model-input torchvision", content,
+             style, model, b);
+    CHECKF(run(args) == 0, "%s", out_text);
+    snprintf(json_path, sizeof json_path, "%s.json", b);
+    char *json = nst_test_read_file(json_path);
+    CHECKF(json && strstr(json, "\"model-input\": \"torchvision\""), "%s", json ? json : "(no OUTPUT.json)");
+    free(json);
+    nst_image ia = {0}, ib = {0};
+    nst_error err;
+    CHECK(nst_image_load(&ia, a, NST_DEFAULT_MAX_PIXELS, &err) == 0 && nst_image_load(&ib, b, NST_DEFAULT_MAX_PIXELS, &err) == 0);
+    CHECK(ia.data && ib.data && ia.w == ib.w && memcmp(ia.data, ib.data, sizeof(float) * 3 * ia.w * ia.h) != 0);
+    nst_image_free(&ia); nst_image_free(&ib);
+    CHECKF(run("--model-input bgr -c x -s y -o z") == 2 && strstr(out_text, "caffe or torchvision"), "%s", out_text);
+}
+
 static void test_help_and_version(void) {
     CHECK(run("--help") == 0);
     const char *opts[] = {"--content", "--style", "--output", "--model", "--size", "--iterations", "--optimizer",
@@ -340,6 +405,8 @@ int main(void) {
     TEST(test_model_info_and_convert);
     TEST(test_interrupt_writes_current_image);
     TEST(test_preset_sizes);
+    TEST(test_preset_then_style_layers);
+    TEST(test_model_input_convention);
     TEST(test_help_and_version);
     nst_test_program_done(&program);
     return nst_test_summary();

@@ -243,10 +243,12 @@ static void test_presets(void) {
     want = p;
     CHECK(nst_params_preset(&p, "tutorial", &err) == 0);
     CHECK(p.iterations == 2000 && p.optimizer == NST_OPTIMIZER_ADAM && p.lr == 0.003f && p.style_weight == 1e6f &&
-          p.raw_gram == 1 && !strcmp(p.content_layers, "relu4_2") && !strcmp(p.style_layer_weights, "1,0.75,0.2,0.2,0.2"));
+          p.raw_gram == 1 && !strcmp(p.content_layers, "relu4_2") && !strcmp(p.style_layer_weights, "1,0.75,0.2,0.2,0.2") &&
+          p.loss_scale == NST_LOSS_SCALE_RAW);
     CHECK(nst_params_preset(&p, "gatys", &err) == 0);
     CHECK(p.optimizer == NST_OPTIMIZER_LBFGS && p.avg_pool == 1 && p.init == NST_INIT_NOISE && p.raw_gram == 0 &&
-          !strcmp(p.style_layers, "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1") && !p.style_layer_weights[0]);
+          !strcmp(p.style_layers, "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1") && !p.style_layer_weights[0] &&
+          p.loss_scale == NST_LOSS_SCALE_RAW && p.style_weight == 1e4f && p.content_weight == 1);
     CHECK(nst_params_preset(&p, "default", &err) == 0);
     CHECKF(memcmp(&p, &want, sizeof p) == 0, "after \"default\": threads %d, max_memory %llu, checkpoint %s, "
            "iterations %d", p.threads, p.max_memory, p.checkpoint ? p.checkpoint : "(none)", p.iterations);

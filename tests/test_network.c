@@ -93,6 +93,7 @@ static void check_activations(fixture *fx, const char *prefix, int avg_pool, nst
 static void case_params(nst_params *p, const char *prefix, int n_conv) {
     int full = n_conv > 9;
     nst_params_default(p);
+    p->loss_scale = NST_LOSS_SCALE_RAW;   // the fixtures hold the raw terms
     const char *all_style = full ? "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1" : "relu1_1,relu2_1,relu3_1";
     if (!strcmp(prefix, "main.")) {
         snprintf(p->content_layers, sizeof p->content_layers, full ? "relu4_2" : "relu3_2");
@@ -104,6 +105,12 @@ static void case_params(nst_params *p, const char *prefix, int n_conv) {
         snprintf(p->style_layers, sizeof p->style_layers, "conv1_1,relu2_1,conv2_2");
         snprintf(p->style_layer_weights, sizeof p->style_layer_weights, "1,1,0.5");
         p->content_weight = 2; p->style_weight = 5e2f; p->tv_weight = 0; p->avg_pool = 1;
+    } else if (!strcmp(prefix, "auto.")) {   // the default loss scale, main.'s layers
+        p->loss_scale = NST_LOSS_SCALE_AUTO;
+        snprintf(p->content_layers, sizeof p->content_layers, full ? "relu4_2" : "relu3_2");
+        snprintf(p->style_layers, sizeof p->style_layers, "%s", all_style);
+        snprintf(p->style_layer_weights, sizeof p->style_layer_weights, full ? "1,0.5,0.25,2,1.5" : "1,0.5,0.25");
+        p->content_weight = 1; p->style_weight = 10; p->tv_weight = 5;
     } else {
         snprintf(p->content_layers, sizeof p->content_layers, full ? "relu4_2" : "relu3_2");
         snprintf(p->style_layers, sizeof p->style_layers, "%s", all_style);
@@ -138,7 +145,10 @@ static void check_losses(fixture *fx, const char *prefix, nst_backend backend) {
             nst_test_close(key, &got[i], &loss[i], 1, rtol, 1e-12);
         }
         snprintf(key, sizeof key, "%s%s gradient", fx->name, prefix);
-        if (use_bf16) nst_test_close_l2(key, g, grad, 3 * 37 * 45, RTOL_BF16_GRAD);
+        // AUTO weighs every style layer's relative error alike, so relu5_1 of a random
+        // network, where bf16 rounding is largest relative to the Gram differences,
+        // counts as much as relu1_1: 0.23 measured on the full model, 0.02 on the partial
+        if (use_bf16) nst_test_close_l2(key, g, grad, 3 * 37 * 45, strcmp(prefix, "auto.") ? RTOL_BF16_GRAD : 0.3);
         else nst_test_close(key, g, grad, 3 * 37 * 45, rtol, 0);
         // the same input twice gives the same bits
         float *g2 = malloc(sizeof(float) * 3 * 37 * 45);
@@ -194,6 +204,7 @@ static void run_model(const char *name, const char *model_path, const char *fixt
             check_losses(&fx, "main.", be);
             check_losses(&fx, "pre.", be);
             check_losses(&fx, "tut.", be);
+            check_losses(&fx, "auto.", be);
         }
         use_bf16 = 0;
         rtol = RTOL;

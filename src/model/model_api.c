@@ -21,6 +21,10 @@ void nst_model_free(nst_model *m) {
 int nst_model_conv_count(const nst_model *m) { return m->weights.n_conv; }
 const char *nst_model_input_convention(const nst_model *m) { return m->weights.norm.name; }
 const char *nst_model_dtype(const nst_model *m) { return m->weights.dtype; }
+const char *nst_model_input_reason(const nst_model *m) { return m->weights.norm_reason; }
+int nst_model_set_input(nst_model *m, const char *convention, nst_error *err) {
+    return nst_weights_set_input(&m->weights, convention, err);
+}
 
 int nst_model_save(const nst_model *m, const char *path, const char *dtype, nst_error *err) {
     return nst_weights_save(&m->weights, path, dtype, err);

@@ -127,18 +127,60 @@ static int parse3(const char *s, float v[3]) {
     return *s ? -1 : 0;
 }
 
-// The input convention: __metadata__ "input" (and optionally mean_bgr / mean / std)
-// in safetensors files; otherwise torchvision's, as torch.save'd models use.
-static int read_norm(nst_vgg_weights *w, const nst_st_file *st, const char *path, nst_error *err) {
+// Known weights, recognised by conv1_1's first 16 biases whatever the file's format:
+// the Caffe-trained VGG19 of Simonyan & Zisserman, as Keras' port, jcjohnson's
+// vgg19-d01eb7cb.pth and the converted copies of either hold it.
+static const struct known_weights {
+    const char *name;
+    const nst_input_norm *norm;
+    float bias0[16];
+} known[] = {
+    {"the Caffe-trained VGG19 (Simonyan & Zisserman)", &nst_norm_caffe,
+     {0.730177581f, 0.0649362877f, 0.0342884697f, 0.826038599f, 0.257802904f, 0.54867655f, -0.0124385431f,
+      0.347899437f, 0.551087081f, 0.0629714504f, 0.606990576f, 0.267031223f, 0.649414003f, 0.170736551f,
+      0.477230906f, 0.382505864f}},
+};
+
+static const struct known_weights *recognise(const nst_vgg_weights *w) {
+    for (size_t k = 0; k < sizeof known / sizeof *known; k++) {
+        int same = 1;
+        for (int i = 0; i < 16 && same; i++)   // within float16's rounding: converted copies match too
+            same = fabsf(w->bias[0][i] - known[k].bias0[i]) <= 1e-3f * fabsf(known[k].bias0[i]) + 1e-6f;
+        if (same) return &known[k];
+    }
+    return NULL;
+}
+
+// The input convention, decided in this order: the file's metadata (safetensors
+// __metadata__ "input", refined by mean_bgr / mean / std); known weights; the
+// format (Keras' VGG files take Caffe input; a torch.save'd file without metadata is
+// taken as torchvision's, as torchvision's own models are). format names the file's
+// kind for the reason given.
+static int read_norm(nst_vgg_weights *w, const nst_st_file *st, const char *format, const char *path,
+                     nst_error *err) {
     w->norm = nst_norm_torchvision;
     const char *in = st ? nst_st_metadata(st, "input") : NULL;
-    if (!in) return NST_OK;
+    if (!in) {
+        const struct known_weights *k = recognise(w);
+        if (k) {
+            w->norm = *k->norm;
+            snprintf(w->norm_reason, sizeof w->norm_reason, "known weights: conv1_1 is %s's", k->name);
+        } else if (strcmp(format, "Keras HDF5") == 0) {
+            w->norm = nst_norm_caffe;
+            snprintf(w->norm_reason, sizeof w->norm_reason, "a Keras HDF5 file: Keras' VGG weights take Caffe input");
+        } else {
+            snprintf(w->norm_reason, sizeof w->norm_reason,
+                     "a %s file without metadata and unknown weights: taken as torchvision's", format);
+        }
+        return NST_OK;
+    }
     if (strncmp(in, "caffe", 5) == 0) w->norm = nst_norm_caffe;
     else if (strncmp(in, "torchvision", 11) == 0) w->norm = nst_norm_torchvision;
     else
         return nst_fail(err, NST_ERR_FORMAT, "%s: unknown input convention '%s' (caffe or torchvision)",
                         path, in);
     w->norm_from_metadata = 1;
+    snprintf(w->norm_reason, sizeof w->norm_reason, "the file's metadata (input: %.120s)", in);
     const char *mean_bgr = nst_st_metadata(st, "mean_bgr"), *mean = nst_st_metadata(st, "mean");
     const char *std = nst_st_metadata(st, "std");
     float v[3];
@@ -158,6 +200,14 @@ static int read_norm(nst_vgg_weights *w, const nst_st_file *st, const char *path
                             path, std);
         memcpy(w->norm.std, v, sizeof v);
     }
+    return NST_OK;
+}
+
+int nst_weights_set_input(nst_vgg_weights *w, const char *convention, nst_error *err) {
+    if (strcmp(convention, "caffe") == 0) w->norm = nst_norm_caffe;
+    else if (strcmp(convention, "torchvision") == 0) w->norm = nst_norm_torchvision;
+    else return nst_fail(err, NST_ERR_USAGE, "unknown input convention '%s' (caffe or torchvision)", convention);
+    snprintf(w->norm_reason, sizeof w->norm_reason, "set by the caller (--model-input %s)", convention);
     return NST_OK;
 }
 
@@ -205,7 +255,7 @@ static int load(nst_vgg_weights *w, source *s, const char *path, nst_error *err)
         if (rc != NST_OK) return rc;
     }
     w->n_conv = k;
-    return read_norm(w, s->st, path, err);
+    return read_norm(w, s->st, s->st ? "safetensors" : s->pth ? nst_pth_format(s->pth) : "Keras HDF5", path, err);
 }
 
 int nst_weights_load(nst_vgg_weights *w, const char *path, nst_error *err) {

@@ -25,6 +25,7 @@ typedef struct nst_vgg_weights {
     float *bias[NST_VGG_CONVS];    // (Cout) float32, owned
     nst_input_norm norm;           // from metadata, else the format's convention
     int norm_from_metadata;        // 1 when the file stated its input convention
+    char norm_reason[192];         // how the convention was decided, for `nst model info`
     char dtype[8];                 // dtype stored in the file: "F32", "F16" or "BF16"
 } nst_vgg_weights;
 
@@ -37,6 +38,8 @@ int nst_vgg_feature_index(int i);   // torchvision features.N index of conv i
 // Loads by content (zip magic -> .pth, else safetensors). Checks every shape against
 // VGG19, rejects NaN/Inf, ignores classifier.*, accepts keys with or without "features.".
 int nst_weights_load(nst_vgg_weights *w, const char *path, nst_error *err);
+// Overrides the input convention ("caffe" or "torchvision"), as --model-input does.
+int nst_weights_set_input(nst_vgg_weights *w, const char *convention, nst_error *err);
 void nst_weights_free(nst_vgg_weights *w);
 // Writes a compact conv-only safetensors file (dtype "F32" or "F16") with the input
 // convention in __metadata__, atomically (temporary file, then rename).

@@ -74,8 +74,8 @@ int nst_objective_layers(nst_objective *obj, const nst_vgg_weights *w, const nst
             float v = strtof(tok, &end);
             if (end == tok || *end || !(v >= 0) || v > 1e30f)
                 return nst_fail(err, NST_ERR_USAGE, "bad style layer weight '%s'", tok);
-            if (k >= obj->n_style) { k++; break; }
-            obj->style_layer_w[k++] = v;
+            if (k < obj->n_style) obj->style_layer_w[k] = v;
+            k++;
         }
         if (k != obj->n_style)
             return nst_fail(err, NST_ERR_USAGE, "%d style layer weights given for %d style layers", k, obj->n_style);
@@ -152,6 +152,31 @@ int nst_objective_set_masks(nst_objective *obj, const float *const *style_masks,
     return NST_OK;
 }
 
+nst_input_norm nst_objective_variable_norm(const nst_input_norm *model, int auto_scale) {
+    nst_input_norm v = *model;
+    if (!auto_scale) return v;
+    for (int c = 0; c < 3; c++) { v.mean[c] = model->mean[c] / model->scale; v.std[c] = 1.0f; }
+    v.scale = 1.0f;
+    return v;
+}
+
+// The style layers' weights summed: AUTO's style term is their weighted mean.
+static double style_layer_sum(const nst_objective *obj) {
+    double sum = 0;
+    for (int i = 0; i < obj->n_style; i++) sum += obj->style_layer_w[i];
+    return sum > 0 ? sum : 1.0;
+}
+
+// AUTO: 1 / (layers * mean(t^2)) for a target t of n values, so that the term is the
+// mean over layers of ||F - t||^2 / ||t||^2; RAW: 1. A target of zeros keeps 1.
+static float auto_scale_of(const nst_objective *obj, const float *t, size_t n, double layers) {
+    if (!obj->auto_scale) return 1.0f;
+    double sq = 0;
+    for (size_t k = 0; k < n; k++) sq += (double)t[k] * t[k];
+    double mean = sq / (double)n;
+    return mean > 0 ? (float)(1.0 / (layers * mean)) : 1.0f;
+}
+
 int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst_params *p,
                        const float *content_x, int w, int h, const float *const *style_x,
                        const int *style_w, const int *style_h, int n_styles,
@@ -164,6 +189,19 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
     obj->tv_weight = p->tv_weight;
     obj->raw_gram = p->raw_gram;
     obj->normalize_gradients = p->normalize_gradients;
+    obj->auto_scale = p->loss_scale == NST_LOSS_SCALE_AUTO;
+    for (int i = 0; i < NST_MAX_LAYERS; i++) {
+        obj->content_scale[i] = obj->style_scale[i] = 1.0f;
+        for (int s = 0; s < NST_MAX_STYLES; s++) obj->style_scale_own[s][i] = 1.0f;
+    }
+    nst_input_norm var = nst_objective_variable_norm(&wts->norm, obj->auto_scale);
+    for (int c = 0; c < 3; c++) {
+        // model input x = (rgb*scale - mean)/std and variable u = rgb - mean/scale: x = u*scale/std
+        obj->to_model[c] = obj->auto_scale ? wts->norm.scale / wts->norm.std[c] : 1.0f;
+        obj->lo[c] = -var.mean[c];
+        obj->hi[c] = 255.0f - var.mean[c];
+    }
+    if (obj->auto_scale && !(obj->xbuf = malloc(sizeof(float) * 3 * (size_t)w * h))) goto nomem;
     int depth = nst_objective_depth(obj), keep[NST_VGG_CONVS];
     nst_objective_loss_at(obj, keep);
 
@@ -195,8 +233,13 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
             // each style's own target too, for spatial control (small: C*C)
             if (!(obj->style_target_own[s][i] = malloc(sizeof(float) * c * c))) { nst_vgg_free(&snet); goto nomem; }
             memcpy(obj->style_target_own[s][i], obj->scratch, sizeof(float) * c * c);
+            obj->style_scale_own[s][i] = auto_scale_of(obj, obj->scratch, (size_t)c * c, style_layer_sum(obj));
         }
         nst_vgg_free(&snet);
+    }
+    for (int i = 0; i < obj->n_style; i++) {
+        size_t cc = (size_t)nst_vgg_cout(obj->style[i].conv) * nst_vgg_cout(obj->style[i].conv);
+        obj->style_scale[i] = auto_scale_of(obj, obj->style_target[i], cc, style_layer_sum(obj));
     }
     // then the network for the generated image (one network alive at a time keeps
     // the peak memory down), and the content targets at its size
@@ -212,6 +255,7 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
         size_t n = (size_t)nst_vgg_cout(r.conv) * obj->net.h[r.conv] * obj->net.w[r.conv];
         if (!(obj->content_target[i] = malloc(n * sizeof(float)))) goto nomem;
         memcpy(obj->content_target[i], nst_vgg_activation(&obj->net, r), n * sizeof(float));
+        obj->content_scale[i] = auto_scale_of(obj, obj->content_target[i], n, (double)obj->n_content);
     }
     return NST_OK;
 nomem:
@@ -226,7 +270,7 @@ void nst_objective_free(nst_objective *obj) {
         for (int s = 0; s < NST_MAX_STYLES; s++) { free(obj->style_mask[s][i]); free(obj->style_target_own[s][i]); }
     }
     free(obj->term_grad); free(obj->masked);
-    free(obj->scratch);
+    free(obj->scratch); free(obj->xbuf);
     memset(obj, 0, sizeof *obj);
 }
 
@@ -254,7 +298,7 @@ static double masked_style_term(nst_objective *obj, float *grad, const float *f,
     for (int ch = 0; ch < c; ch++)
         for (size_t k = 0; k < n; k++) fm[(size_t)ch * n + k] = f[(size_t)ch * n + k] * m[k];
     memset(tg, 0, sizeof(float) * c * n);
-    float weight = obj->style_weight * obj->style_layer_w[i];
+    float weight = obj->style_weight * obj->style_layer_w[i] * obj->style_scale_own[s][i];
     float div = obj->raw_gram ? 1.0f : (float)((double)c * m2);
     float extra = obj->raw_gram ? (float)((double)c * m2) : 1.0f;
     double v = nst_style_loss(tg, fm, obj->style_target_own[s][i], c, (int)n, div, extra, weight, obj->scratch);
@@ -279,13 +323,13 @@ static void add_layer_losses(void *ctx, nst_layer_ref ref, float *grad) {
         size_t npos = (size_t)net->h[r.conv] * net->w[r.conv], n = (size_t)c * npos;
         float *g = direct ? grad : obj->term_grad;
         if (!direct) memset(g, 0, n * sizeof(float));
+        float weight = obj->content_weight * obj->content_scale[i];
         if (obj->content_mask[i])
             obj->last_content += nst_content_loss_masked(g, nst_vgg_activation(net, r), obj->content_target[i],
-                                                         obj->content_mask[i], c, npos, obj->content_weight);
+                                                         obj->content_mask[i], c, npos, weight);
         else
-            obj->last_content += nst_content_loss(g, nst_vgg_activation(net, r), obj->content_target[i], n,
-                                                  obj->content_weight);
-        if (!direct) add_term(obj, grad, g, n, obj->content_weight);
+            obj->last_content += nst_content_loss(g, nst_vgg_activation(net, r), obj->content_target[i], n, weight);
+        if (!direct) add_term(obj, grad, g, n, weight);
     }
     for (int i = 0; i < obj->n_style; i++) {
         nst_layer_ref r = obj->style[i];
@@ -297,7 +341,7 @@ static void add_layer_losses(void *ctx, nst_layer_ref ref, float *grad) {
             for (int s = 0; s < obj->n_masked; s++) obj->last_style += masked_style_term(obj, grad, f, i, s, c, n);
             continue;
         }
-        float weight = obj->style_weight * obj->style_layer_w[i];
+        float weight = obj->style_weight * obj->style_layer_w[i] * obj->style_scale[i];
         float extra = obj->raw_gram ? (float)((double)c * n) : 1.0f;
         float *g = direct ? grad : obj->term_grad;
         if (!direct) memset(g, 0, sizeof(float) * c * n);
@@ -307,14 +351,43 @@ static void add_layer_losses(void *ctx, nst_layer_ref ref, float *grad) {
     }
 }
 
-double nst_objective_eval(void *ctx, const float *x, float *grad) {
+// AUTO's range penalty, in 0..1 units: RANGE_WEIGHT * sum over values outside 0..255 of
+// (distance / 255)^2, over the pixels. Strong enough that L-BFGS steps come back
+// into range within an iteration or two; inside the range it is 0.
+#define RANGE_WEIGHT 10.0
+
+double nst_objective_eval(void *ctx, const float *v, float *grad) {
     nst_objective *obj = ctx;
     nst_vgg *net = &obj->net;
-    obj->last_content = obj->last_style = obj->last_tv = 0;
+    size_t npix = (size_t)net->h[0] * net->w[0];
+    obj->last_content = obj->last_style = obj->last_tv = obj->last_range = 0;
     obj->evals++;
+    const float *x = v;
+    if (obj->auto_scale) {   // the picture as it will be saved, in the model's units
+        #pragma omp parallel for schedule(static)
+        for (size_t k = 0; k < 3 * npix; k++) {
+            int c = (int)(k / npix);
+            obj->xbuf[k] = fminf(fmaxf(v[k], obj->lo[c]), obj->hi[c]) * obj->to_model[c];
+        }
+        x = obj->xbuf;
+    }
     nst_vgg_forward(net, x);
     nst_vgg_backward(net, grad, add_layer_losses, obj);
+    if (obj->auto_scale) {   // d/du = d/dx * dx/du: to_model inside the range, else 0 and the penalty
+        double range = 0;
+        const double k2 = RANGE_WEIGHT / (255.0 * 255.0) / (double)npix;
+        for (size_t k = 0; k < 3 * npix; k++) {
+            int c = (int)(k / npix);
+            float out = v[k] < obj->lo[c] ? v[k] - obj->lo[c] : v[k] > obj->hi[c] ? v[k] - obj->hi[c] : 0.0f;
+            if (out == 0.0f) { grad[k] *= obj->to_model[c]; continue; }
+            range += (double)out * out;
+            grad[k] = (float)(2.0 * k2 * out);
+        }
+        obj->last_range = range * k2;
+    }
+    // AUTO measures total variation on the picture in 0..1 units, RAW in the model's
     if (obj->tv_weight != 0)
-        obj->last_tv = nst_tv_loss(grad, x, 3, net->h[0], net->w[0], obj->tv_weight);
-    return obj->last_content + obj->last_style + obj->last_tv;
+        obj->last_tv = nst_tv_loss(grad, v, 3, net->h[0], net->w[0],
+                                   obj->auto_scale ? obj->tv_weight / (255.0f * 255.0f) : obj->tv_weight);
+    return obj->last_content + obj->last_style + obj->last_tv + obj->last_range;
 }

@@ -13,6 +13,19 @@ typedef struct nst_objective {
     float *style_target[NST_MAX_LAYERS];    // (C,C) blended Gram matrices of the styles
     float content_weight, style_weight, tv_weight;
     int raw_gram;
+    // Loss scale (nst_params.loss_scale). Each term's weight is multiplied by its
+    // layer's scale: 1 for RAW; for AUTO, 1 / (layers * mean(target^2)), so that a term
+    // is the mean relative error and does not depend on the activations' scale.
+    int auto_scale;
+    float content_scale[NST_MAX_LAYERS], style_scale[NST_MAX_LAYERS];
+    float style_scale_own[NST_MAX_STYLES][NST_MAX_LAYERS];
+    // AUTO's optimizer variable is the picture in pixel units (0..255 minus the mean):
+    // the network sees it clamped to [lo, hi] (0..255 in pixels: the picture as it will
+    // be saved) times to_model[c] (1 for a Caffe model), and a penalty pulls values
+    // outside that range back, where the network's gradient is 0.
+    float to_model[3], lo[3], hi[3];
+    float *xbuf;                       // (3,H,W) the network's input (AUTO)
+    double last_range;                 // the penalty's share of the last evaluation
     float *scratch;                    // (C,C) for the largest style layer
     // spatial control: per style s and style layer i, the region mask at that layer's
     // resolution (N) and that style's own Gram target (C,C); NULL without masks
@@ -48,7 +61,10 @@ int nst_choose_backend(const nst_params *p, nst_backend *backend, int *bf16, nst
 // NST_LOSS_* bits per conv layer: which activations the losses read.
 void nst_objective_loss_at(const nst_objective *obj, int *loss_at);
 void nst_objective_free(nst_objective *obj);
-// Loss at x (3,H,W) in model input space; writes the gradient into grad.
+// The optimizer variable's convention: the model's own (RAW), or pixel units minus
+// the model's mean (AUTO). Pictures go in and out of the optimizer through it.
+nst_input_norm nst_objective_variable_norm(const nst_input_norm *model, int auto_scale);
+// Loss at x (3,H,W), the optimizer variable (see above); writes the gradient into grad.
 double nst_objective_eval(void *obj, const float *x, float *grad);
 // The deepest conv layer any loss needs, + 1.
 int nst_objective_depth(const nst_objective *obj);

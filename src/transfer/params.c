@@ -17,8 +17,8 @@ void nst_params_default(nst_params *p) {
     p->lr = 1.0f;
     p->lbfgs_history = 20;
     p->content_weight = 1.0f;
-    p->style_weight = 1e4f;
-    p->tv_weight = 1e-3f;
+    p->style_weight = 10.0f;
+    p->tv_weight = 1.0f;
     p->init = NST_INIT_CONTENT;
     p->seed = 0;
     p->checkpoint_every = 50;
@@ -46,6 +46,7 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
         memcpy(p->style_layers, d.style_layers, sizeof d.style_layers);
         memcpy(p->style_layer_weights, d.style_layer_weights, sizeof d.style_layer_weights);
         p->raw_gram = d.raw_gram;
+        p->loss_scale = d.loss_scale;
         p->avg_pool = d.avg_pool;
         p->init = d.init;
     } else if (strcmp(name, "tutorial") == 0) {
@@ -60,6 +61,7 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
         paper_layers(p);
         snprintf(p->style_layer_weights, sizeof p->style_layer_weights, "1,0.75,0.2,0.2,0.2");
         p->raw_gram = 1;
+        p->loss_scale = NST_LOSS_SCALE_RAW;
         p->avg_pool = 0;
         p->init = NST_INIT_CONTENT;
     } else if (strcmp(name, "gatys") == 0) {
@@ -68,6 +70,10 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
         p->lr = 1.0f;
         p->avg_pool = 1;
         p->raw_gram = 0;
+        // its recipe as in nst 0.2: these weights in the raw loss contract
+        p->loss_scale = NST_LOSS_SCALE_RAW;
+        p->content_weight = 1.0f;
+        p->style_weight = 1e4f;
         p->tv_weight = 0.0f;
         paper_layers(p);
         p->style_layer_weights[0] = 0;

@@ -52,7 +52,7 @@ static int all_finite(const float *v, size_t n) {
 
 // The starting picture in RGB (content, noise, the first style, or a given picture),
 // with init_noise_blend of noise mixed in, then in the model's input space.
-static int init_image(float *x, const nst_vgg_weights *wts, const nst_image *content,
+static int init_image(float *x, const nst_input_norm *var, const nst_image *content,
                       const nst_image *styles, const nst_params *p, nst_error *err) {
     int w = content->w, h = content->h, rc = NST_OK;
     size_t npix = (size_t)w * h;
@@ -78,7 +78,7 @@ static int init_image(float *x, const nst_vgg_weights *wts, const nst_image *con
             start.data[i] = (1.0f - b) * start.data[i] + b * noise;
         }
     }
-    nst_rgb_to_model(x, start.data, npix, &wts->norm);
+    nst_rgb_to_model(x, start.data, npix, var);
     nst_image_free(&start);
     return NST_OK;
 }
@@ -110,10 +110,10 @@ static uLong crc_bytes(uLong crc, const void *p, size_t n) {
 static uLong settings_crc(uLong crc, const nst_objective *obj, const nst_params *p, int w, int h,
                           const int *sw, const int *sh, const float *blend, int n_styles) {
     char text[2048], name[16];
-    int len = snprintf(text, sizeof text, "%dx%d c%.9g s%.9g t%.9g raw%d avg%d norm%d opt%d lr%.9g hist%d |",
+    int len = snprintf(text, sizeof text, "%dx%d c%.9g s%.9g t%.9g raw%d avg%d norm%d opt%d lr%.9g hist%d%s |",
                        w, h, obj->content_weight, obj->style_weight, obj->tv_weight, p->raw_gram, p->avg_pool,
                        p->normalize_gradients, (int)p->optimizer, p->lr,
-                       p->optimizer == NST_OPTIMIZER_LBFGS ? p->lbfgs_history : 0);
+                       p->optimizer == NST_OPTIMIZER_LBFGS ? p->lbfgs_history : 0, obj->auto_scale ? " auto" : "");
     for (int i = 0; i < obj->n_content && len < (int)sizeof text; i++) {
         nst_layer_format(name, sizeof name, obj->content[i]);
         len += snprintf(text + len, sizeof text - len, " %s", name);
@@ -229,7 +229,9 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
     if (rc) goto done;
     fp = settings_crc(fp, &obj, p, w, h, sw, sh, blend, n_styles);
 
-    run_state rs = {&wts->norm, x, w, h};
+    // the optimizer's variable: the picture in the model's units, or in pixel units (AUTO)
+    nst_input_norm var = nst_objective_variable_norm(&wts->norm, obj.auto_scale);
+    run_state rs = {&var, x, w, h};
     double f, elapsed = 0;
     int start = 0, saved_at = -1;   // the iteration the last checkpoint this run wrote holds
     if (p->resume) {
@@ -245,7 +247,7 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
         obj.last_content = ck.content; obj.last_style = ck.style; obj.last_tv = ck.tv;
         elapsed = ck.elapsed_s;
     } else {
-        if ((rc = init_image(x, wts, content, styles, p, err))) goto done;
+        if ((rc = init_image(x, &var, content, styles, p, err))) goto done;
         f = nst_objective_eval(&obj, x, grad);
     }
     double t0 = now_s() - elapsed;
@@ -299,7 +301,8 @@ done:
     // a checkpoint that could not be written stops the run with the picture so far
     if (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC || write_failed) {
         nst_error tmp;
-        if (nst_image_alloc(out, w, h, &tmp) == NST_OK) nst_model_to_rgb(out->data, good, npix, &wts->norm);
+        nst_input_norm out_norm = nst_objective_variable_norm(&wts->norm, p->loss_scale == NST_LOSS_SCALE_AUTO);
+        if (nst_image_alloc(out, w, h, &tmp) == NST_OK) nst_model_to_rgb(out->data, good, npix, &out_norm);
         else if (rc == NST_OK) rc = nst_fail(err, tmp.code, "%s", tmp.msg);
     }
     nst_adam_free(&adam);
