@@ -51,7 +51,9 @@
  *     nst_conv_channels(i)       output channels of conv layer i.
  *   Style transfer
  *     nst_params_default(&p)     the defaults: L-BFGS, 200 iterations, content
- *                                weight 1, style 1e4, tv 1e-3, from the content.
+ *                                weight 1, style 10, tv 1 in the AUTO loss scale
+ *                                (relative terms, the picture in pixels), from
+ *                                the content.
  *     nst_params_preset(&p, name, err)   "default", "tutorial" or "gatys".
  *     nst_resolve_layers(model, &p, content, n, style, n, err)
  *                                the layers a run would use with this model.

@@ -10,12 +10,14 @@ scripts/install-deps.sh --runtime
 make -j2 build/nst
 model=()
 if [ -z "${NST_MODEL:-}" ] && ! make -s weights; then
-    partial=../shared/models/vgg19-conv1_1-conv3_4.caffe.safetensors
-    if [ -f "$partial" ]; then
-        echo "demo: using the partial VGG19 in $partial instead" >&2
-        model=(--model "$partial")
-    else
-        exit 1
-    fi
+    # offline: the project's shared copies, the full network first
+    for m in ../shared/models/vgg19-full.caffe.safetensors ../shared/models/vgg19-conv1_1-conv3_4.caffe.safetensors; do
+        if [ -f "$m" ]; then
+            echo "demo: using the VGG19 in $m instead" >&2
+            model=(--model "$m")
+            break
+        fi
+    done
+    [ ${#model[@]} -gt 0 ] || exit 1
 fi
 build/nst -c examples/content.png -s examples/style.png -o "$out" --size 384 --iterations 150 "${model[@]}" "$@"

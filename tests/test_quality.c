@@ -18,6 +18,13 @@
 #include <string.h>
 
 #define SIZE 128   // the test pictures' longest side: small, but relu5_1 is still 8x6
+// Under a sanitizer (make asan) the runs are there to find memory errors, not to judge
+// pictures: they stop after a few iterations and the quality checks are skipped.
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
 
 static nst_model *full;   // ../shared's full Caffe VGG19, or NULL
 static nst_image content, style;
@@ -97,6 +104,7 @@ static void test_scaled_network_gives_the_same_picture(void) {
     nst_params p;
     nst_params_default(&p);
     p.threads = 2;
+    if (SANITIZED) p.iterations = 10;
     double mean, max;
     nst_image a = run(full, &content, &p), b = run(t64, &content, &p);
     if (a.data && b.data) {
@@ -118,20 +126,20 @@ static void test_scaled_network_gives_the_same_picture(void) {
         pixel_diff(&a, &b, &mean, &max);
         printf("     defaults: the 1/58 twin's picture differs by %.3f on average (one content value +1e-3: %.3f)\n",
                mean, sens_mean);
-        CHECKF(mean <= 2 * sens_mean + 0.5, "the 1/58 twin differs by %.3f, a rounding-sized change by %.3f", mean, sens_mean);
+        CHECKF(SANITIZED || mean <= 2 * sens_mean + 0.5, "the 1/58 twin differs by %.3f, a rounding-sized change by %.3f", mean, sens_mean);
     }
     nst_image_free(&a); nst_image_free(&b); nst_image_free(&c); nst_image_free(&moved);
     // the old contract depends on the scale: the same options in raw give another picture
     p.loss_scale = NST_LOSS_SCALE_RAW;
     p.style_weight = 1e4f;
     p.tv_weight = 1e-3f;
-    p.iterations = 30;
+    p.iterations = SANITIZED ? 10 : 30;
     a = run(full, &content, &p);
     b = run(t64, &content, &p);
     if (a.data && b.data) {
         pixel_diff(&a, &b, &mean, &max);
         printf("     raw: the 1/64 twin's picture differs by %.2f on average\n", mean);
-        CHECKF(mean > 5, "raw: the twin's picture differs by only %.3f", mean);
+        CHECKF(SANITIZED || mean > 5, "raw: the twin's picture differs by only %.3f", mean);
     }
     nst_image_free(&a); nst_image_free(&b);
     nst_model_free(t64); nst_model_free(t58);
@@ -208,6 +216,7 @@ static void measure_run(float times, double *factor, double *corr) {
     nst_image out = {0};
     nst_params_default(&p);
     p.threads = 2;
+    if (SANITIZED) p.iterations = 5;
     p.style_weight *= times;
     *factor = NAN; *corr = NAN;
     if (nst_transfer(full, &content, &style, 1, &p, &out, &err)) { CHECKF(0, "%s", err.msg); return; }
@@ -217,12 +226,17 @@ static void measure_run(float times, double *factor, double *corr) {
 }
 
 // The thresholds, from measurements at 128 px (see the README's Tests section).
-#define MIN_STYLE_FACTOR 20.0
-#define MIN_STRUCTURE 0.45
+#define MIN_STYLE_FACTOR 4.0     // measured 9.3 at the defaults, 1.1 with the style weight / 100
+#define MIN_STRUCTURE 0.55       // measured 0.711 at the defaults, 0.383 with the style weight x 100
 
 static void test_default_run_stylizes_and_keeps_the_content(void) {
     if (!full) { printf("     (skipped: no full model)\n"); return; }
     double factor, corr;
+    if (SANITIZED) {   // the code paths only
+        measure_run(1, &factor, &corr);
+        CHECK(isfinite(factor) && isfinite(corr));
+        return;
+    }
     measure_run(1, &factor, &corr);
     printf("     defaults: raw style loss %.1fx lower than the content picture's; structure %.3f\n", factor, corr);
     CHECKF(factor >= MIN_STYLE_FACTOR, "style loss only %.2fx lower", factor);
