@@ -24,7 +24,7 @@ for pair in $pairs; do
     name=${pair//:/_}
     start=$(date +%s.%N)
     "$nst" -q -m "$model" -c "$c" -s "$s" -o "$out/$name.png" --log "$out/$name.log" "$@"
-    secs=$(echo "$(date +%s.%N) - $start" | bc)
+    secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
     ref=$img/reference-outputs/${name/_starry_night/_starry}.png
     ref=${ref/_seated-nude/_seated_nude}
     refs=(); [ -f "$ref" ] && refs=("$ref")

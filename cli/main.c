@@ -50,8 +50,8 @@ static int on_progress(const nst_progress *p, void *user) {
         return 1;
     }
     if (rc->log) {
-        fprintf(rc->log, "{\"iter\":%d,\"time_s\":%.4f,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g}\n",
-                p->iter, p->time_s, p->loss, p->content, p->style, p->tv);
+        fprintf(rc->log, "{\"iter\":%d,\"time_s\":%.4f,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"range\":%.9g}\n",
+                p->iter, p->time_s, p->loss, p->content, p->style, p->tv, p->range);
         fflush(rc->log);
     }
     if (rc->bar) {

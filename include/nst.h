@@ -6,7 +6,7 @@
  *
  * BUILDING AGAINST IT
  *   After `make install PREFIX=...`:
- *     cc app.c $(pkg-config --cflags --libs nst)              (libnst.so.0.2)
+ *     cc app.c $(pkg-config --cflags --libs nst)              (libnst.so.0.3)
  *     cc app.c $(pkg-config --cflags --libs --static nst)     (with libnst.a)
  *   examples/embed/ is a complete program built that way.
  *
@@ -266,11 +266,13 @@ typedef enum { NST_PRECISION_FP32 = 0, NST_PRECISION_BF16 = 1, NST_PRECISION_AUT
 typedef enum { NST_LOSS_SCALE_AUTO = 0, NST_LOSS_SCALE_RAW = 1 } nst_loss_scale;
 
 /* What the progress callback sees after each iteration (iteration 0 is the
- * initial image). Loss terms are weighted; loss is their sum. */
+ * initial image). Loss terms are weighted; loss is their sum. range is the AUTO loss
+ * scale's penalty on values outside 0..255 (0 while the picture stays in range, and
+ * always 0 with RAW). */
 typedef struct nst_progress {
     int iter, iterations;
     double time_s;                 /* seconds since the optimization started */
-    double loss, content, style, tv;
+    double loss, content, style, tv, range;
     const void *internal;          /* for nst_progress_image */
 } nst_progress;
 /* Return nonzero to stop the run: nst_transfer then returns NST_ERR_INTERRUPTED

@@ -56,12 +56,13 @@ static void test_end_to_end_loss_falls(void) {
     if (!f) return;
     char line[512];
     int lines = 0, iter = -1;
-    double first = -1, last = -1, t = -1, c, s, tv, total;
+    double first = -1, last = -1, t = -1, c, s, tv, range, total;
     while (fgets(line, sizeof line, f)) {
-        CHECKF(sscanf(line, "{\"iter\":%d,\"time_s\":%lf,\"loss\":%lf,\"content\":%lf,\"style\":%lf,\"tv\":%lf}",
-                      &iter, &t, &total, &c, &s, &tv) == 6, "bad log line %s", line);
+        CHECKF(sscanf(line, "{\"iter\":%d,\"time_s\":%lf,\"loss\":%lf,\"content\":%lf,\"style\":%lf,\"tv\":%lf,\"range\":%lf}",
+                      &iter, &t, &total, &c, &s, &tv, &range) == 7, "bad log line %s", line);
         CHECKF(iter == lines, "iter %d on line %d", iter, lines);
-        CHECKF(fabs(total - (c + s + tv)) <= 1e-6 * total, "loss %g != %g + %g + %g", total, c, s, tv);
+        CHECKF(range >= 0 && fabs(total - (c + s + tv + range)) <= 1e-6 * total, "loss %g != %g + %g + %g + %g", total, c,
+               s, tv, range);
         if (lines == 0) { first = total; CHECK(c == 0); }   // starts from the content image
         last = total;
         lines++;
@@ -162,7 +163,7 @@ static void test_numeric_failure_keeps_last_good_picture(void) {
     snprintf(out, sizeof out, "%s/overflow.png", tmp);
     snprintf(frame, sizeof frame, "%s/overflow-iter0001.png", tmp);
     snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 48 --iterations 30 --optimizer adam --lr 1e6 "
-             "--style-weight 1e12 --save-every 1 --quiet", content, style, model, out);
+             "--style-weight 1e12 --loss-scale raw --save-every 1 --quiet", content, style, model, out);
     int code = run(args);
     CHECKF(code == 5, "exit %d: %s", code, out_text);
     CHECKF(count_lines(out_text) == 1 && strstr(out_text, "at iteration 2") && strstr(out_text, "last good"),

@@ -95,6 +95,7 @@ int nst_checkpoint_write(const char *path, const nst_checkpoint *ck, nst_error *
     put_f64(hdr + 72, ck->style);
     put_f64(hdr + 80, ck->tv);
     put_f64(hdr + 88, ck->elapsed_s);
+    put_f64(hdr + 96, ck->range);
 
     nst_atomic_file af;
     int rc = nst_atomic_open_reusing(&af, path, err);
@@ -249,7 +250,9 @@ int nst_checkpoint_read_file(FILE *f, const char *name, nst_checkpoint *ck, nst_
     ck->style = get_f64(hdr + 72);
     ck->tv = get_f64(hdr + 80);
     ck->elapsed_s = get_f64(hdr + 88);
+    ck->range = get_f64(hdr + 96);
     if (!finite || !isfinite(ck->loss) || !isfinite(ck->content) || !isfinite(ck->style) || !isfinite(ck->tv) ||
+        !(ck->range >= 0 && isfinite(ck->range)) ||
         !(ck->elapsed_s >= 0 && ck->elapsed_s < 1e12))
         return nst_fail(err, NST_ERR_FORMAT, "%s: the checkpoint holds NaN, infinite or out-of-range values", name);
     return NST_OK;

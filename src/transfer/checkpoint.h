@@ -25,6 +25,7 @@ typedef struct nst_checkpoint {
     int optimizer;          // NST_OPTIMIZER_*
     uint32_t fingerprint;   // of the pictures, model and settings the loss depends on
     double loss, content, style, tv;   // at x
+    double range;                      // AUTO's range penalty at x (0 in older files)
     double elapsed_s;       // optimization time so far
     float *x, *grad;        // (3,h,w) each, borrowed
     nst_adam *adam;         // the optimizer's state (one of the two), borrowed

@@ -147,7 +147,7 @@ static nst_checkpoint checkpoint_of(const nst_stage *stage, int it, int w, int h
                                     double f, const nst_objective *obj, double elapsed, float *x, float *grad,
                                     nst_adam *adam, nst_lbfgs *lbfgs) {
     nst_checkpoint ck = {stage->index, it, w, h, (int)p->optimizer, fp, f, obj->last_content, obj->last_style,
-                         obj->last_tv, elapsed, x, grad, p->optimizer == NST_OPTIMIZER_ADAM ? adam : NULL,
+                         obj->last_tv, obj->last_range, elapsed, x, grad, p->optimizer == NST_OPTIMIZER_ADAM ? adam : NULL,
                          p->optimizer == NST_OPTIMIZER_ADAM ? NULL : lbfgs};
     return ck;
 }
@@ -245,6 +245,7 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
         start = ck.iter;
         f = ck.loss;
         obj.last_content = ck.content; obj.last_style = ck.style; obj.last_tv = ck.tv;
+        obj.last_range = ck.range;
         elapsed = ck.elapsed_s;
     } else {
         if ((rc = init_image(x, &var, content, styles, p, err))) goto done;
@@ -262,7 +263,7 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
         memcpy(good, x, n * sizeof(float));
         if (p->progress) {
             nst_progress pr = {it, p->iterations, now_s() - t0, f, obj.last_content, obj.last_style,
-                               obj.last_tv, &rs};
+                               obj.last_tv, obj.last_range, &rs};
             if (p->progress(&pr, p->progress_user)) {
                 rc = nst_fail(err, NST_ERR_INTERRUPTED, "stopped at iteration %d", it + stage->iter_offset);
                 break;

@@ -25,7 +25,7 @@ static void read_as(const char *path, int optimizer) {
     nst_error err = {0, ""};
     if (nst_adam_init(&adam, N, 0.1f, &err) || nst_lbfgs_init(&lbfgs, N, HISTORY, 1.0f, &err))
         fuzz_die("cannot allocate the optimizers", err.msg);
-    nst_checkpoint ck = {0, 0, W, H, optimizer, FINGERPRINT, 0, 0, 0, 0, 0, x, grad,
+    nst_checkpoint ck = {0, 0, W, H, optimizer, FINGERPRINT, 0, 0, 0, 0, 0, 0, x, grad,
                          optimizer == NST_OPTIMIZER_ADAM ? &adam : NULL,
                          optimizer == NST_OPTIMIZER_ADAM ? NULL : &lbfgs};
     int rc = nst_checkpoint_read(path, &ck, &err);
