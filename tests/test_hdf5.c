@@ -75,21 +75,7 @@ static void expect_loads(const char *name, int n, const char *dtype) {
 
 // The load fails with a one-line message naming the file and holding needle.
 static void expect_fail(const char *path, int code, const char *needle) {
-    nst_vgg_weights w;
-    nst_error err = {0, ""};
-    memset(&w, 0x5a, sizeof w);
-    int rc = nst_weights_load(&w, path, &err);
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    CHECKF(rc != NST_OK, "%s loaded", base);
-    if (rc == NST_OK) { nst_weights_free(&w); return; }
-    if (getenv("NST_TEST_VERBOSE")) printf("  [%d] %s\n", rc, err.msg);
-    CHECKF(rc == err.code, "%s: return %d but err.code %d", base, rc, err.code);
-    CHECKF(!code || rc == code, "%s: code %d, want %d (%s)", base, rc, code, err.msg);
-    CHECKF(strstr(err.msg, path) != NULL, "message does not name %s: %s", path, err.msg);
-    CHECKF(!needle || strstr(err.msg, needle), "%s: message lacks '%s': %s", base, needle, err.msg);
-    CHECKF(!strchr(err.msg, '\n'), "message has a newline: %s", err.msg);
-    CHECK(w.n_conv == 0);
-    for (int i = 0; i < NST_VGG_CONVS; i++) CHECK(w.weight[i] == NULL && w.bias[i] == NULL);
+    nst_test_weights_refused(path, code, needle);
 }
 
 #ifdef NST_HAVE_HDF5

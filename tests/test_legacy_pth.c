@@ -22,19 +22,7 @@ static const char *fixture(const char *name) {
     return p;
 }
 
-static uint8_t *read_all(const char *path, size_t *len) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) { CHECKF(0, "cannot open %s (run make fixtures)", path); return NULL; }
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *d = malloc(n > 0 ? (size_t)n : 1);
-    if (d && fread(d, 1, (size_t)n, fp) != (size_t)n) { free(d); d = NULL; }
-    fclose(fp);
-    if (!d) { CHECKF(0, "cannot read %s", path); return NULL; }
-    *len = (size_t)n;
-    return d;
-}
+static uint8_t *read_all(const char *path, size_t *len) { return nst_test_read_bytes(path, len); }
 
 static size_t weight_n(int i) { return (size_t)nst_vgg_cout(i) * (size_t)nst_vgg_cin(i) * 9; }
 

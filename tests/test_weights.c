@@ -35,19 +35,7 @@ static const char *tmp(const char *name) {
     return p;
 }
 
-static uint8_t *read_all(const char *path, size_t *len) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) { CHECKF(0, "cannot open %s", path); return NULL; }
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *d = malloc(n > 0 ? (size_t)n : 1);
-    if (d && fread(d, 1, (size_t)n, fp) != (size_t)n) { free(d); d = NULL; }
-    fclose(fp);
-    if (!d) { CHECKF(0, "cannot read %s", path); return NULL; }
-    *len = (size_t)n;
-    return d;
-}
+static uint8_t *read_all(const char *path, size_t *len) { return nst_test_read_bytes(path, len); }
 
 static float *read_floats(const char *path, size_t *n) {
     size_t len = 0;
@@ -99,21 +87,7 @@ static int norm_equal(const nst_input_norm *a, const nst_input_norm *b) {
 // The load must fail with code `code` (0: any), a message naming the file and
 // holding `needle`, and leave w empty.
 static void expect_fail(const char *path, int code, const char *needle) {
-    nst_vgg_weights w;
-    nst_error err = {0, ""};
-    memset(&w, 0x5a, sizeof w);  // garbage in: the loader must reset it
-    int rc = nst_weights_load(&w, path, &err);
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    CHECKF(rc != NST_OK, "%s loaded", base);
-    if (rc == NST_OK) { nst_weights_free(&w); return; }
-    if (getenv("NST_TEST_VERBOSE")) printf("  [%d] %s\n", rc, err.msg);
-    CHECKF(rc == err.code, "%s: return %d but err.code %d", base, rc, err.code);
-    CHECKF(!code || rc == code, "%s: code %d, want %d (%s)", base, rc, code, err.msg);
-    CHECKF(strstr(err.msg, base) != NULL, "message does not name %s: %s", base, err.msg);
-    CHECKF(!needle || strstr(err.msg, needle), "message lacks '%s': %s", needle, err.msg);
-    CHECKF(!strchr(err.msg, '\n'), "message has a newline: %s", err.msg);
-    CHECK(w.n_conv == 0);
-    for (int i = 0; i < NST_VGG_CONVS; i++) CHECK(w.weight[i] == NULL && w.bias[i] == NULL);
+    nst_test_weights_refused(path, code, needle);
 }
 
 static int load_ok(nst_vgg_weights *w, const char *path) {

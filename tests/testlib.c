@@ -1,4 +1,5 @@
 #include "testlib.h"
+#include "model/weights.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,4 +113,36 @@ void nst_test_program_done(const nst_test_program *t) {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->tmp);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", t->tmp);
+}
+
+unsigned char *nst_test_read_bytes(const char *path, size_t *len) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) { CHECKF(0, "cannot open %s (run make fixtures)", path); return NULL; }
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *d = malloc(n > 0 ? (size_t)n : 1);
+    if (d && fread(d, 1, (size_t)n, fp) != (size_t)n) { free(d); d = NULL; }
+    fclose(fp);
+    if (!d) { CHECKF(0, "cannot read %s", path); return NULL; }
+    *len = (size_t)n;
+    return d;
+}
+
+void nst_test_weights_refused(const char *path, int code, const char *needle) {
+    nst_vgg_weights w;
+    nst_error err = {0, ""};
+    memset(&w, 0x5a, sizeof w);  // garbage in: the loader must reset it
+    int rc = nst_weights_load(&w, path, &err);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    CHECKF(rc != NST_OK, "%s loaded", base);
+    if (rc == NST_OK) { nst_weights_free(&w); return; }
+    if (getenv("NST_TEST_VERBOSE")) printf("  [%d] %s\n", rc, err.msg);
+    CHECKF(rc == err.code, "%s: return %d but err.code %d", base, rc, err.code);
+    CHECKF(!code || rc == code, "%s: code %d, want %d (%s)", base, rc, code, err.msg);
+    CHECKF(strstr(err.msg, path) != NULL, "message does not name %s: %s", path, err.msg);
+    CHECKF(!needle || strstr(err.msg, needle), "%s: message lacks '%s': %s", base, needle, err.msg);
+    CHECKF(!strchr(err.msg, '\n'), "message has a newline: %s", err.msg);
+    CHECK(w.n_conv == 0);
+    for (int i = 0; i < NST_VGG_CONVS; i++) CHECK(w.weight[i] == NULL && w.bias[i] == NULL);
 }

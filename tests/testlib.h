@@ -2,6 +2,7 @@
 // failed; main() ends with nst_test_summary(), which returns the exit status.
 #ifndef NST_TESTLIB_H
 #define NST_TESTLIB_H
+#include <stddef.h>
 #include <stdio.h>
 
 extern int nst_test_case_failed;
@@ -24,6 +25,11 @@ int nst_test_close_l2(const char *what, const float *got, const float *want, lon
 int nst_test_shell(const char *command, const char *dir, char *out, size_t out_len);
 // A whole file, NUL-terminated and malloc'd, or NULL.
 char *nst_test_read_file(const char *path);
+// A whole file's bytes (malloc'd, *len set), or NULL after a failed CHECK naming it.
+unsigned char *nst_test_read_bytes(const char *path, size_t *len);
+// Loading the weights in path must fail with code (0: any), one line naming path and
+// holding needle (NULL: anything), and leave the weights empty.
+void nst_test_weights_refused(const char *path, int code, const char *needle);
 
 // What the tests of the `nst` program share: a fresh directory /tmp/<name>_XXXXXX,
 // the program ($NST_BUILD/nst, default build/nst), and ../shared's partial model,
