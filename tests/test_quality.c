@@ -293,6 +293,19 @@ static void test_auto_gradient_through_the_input_conversion(void) {
         }
         printf("     worst relative difference of 24 gradient entries: %.2e\n", worst);
         CHECKF(worst < 2e-2, "worst %.3e", worst);
+        // the network sees the picture clamped to 0..255: the same content and style
+        // terms as at the clamped picture itself, where the range penalty is 0
+        nst_objective_eval(&obj, u, g2);
+        double content_out = obj.last_content, style_out = obj.last_style, range_out = obj.last_range;
+        for (size_t i = 0; i < n; i++) {
+            int ch = (int)(i / (W * H));
+            u[i] = fminf(fmaxf(u[i], obj.lo[ch]), obj.hi[ch]);
+        }
+        nst_objective_eval(&obj, u, g2);
+        CHECKF(range_out > 0 && obj.last_range == 0, "range penalty %g outside, %g inside", range_out, obj.last_range);
+        CHECKF(obj.last_content == content_out && obj.last_style == style_out,
+               "content %.9g vs %.9g, style %.9g vs %.9g: the network saw values outside 0..255", content_out,
+               obj.last_content, style_out, obj.last_style);
         nst_objective_free(&obj);
     }
     nst_model_free(m);
