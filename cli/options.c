@@ -292,7 +292,8 @@ static void list_item(char *out, size_t n, const char *list, int i) {
 // each layer keeps the weight it had in the old list, and a new one gets 1, so that
 // `--preset tutorial --style-layers relu1_1,relu2_1,relu3_1` keeps 1, 0.75, 0.2.
 static int remap_layer_weights(nst_params *p, const char *old_layers, const char *opt, nst_error *err) {
-    if (!p->style_layer_weights[0]) return 0;
+    // weights given before any layer list belong to the list that follows, as given
+    if (!p->style_layer_weights[0] || !old_layers[0]) return 0;
     char out[sizeof p->style_layer_weights] = "", layer[64], old[64], weight[64];
     size_t len = 0;
     for (int i = 0;; i++) {

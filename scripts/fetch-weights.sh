@@ -29,7 +29,9 @@ esac
 url=${NST_WEIGHTS_URL:-$url}
 dest=${NST_MODEL:-${XDG_DATA_HOME:-$HOME/.local/share}/nst/vgg19.safetensors}
 if [ -s "$dest" ] && "$nst" model info "$dest" >/dev/null 2>&1; then
-    echo "weights already at $dest"; exit 0
+    # say which: a model fetched before nst 0.3 is torchvision's, not the Caffe default
+    echo "weights already at $dest ($("$nst" model info "$dest" | sed -n 's/^input: \([a-z]*\).*/\1 input/p')); remove it to fetch MODEL=$model"
+    exit 0
 fi
 mkdir -p "$(dirname "$dest")"
 tmp=$(mktemp -d)

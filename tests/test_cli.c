@@ -337,6 +337,14 @@ static void test_preset_then_style_layers(void) {
     w = json ? strstr(json, "\"style-layer-weights\"") : NULL;
     CHECKF(w && strstr(w, "[\n    0.75,\n    1.0\n  ]"), "%s", w ? w : "(no weights)");
     free(json);
+    // weights given before the first layer list are that list's, as given
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s/pl.png --style-layer-weights 2,3 --style-layers relu1_1,relu2_1 "
+             "--iterations 0 --size 32 -q", content, style, full, tmp);
+    CHECKF(run(args) == 0, "%s", out_text);
+    json = nst_test_read_file(json_path);
+    w = json ? strstr(json, "\"style-layer-weights\"") : NULL;
+    CHECKF(w && strstr(w, "[\n    2.0,\n    3.0\n  ]"), "%s", w ? w : "(no weights)");
+    free(json);
     // explicit weights of the wrong count are still refused, with the right count
     snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s/pl.png --style-layers relu1_1,relu2_1 --style-layer-weights 1,2,3 "
              "--iterations 0 --size 32 -q", content, style, full, tmp);
