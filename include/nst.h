@@ -226,7 +226,8 @@ int nst_model_conv_count(const nst_model *m);
 const char *nst_model_input_convention(const nst_model *m);
 /* How the convention was decided, in words (for `nst model info`). */
 const char *nst_model_input_reason(const nst_model *m);
-/* Overrides the convention: "caffe" or "torchvision" (--model-input). */
+/* Overrides the convention: "caffe" or "torchvision" (--model-input). It changes the
+ * model: call it before sessions in other threads share the model. */
 int nst_model_set_input(nst_model *m, const char *convention, nst_error *err);
 /* Dtype of the file's tensors: "F32", "F16" or "BF16". */
 const char *nst_model_dtype(const nst_model *m);
