@@ -40,3 +40,8 @@ for s in "${sizes[@]}"; do
     printf "%-6s %-5s %-8s %11s %11s %7s %13s %13s %7s\n" "$s" "$prec" "$threads" "$t_spi" "$n_spi" "$ratio" "$t_rss" "$n_rss" "$rratio"
   done
 done
+# which oneDNN kernels ran, per layer and direction (IMPL=0 skips it)
+if [ "${IMPL:-1}" != 0 ]; then
+    echo
+    bench/impl.sh 512 "${precisions[@]}"
+fi

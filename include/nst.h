@@ -304,7 +304,9 @@ typedef struct nst_params {
      * divided by C*H*W. */
     int raw_gram;
     nst_backend_choice backend;
-    nst_precision precision;        /* bf16 convolutions where the CPU has them; default fp32 */
+    nst_precision precision;        /* default auto: bf16 convolutions where the CPU has AMX
+                                       (faster there), else fp32; bf16 asks for them wherever
+                                       the CPU has AVX512-BF16 or AMX */
     nst_loss_scale loss_scale;      /* default AUTO */
     nst_preserve_colors preserve_colors;
     float init_noise_blend;         /* 0..1: mixes this much noise into the start (default 0) */

@@ -2,7 +2,7 @@
 #include "nn/gemm.h"
 
 void nst_gram(float *g, const float *f, int c, int n, float div) {
-    nst_sgemm(0, 1, c, c, n, 1.0f / div, f, n, f, n, 0.0f, g, c);
+    nst_sgemm_gram(c, n, 1.0f / div, f, n, 0.0f, g, c);
 }
 
 void nst_gram_ref(float *g, const float *f, int c, int n, float div) {

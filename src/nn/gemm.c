@@ -1,6 +1,9 @@
 #include "nn/gemm.h"
 #include <stddef.h>
 #include <omp.h>
+#ifdef NST_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
 #ifdef NST_HAVE_OPENBLAS
 #include <cblas.h>
 #include <pthread.h>
@@ -76,5 +79,23 @@ const char *nst_sgemm_backend(void) {
     return "openblas";
 #else
     return "reference";
+#endif
+}
+
+void nst_sgemm_gram(int m, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc) {
+#ifdef NST_HAVE_DNNL
+    // oneDNN threads it over the caller's OpenMP thread count; with a fixed count its
+    // split, and so its result, is the same every run
+    if (dnnl_sgemm('N', 'T', m, m, k, alpha, a, lda, a, lda, beta, c, ldc) == dnnl_success) return;
+    // only invalid arguments fail, which the callers never pass: the plain path then
+#endif
+    nst_sgemm(0, 1, m, m, k, alpha, a, lda, a, lda, beta, c, ldc);
+}
+
+const char *nst_sgemm_gram_backend(void) {
+#ifdef NST_HAVE_DNNL
+    return "onednn";
+#else
+    return nst_sgemm_backend();
 #endif
 }

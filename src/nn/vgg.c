@@ -68,6 +68,8 @@ int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, in
                  nst_error *err) {
     memset(net, 0, sizeof *net);
     net->forward_only = forward_only;
+    net->dnnl_layout = bf16 >> 1;
+    bf16 &= 1;
     if (n_conv < 1 || n_conv > wts->n_conv)
         return nst_fail(err, NST_ERR_MODEL, "the model has %d conv layers, %d needed", wts->n_conv, n_conv);
     net->weights = wts;

@@ -12,6 +12,10 @@ typedef enum { NST_BACKEND_REFERENCE = 0, NST_BACKEND_GEMM = 1, NST_BACKEND_ONED
 #define NST_LOSS_PRE 1    // convX_Y, before the ReLU
 #define NST_LOSS_POST 2   // reluX_Y
 
+// The oneDNN backend's activation layout: chosen per CPU and precision, or forced
+// (for tests) by adding NST_DNNL_LAYOUT_* << 1 to nst_vgg_init's bf16 argument.
+enum { NST_DNNL_LAYOUT_AUTO = 0, NST_DNNL_LAYOUT_BLOCKED = 1, NST_DNNL_LAYOUT_CHANNELS_LAST = 2 };
+
 struct nst_dnnl_net;   // the oneDNN backend's state (vgg_dnnl.c)
 
 // A named activation: convX_Y (before ReLU) or reluX_Y (after it).
@@ -41,6 +45,7 @@ typedef struct nst_vgg {
     int loss_at[NST_VGG_CONVS];      // NST_LOSS_* bits
     int bf16;                        // oneDNN backend: bfloat16 activations and convolutions
     int forward_only;                // no backward pass (style targets): no memory for it
+    int dnnl_layout;                 // NST_DNNL_LAYOUT_*: oneDNN's activation layout (tests force one)
     struct nst_dnnl_net *dnnl;       // oneDNN backend state, else NULL
 } nst_vgg;
 
@@ -50,7 +55,8 @@ int nst_vgg_pool_before(int i);
 size_t nst_vgg_bytes(int n_conv, int h, int w, const int *loss_at);
 
 // loss_at[i] (NST_LOSS_* bits, may be NULL for "every relu") says which activations
-// losses read. bf16 asks the oneDNN backend for bfloat16 convolutions. A forward_only
+// losses read. bf16 (bit 0) asks the oneDNN backend for bfloat16 convolutions; its
+// higher bits may force a layout (NST_DNNL_LAYOUT_*). A forward_only
 // network cannot run nst_vgg_backward.
 int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, int w,
                  const int *loss_at, int avg_pool, nst_backend backend, int bf16, int forward_only,
@@ -58,6 +64,8 @@ int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, in
 // 1 when the oneDNN backend was built in; 1 when the CPU has native bf16 (AVX512-BF16 or AMX).
 int nst_vgg_have_onednn(void);
 int nst_vgg_cpu_has_bf16(void);
+// 1 when oneDNN will run AMX kernels on this CPU (AMX-BF16, enabled by the OS).
+int nst_vgg_cpu_has_amx(void);
 void nst_vgg_free(nst_vgg *net);
 // x is (3,H,W) in the model's input space.
 void nst_vgg_forward(nst_vgg *net, const float *x);
