@@ -68,7 +68,8 @@ char *cli_config_json(const cli_options *o, const cli_run_info *run, nst_error *
         a = json_array();
         for (int k = 0; a && k < o->n_scales; k++) json_array_append_new(a, json_integer(o->iterations[k]));
         put(obj, "iterations", a, &bad);
-    } else {
+    } else {   // one stage: said, so that a rerun does not get the default stages
+        put(obj, "scales", json_string("none"), &bad);
         put(obj, "iterations", json_integer(p->iterations), &bad);
     }
     put(obj, "style-scale", real_of(o->style_scale), &bad);

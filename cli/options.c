@@ -33,9 +33,11 @@ void cli_usage(FILE *out) {
 "                              options override it; OUTPUT.json is one (default: none)\n"
 "Sizes:\n"
 "  --size N                    longest side of the result (default 512)\n"
-"  --scales N,N,...            coarse to fine: a stage at each longest side, ascending,\n"
-"                              each from the last one's result upsampled; the last\n"
-"                              is the result's size and --size is not used (default: none)\n"
+"  --scales auto|none|N,N,...  coarse to fine: a stage at each longest side, ascending,\n"
+"                              each from the last one's stylization upsampled; the last\n"
+"                              is the result's size and --size is not used; auto: from\n"
+"                              --size 256 up, a stage at size/2 with two thirds of the\n"
+"                              iterations, then one at size; none: one stage (default auto)\n"
 "  --style-scale X             style pictures are resized to size*X (default 1)\n"
 "  --max-pixels N              refuse pictures larger than N pixels (default 50000000)\n"
 "  --max-memory SIZE           refuse a run estimated to need more memory, in bytes or\n"
@@ -62,7 +64,8 @@ void cli_usage(FILE *out) {
 "                              matched to the content first (default none)\n"
 "Optimization:\n"
 "  --optimizer lbfgs|adam      (default lbfgs)\n"
-"  --iterations N[,N...]       one count, or one per stage of --scales (default 200)\n"
+"  --iterations N[,N...]       one count per stage of --scales, or one for them all: split\n"
+"                              by --scales auto, run by every stage of a list (default 150)\n"
 "  --lr X                      Adam learning rate / L-BFGS step scale (default 1)\n"
 "  --lbfgs-history N           (default 20)\n"
 "  --init content|noise|style|FILE  starting image (default content)\n"
@@ -355,6 +358,11 @@ static int apply(cli_options *o, const opt_def *d, const char *v, int on, const 
         return 0;
     }
     if (!strcmp(n, "scales")) {
+        if (!strcmp(v, "auto") || !strcmp(v, "none")) {   // nst_schedule's stages, or one
+            p->stages = v[0] == 'a' ? NST_STAGES_AUTO : NST_STAGES_ONE;
+            o->n_scales = 0;
+            return 0;
+        }
         if (split_ints(o->scales, &o->n_scales, CLI_MAX_SCALES, opt, v, 16, 65536, err)) return -1;
         for (k = 1; k < o->n_scales; k++)
             if (o->scales[k] <= o->scales[k - 1])
@@ -634,6 +642,14 @@ int cli_parse(cli_options *o, int argc, char **argv, nst_error *err) {
         return -1;
     }
     if (o->n_iterations <= 1) { o->iterations[0] = o->params.iterations; o->n_iterations = 1; }   // also a preset's
+    if (!o->n_scales) {   // --scales auto (the default) or none: the library's schedule
+        int sc[2], it[2], n = nst_schedule(&o->params, o->size, sc, it);
+        if (n > 1) {
+            if (o->n_iterations == 1) memcpy(o->iterations, it, sizeof it);
+            memcpy(o->scales, sc, sizeof sc);
+            o->n_scales = n;
+        }
+    }
     if (o->n_scales) {
         if (o->n_iterations != 1 && o->n_iterations != o->n_scales) {
             nst_fail(err, NST_ERR_USAGE, "--iterations: %d counts for %d scales (give one, or one per scale)",

@@ -91,7 +91,7 @@
  *     - take the current picture with nst_progress_image (free it after);
  *     - return nonzero to stop: nst_transfer then returns NST_ERR_INTERRUPTED
  *       with the current picture in out.
- *   In nst_transfer_scales the iteration runs on across the stages and
+ *   In nst_transfer_scales the iteration and time_s run on across the stages and
  *   p->iterations is the sum of them all.
  *
  * CHECKPOINTS
@@ -265,6 +265,9 @@ typedef enum { NST_PRECISION_FP32 = 0, NST_PRECISION_BF16 = 1, NST_PRECISION_AUT
  * mean((F - P)^2) + beta * sum of w_l * mean((G - A)^2) + gamma * TV, all in the
  * model's input space. */
 typedef enum { NST_LOSS_SCALE_AUTO = 0, NST_LOSS_SCALE_RAW = 1 } nst_loss_scale;
+/* How nst_schedule splits a run into coarse-to-fine stages. AUTO: a half-size stage
+ * first where the picture is large enough (see nst_schedule); ONE: a single stage. */
+typedef enum { NST_STAGES_AUTO = 0, NST_STAGES_ONE = 1 } nst_stages;
 
 /* What the progress callback sees after each iteration (iteration 0 is the
  * initial image). Loss terms are weighted; loss is their sum. range is the AUTO loss
@@ -286,7 +289,7 @@ int nst_progress_image(const nst_progress *p, nst_image *out, nst_error *err);
 #define NST_MAX_STYLES 16
 
 typedef struct nst_params {
-    int iterations;                 /* default 200 */
+    int iterations;                 /* default 150 (in all, across nst_schedule's stages) */
     nst_optimizer optimizer;        /* default L-BFGS */
     float lr;                       /* Adam learning rate, L-BFGS step scale (default 1) */
     int lbfgs_history;              /* default 20 */
@@ -308,6 +311,8 @@ typedef struct nst_params {
                                        (faster there), else fp32; bf16 asks for them wherever
                                        the CPU has AVX512-BF16 or AMX */
     nst_loss_scale loss_scale;      /* default AUTO */
+    nst_stages stages;              /* what nst_schedule gives (default AUTO); the
+                                       presets tutorial and gatys set ONE */
     nst_preserve_colors preserve_colors;
     float init_noise_blend;         /* 0..1: mixes this much noise into the start (default 0) */
     /* jcjohnson's --normalize_gradients: each loss term's gradient on a layer is divided
@@ -339,6 +344,13 @@ typedef struct nst_params {
 void nst_params_default(nst_params *p);
 /* "default", "tutorial" or "gatys": sets the fields a preset names. */
 int nst_params_preset(nst_params *p, const char *name, nst_error *err);
+/* The default stages of a run whose result has longest side `size`, for
+ * nst_transfer_scales: writes 1 or 2 longest sides (ascending) to scales and the
+ * iterations of each to iterations, and returns how many. With p->stages AUTO and
+ * size >= NST_SCHEDULE_MIN_SIZE: a stage at size/2 with two thirds of p->iterations
+ * (rounded down), then one at size with the rest; else one stage. */
+#define NST_SCHEDULE_MIN_SIZE 256
+int nst_schedule(const nst_params *p, int size, int scales[2], int iterations[2]);
 /* The layers a run would use with this model, as comma-separated lists. */
 int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, size_t content_len,
                        char *style, size_t style_len, nst_error *err);

@@ -163,6 +163,50 @@ static void test_scales_give_final_size_and_count_on(void) {
     CHECK(nst_transfer_scales(model, &content, &style_a, 1, bad, iters, 2, 1.0f, &p, &out, &err) == NST_ERR_USAGE);
 }
 
+// The fine stage starts from the content at its size plus the coarse stage's
+// stylization upsampled: with no iterations anywhere, the result is the content
+// itself (upsampling the coarse result instead would blur it: the check fails then).
+static void test_fine_stage_starts_from_content_plus_stylization(void) {
+    nst_image out = {0}, fitted = {0};
+    nst_error err;
+    nst_params p;
+    nst_params_default(&p);
+    int scales[2] = {16, 48}, iters[2] = {0, 0};
+    CHECKF(nst_transfer_scales(model, &content, &style_a, 1, scales, iters, 2, 1.0f, &p, &out, &err) == 0, "%s", err.msg);
+    CHECK(nst_image_fit(&fitted, &content, 48, &err) == 0);
+    double diff = 0;
+    size_t n = (size_t)3 * fitted.w * fitted.h;
+    for (size_t i = 0; out.data && out.w == fitted.w && out.h == fitted.h && i < n; i++) diff += fabs(out.data[i] - fitted.data[i]);
+    diff /= (double)n;
+    CHECKF(out.w == fitted.w && out.h == fitted.h && diff < 0.5, "%dx%d, mean difference %.3f levels from the content",
+           out.w, out.h, diff);
+    nst_image_free(&out);
+    nst_image_free(&fitted);
+}
+
+// The default schedule: from 256 px up, half size with two thirds of the
+// iterations, then full size; one stage below, with stages ONE, and in the presets
+// that reproduce a recipe.
+static void test_default_schedule(void) {
+    nst_params p;
+    nst_error err;
+    nst_params_default(&p);
+    int sc[2] = {0, 0}, it[2] = {0, 0};
+    CHECKF(p.iterations == 150 && p.stages == NST_STAGES_AUTO, "iterations %d", p.iterations);
+    CHECK(nst_schedule(&p, 512, sc, it) == 2 && sc[0] == 256 && sc[1] == 512 && it[0] == 100 && it[1] == 50);
+    CHECK(nst_schedule(&p, 255, sc, it) == 1 && sc[0] == 255 && it[0] == 150);
+    p.iterations = 1;
+    CHECK(nst_schedule(&p, 1024, sc, it) == 1 && it[0] == 1);
+    p.iterations = 301;
+    CHECK(nst_schedule(&p, 1001, sc, it) == 2 && sc[0] == 500 && it[0] == 200 && it[1] == 101);
+    p.stages = NST_STAGES_ONE;
+    CHECK(nst_schedule(&p, 512, sc, it) == 1 && sc[0] == 512 && it[0] == 301);
+    CHECK(nst_params_preset(&p, "default", &err) == 0 && p.stages == NST_STAGES_AUTO);
+    CHECK(nst_params_preset(&p, "tutorial", &err) == 0 && p.stages == NST_STAGES_ONE);
+    CHECK(nst_params_preset(&p, "default", &err) == 0 && nst_params_preset(&p, "gatys", &err) == 0 &&
+          p.stages == NST_STAGES_ONE);
+}
+
 static double first_loss;
 static int record_first(const nst_progress *pr, void *user) {
     (void)user;
@@ -261,6 +305,8 @@ int main(void) {
     TEST(test_content_mask_weights_content);
     TEST(test_normalized_gradients_rescale_each_term);
     TEST(test_scales_give_final_size_and_count_on);
+    TEST(test_fine_stage_starts_from_content_plus_stylization);
+    TEST(test_default_schedule);
     TEST(test_init_style_and_noise_blend);
     TEST(test_memory_limit_refuses_before_starting);
     TEST(test_presets);

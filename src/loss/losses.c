@@ -2,7 +2,7 @@
 #include "nn/gemm.h"
 
 void nst_gram(float *g, const float *f, int c, int n, float div) {
-    nst_sgemm_gram(c, n, 1.0f / div, f, n, 0.0f, g, c);
+    nst_sgemm_onednn(0, 1, c, c, n, 1.0f / div, f, n, f, n, 0.0f, g, c);
 }
 
 void nst_gram_ref(float *g, const float *f, int c, int n, float div) {
@@ -63,7 +63,9 @@ double nst_style_loss(float *grad, const float *f, const float *a, int c, int n,
     if (grad) {
         // dL/dF = 2 * dL/dG * F / gram_div (G is symmetric), dL/dG = 2w(G-A)/(E*C^2)
         float alpha = (float)(4.0 * weight / (extra_div * cc * gram_div));
-        nst_sgemm(0, 0, c, n, c, alpha, scratch, c, f, n, 1.0f, grad, n);
+        // memory-bound at C = 64, where OpenBLAS was faster (see gemm.h)
+        if (c >= 128) nst_sgemm_onednn(0, 0, c, n, c, alpha, scratch, c, f, n, 1.0f, grad, n);
+        else nst_sgemm(0, 0, c, n, c, alpha, scratch, c, f, n, 1.0f, grad, n);
     }
     return weight * s / cc / extra_div;
 }

@@ -82,17 +82,21 @@ const char *nst_sgemm_backend(void) {
 #endif
 }
 
-void nst_sgemm_gram(int m, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc) {
+void nst_sgemm_onednn(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                      const float *a, int lda, const float *b, int ldb, float beta,
+                      float *c, int ldc) {
 #ifdef NST_HAVE_DNNL
     // oneDNN threads it over the caller's OpenMP thread count; with a fixed count its
     // split, and so its result, is the same every run
-    if (dnnl_sgemm('N', 'T', m, m, k, alpha, a, lda, a, lda, beta, c, ldc) == dnnl_success) return;
+    if (dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) ==
+        dnnl_success)
+        return;
     // only invalid arguments fail, which the callers never pass: the plain path then
 #endif
-    nst_sgemm(0, 1, m, m, k, alpha, a, lda, a, lda, beta, c, ldc);
+    nst_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-const char *nst_sgemm_gram_backend(void) {
+const char *nst_sgemm_onednn_backend(void) {
 #ifdef NST_HAVE_DNNL
     return "onednn";
 #else

@@ -11,17 +11,19 @@ void nst_sgemm_ref(int trans_a, int trans_b, int m, int n, int k, float alpha,
 void nst_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta,
                float *c, int ldc);
-// C (M,M) = alpha * A (M,K) * A^T + beta * C, for Gram matrices (K = pixels, long):
-// oneDNN's sgemm when built in, else nst_sgemm. Why: oneDNN picks its kernel for the
-// CPU at run time, while OpenBLAS 0.3.21 falls back to its generic SSE3 kernel on
-// CPUs newer than itself (measured on 2 cores of a Sapphire Rapids-class Xeon: 50-64
-// GFLOP/s against oneDNN's 100-315 for VGG19's Gram shapes at 512x384). The product
-// with the short inner dimension (the style gradient) is memory-bound and stays on
-// nst_sgemm, which was as fast or faster there (28 ms against 46 ms at C=64).
-void nst_sgemm_gram(int m, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc);
+// The same product through oneDNN's sgemm when built in, else nst_sgemm. Why: oneDNN
+// picks its kernel for the CPU at run time, while OpenBLAS 0.3.21 falls back to its
+// generic SSE3 kernel on CPUs newer than itself. Measured on 2 cores of a Sapphire
+// Rapids-class Xeon for VGG19's shapes at 512x384: Gram matrices (F F^T, K = pixels)
+// 3-5x faster (100-315 GFLOP/s against 50-64); the style gradient's (C,C)x(C,N)
+// product faster from C = 128 up (C=256: 20 ms against 25) but slower at C = 64
+// (46 ms against 28), where it is memory-bound: the losses choose per shape.
+void nst_sgemm_onednn(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                      const float *a, int lda, const float *b, int ldb, float beta,
+                      float *c, int ldc);
 // Which implementation nst_sgemm uses ("openblas" or "reference").
 const char *nst_sgemm_backend(void);
-// Which implementation nst_sgemm_gram uses ("onednn", "openblas" or "reference").
-const char *nst_sgemm_gram_backend(void);
+// Which implementation nst_sgemm_onednn uses ("onednn", "openblas" or "reference").
+const char *nst_sgemm_onednn_backend(void);
 
 #endif

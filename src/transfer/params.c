@@ -12,7 +12,7 @@ const char *nst_version(void) { return NST_VERSION; }
 
 void nst_params_default(nst_params *p) {
     memset(p, 0, sizeof *p);
-    p->iterations = 200;
+    p->iterations = 150;
     p->optimizer = NST_OPTIMIZER_LBFGS;
     p->lr = 1.0f;
     p->lbfgs_history = 20;
@@ -48,6 +48,7 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
         memcpy(p->style_layer_weights, d.style_layer_weights, sizeof d.style_layer_weights);
         p->raw_gram = d.raw_gram;
         p->loss_scale = d.loss_scale;
+        p->stages = d.stages;
         p->avg_pool = d.avg_pool;
         p->init = d.init;
     } else if (strcmp(name, "tutorial") == 0) {
@@ -63,6 +64,7 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
         snprintf(p->style_layer_weights, sizeof p->style_layer_weights, "1,0.75,0.2,0.2,0.2");
         p->raw_gram = 1;
         p->loss_scale = NST_LOSS_SCALE_RAW;
+        p->stages = NST_STAGES_ONE;
         p->avg_pool = 0;
         p->init = NST_INIT_CONTENT;
     } else if (strcmp(name, "gatys") == 0) {
@@ -73,6 +75,7 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
         p->raw_gram = 0;
         // its recipe as in nst 0.2: these weights in the raw loss contract
         p->loss_scale = NST_LOSS_SCALE_RAW;
+        p->stages = NST_STAGES_ONE;
         p->content_weight = 1.0f;
         p->style_weight = 1e4f;
         p->tv_weight = 0.0f;
@@ -83,6 +86,23 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
         return nst_fail(err, NST_ERR_USAGE, "unknown preset '%s' (default, tutorial, gatys)", name);
     }
     return NST_OK;
+}
+
+int nst_schedule(const nst_params *p, int size, int scales[2], int iterations[2]) {
+    if (p->stages != NST_STAGES_AUTO || size < NST_SCHEDULE_MIN_SIZE || p->iterations < 2) {
+        scales[0] = size;
+        iterations[0] = p->iterations;
+        return 1;
+    }
+    // The coarse stage costs a quarter as much per iteration and finds the style's
+    // large structures; the fine stage starts from its stylization upsampled onto
+    // the content (nst_transfer_scales) and sharpens it.
+    int coarse = (int)((long long)p->iterations * 2 / 3);
+    scales[0] = size / 2;
+    scales[1] = size;
+    iterations[0] = coarse;
+    iterations[1] = p->iterations - coarse;
+    return 2;
 }
 
 int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, size_t content_len,

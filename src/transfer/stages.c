@@ -84,21 +84,50 @@ int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *
     return rc;
 }
 
-// Progress across stages: iterations count on from the previous stage, and each
-// later stage's iteration 0 (the previous result, upsampled) is not reported again.
+// Progress across stages: iterations and optimization time count on from the previous
+// stages, and each later stage's iteration 0 (the previous result, upsampled) is not
+// reported again.
 typedef struct stage_progress {
     const nst_params *outer;
     int offset, total;
     int skip_first;
+    double time_offset;   // the earlier stages' optimization seconds (of this process)
+    double last_time;     // the stage's time_s at its last report
 } stage_progress;
 
 static int on_stage_progress(const nst_progress *p, void *user) {
     stage_progress *sp = user;
+    sp->last_time = p->time_s;
     if (sp->skip_first && p->iter == 0) return 0;
     nst_progress q = *p;
     q.iter = p->iter + sp->offset;
     q.iterations = sp->total;
+    q.time_s = p->time_s + sp->time_offset;
     return sp->outer->progress(&q, sp->outer->progress_user);
+}
+
+// A later stage's start: the content at the new size plus the previous stage's
+// stylization (its result minus its content), upsampled. Upsampling the result itself
+// blurs the content's detail, which the fine stage then spends its iterations
+// restoring (measured: relu4_2's content error jumped from 0.40 to 0.74 at the switch
+// and was 0.44 after 60 more iterations, against 0.37 for a single stage).
+static int upsample_stylization(nst_image *start, const nst_image *prev, const nst_image *prev_content,
+                                const nst_image *content, nst_error *err) {
+    nst_image up = {0}, up_c = {0};
+    nst_image_free(start);
+    int rc = nst_image_resize(&up, prev, content->w, content->h, err);
+    if (!rc) rc = nst_image_resize(&up_c, prev_content, content->w, content->h, err);
+    if (!rc) rc = nst_image_resize(start, content, content->w, content->h, err);   // a copy
+    if (!rc) {
+        size_t n = (size_t)3 * content->w * content->h;
+        for (size_t i = 0; i < n; i++) {
+            float v = content->data[i] + (up.data[i] - up_c.data[i]);
+            start->data[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+        }
+    }
+    nst_image_free(&up);
+    nst_image_free(&up_c);
+    return rc;
 }
 
 int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_image *styles,
@@ -128,30 +157,39 @@ int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_
     prepared pr;
     int rc = prepare_colors(&pr, content, styles, n_styles, p->preserve_colors, err);
     if (rc) return rc;
-    nst_image prev = {0}, c = {0};
+    nst_image prev = {0}, c = {0}, prev_c = {0}, start = {0};
     nst_image st[NST_MAX_STYLES];
     memset(st, 0, sizeof st);
+    double time_offset = 0;
     for (int k = first; k < n_scales && rc == NST_OK; k++) {
         nst_params q = *p;
         q.preserve_colors = NST_COLORS_NONE;   // prepared once above, finished once below
         q.iterations = iterations[k];
         q.resume = k == first ? p->resume : NULL;
-        stage_progress sp = {p, done, total, k > 0};
+        stage_progress sp = {p, done, total, k > 0, time_offset, 0};
         if (p->progress) { q.progress = on_stage_progress; q.progress_user = &sp; }
-        if (k > 0) { q.init = NST_INIT_IMAGE; q.init_image = &prev; q.init_noise_blend = 0; }
         int style_size = (int)lroundf(scales[k] * style_scale);
         if ((rc = nst_image_fit(&c, &pr.content, scales[k], err))) break;
+        if (k > first) {   // (a resumed stage starts from its checkpoint)
+            if ((rc = upsample_stylization(&start, &prev, &prev_c, &c, err))) break;
+            q.init = NST_INIT_IMAGE; q.init_image = &start; q.init_noise_blend = 0;
+        }
         for (int s = 0; s < n_styles && !rc; s++) rc = nst_image_fit(&st[s], &pr.styles[s], style_size < 16 ? 16 : style_size, err);
         nst_image result = {0};
         nst_stage stage = {k, done};
         if (!rc) rc = nst_transfer_core(m, &c, st, n_styles, &q, &stage, &result, err);
-        nst_image_free(&c);
+        nst_image_free(&prev_c);
+        prev_c = c;
+        memset(&c, 0, sizeof c);
+        nst_image_free(&start);
         for (int s = 0; s < n_styles; s++) nst_image_free(&st[s]);
         nst_image_free(&prev);
+        time_offset += sp.last_time;
         prev = result;   // the next stage starts here; on failure it is what we have
         done += iterations[k];
     }
     prepared_free(&pr);
+    nst_image_free(&c); nst_image_free(&prev_c); nst_image_free(&start);
     *out = prev;
     if (out->data && (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC || rc == NST_ERR_IO)) {
         nst_error ferr;
