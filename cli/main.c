@@ -84,19 +84,6 @@ static int fail(const nst_error *err) {
     return cli_exit_code(err->code);
 }
 
-// w x h of a picture of sw x sh resized so that its longest side is longest (as
-// nst_image_fit does it).
-static void fit_size(int sw, int sh, int longest, int *w, int *h) {
-    if (sw >= sh) {
-        *w = longest;
-        *h = (int)(((long long)sh * longest * 2 + sw) / (2LL * sw));
-    } else {
-        *h = longest;
-        *w = (int)(((long long)sw * longest * 2 + sh) / (2LL * sh));
-    }
-    if (*w < 1) *w = 1;
-    if (*h < 1) *h = 1;
-}
 
 // "123.4 MiB"
 static const char *human_bytes(char *buf, size_t n, double bytes) {
@@ -217,7 +204,7 @@ static int run(int argc, char **argv) {
         if (nst_image_load(&style_full[s], o.styles[s], o.max_pixels, &err)) { code = fail(&err); goto done; }
     // with --scales, nst_transfer_scales resizes for each stage itself
     int w, h;
-    fit_size(content_full.w, content_full.h, o.size, &w, &h);
+    nst_fit_size(content_full.w, content_full.h, o.size, &w, &h);
     if (!o.n_scales) {
         if (nst_image_fit(&content, &content_full, o.size, &err)) { code = fail(&err); goto done; }
         int style_size = (int)lroundf(o.size * o.style_scale);
@@ -259,7 +246,7 @@ static int run(int argc, char **argv) {
         // the styles at the size the (last) run gives them
         int sw[NST_MAX_STYLES], sh[NST_MAX_STYLES], style_size = (int)lroundf(o.size * o.style_scale);
         for (int s = 0; s < o.n_styles; s++)
-            fit_size(style_full[s].w, style_full[s].h, style_size < 16 ? 16 : style_size, &sw[s], &sh[s]);
+            nst_fit_size(style_full[s].w, style_full[s].h, style_size < 16 ? 16 : style_size, &sw[s], &sh[s]);
         double bytes = (double)nst_estimate_bytes(model, &o.params, w, h, sw, sh, o.n_styles);
         if (o.params.max_memory)
             fprintf(stderr, "nst: memory estimate %s at %dx%d, limit %s (--max-memory)\n",

@@ -34,6 +34,8 @@
  *                                resamples into dst (allocated), antialiased.
  *     nst_image_fit(dst, src, longest, err)
  *                                resizes so the longest side is `longest`.
+ *     nst_fit_size(w, h, longest, &fit_w, &fit_h)
+ *                                the size nst_image_fit gives, without resizing.
  *     nst_image_alloc(img, w, h, err)   allocates a w x h picture (zeroed).
  *     nst_image_free(img)        frees; safe on a zeroed or freed picture.
  *   Models
@@ -58,6 +60,10 @@
  *     nst_resolve_layers(model, &p, content, n, style, n, err)
  *                                the layers a run would use with this model.
  *     nst_backend_name(&p)       the kernels a run with p would use, in words.
+ *     nst_schedule(&p, size, scales, iterations)
+ *                                the default stages for a result of longest side
+ *                                size: half size with two thirds of p.iterations,
+ *                                then size (p.stages AUTO, size >= 256), else one.
  *     nst_estimate_bytes(model, &p, w, h, style_w, style_h, n_styles)
  *                                memory a run would allocate at its peak, for
  *                                a w x h content and styles of the sizes given.
@@ -67,8 +73,9 @@
  *     nst_transfer_scales(model, &content, styles, n_styles, scales, iterations,
  *                         n_scales, style_scale, &p, &out, err)
  *                                coarse to fine: a run at each longest side in
- *                                scales (ascending), each from the previous
- *                                result upsampled; takes the pictures at any size.
+ *                                scales (ascending), each from the content plus
+ *                                the previous stage's stylization (result minus
+ *                                content) upsampled; takes the pictures at any size.
  *     nst_progress_image(progress, &img, err)
  *                                inside a progress callback: the current picture.
  *   Colour (what p.preserve_colors uses; YCbCr is JPEG's full-range BT.601)
@@ -160,7 +167,7 @@
 extern "C" {
 #endif
 
-#define NST_VERSION "0.3.0"
+#define NST_VERSION "0.4.0"
 #define NST_DEFAULT_MAX_PIXELS 50000000LL   /* 50 megapixels */
 
 typedef enum nst_status {
@@ -205,6 +212,9 @@ int nst_image_resize(nst_image *dst, const nst_image *src, int w, int h, nst_err
 /* Resizes so that the longest side is `longest` (aspect kept, exact copy when
  * already that size). */
 int nst_image_fit(nst_image *dst, const nst_image *src, int longest, nst_error *err);
+/* The size nst_image_fit gives a w x h picture: longest side `longest`, the other
+ * rounded to nearest, at least 1. */
+void nst_fit_size(int w, int h, int longest, int *fit_w, int *fit_h);
 int nst_image_alloc(nst_image *img, int w, int h, nst_error *err);
 void nst_image_free(nst_image *img);
 

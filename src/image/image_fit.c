@@ -1,18 +1,23 @@
 #include "nst.h"
 #include "util/status.h"
 
+void nst_fit_size(int src_w, int src_h, int longest, int *fit_w, int *fit_h) {
+    int w, h;
+    // round to nearest, keep at least one pixel on the short side
+    if (src_w >= src_h) {
+        w = longest;
+        h = src_w > 0 ? (int)(((long long)src_h * longest * 2 + src_w) / (2LL * src_w)) : 1;
+    } else {
+        h = longest;
+        w = (int)(((long long)src_w * longest * 2 + src_h) / (2LL * src_h));
+    }
+    *fit_w = w < 1 ? 1 : w;
+    *fit_h = h < 1 ? 1 : h;
+}
+
 int nst_image_fit(nst_image *dst, const nst_image *src, int longest, nst_error *err) {
     if (longest < 1) return nst_fail(err, NST_ERR_USAGE, "size must be at least 1, got %d", longest);
     int w, h;
-    // round to nearest, keep at least one pixel on the short side
-    if (src->w >= src->h) {
-        w = longest;
-        h = (int)(((long long)src->h * longest * 2 + src->w) / (2LL * src->w));
-    } else {
-        h = longest;
-        w = (int)(((long long)src->w * longest * 2 + src->h) / (2LL * src->h));
-    }
-    if (w < 1) w = 1;
-    if (h < 1) h = 1;
+    nst_fit_size(src->w, src->h, longest, &w, &h);
     return nst_image_resize(dst, src, w, h, err);
 }

@@ -154,6 +154,16 @@ int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_
                             first + 1, n_scales);
         for (int k = 0; k < first; k++) done += iterations[k];
     }
+    if (p->max_memory) {   // the last stage is the largest: refuse before any stage runs
+        int w, h, sw[NST_MAX_STYLES], sh[NST_MAX_STYLES];
+        int last = scales[n_scales - 1], style_size = (int)lroundf(last * style_scale);
+        nst_fit_size(content->w, content->h, last, &w, &h);
+        for (int s = 0; s < n_styles; s++) nst_fit_size(styles[s].w, styles[s].h, style_size < 16 ? 16 : style_size, &sw[s], &sh[s]);
+        size_t need = nst_estimate_bytes(m, p, w, h, sw, sh, n_styles);
+        if (need > p->max_memory)
+            return nst_fail(err, NST_ERR_LIMIT, "a %dx%d run needs about %.1f GiB, more than the limit of %.1f GiB (--max-memory)",
+                            w, h, need / 1073741824.0, p->max_memory / 1073741824.0);
+    }
     prepared pr;
     int rc = prepare_colors(&pr, content, styles, n_styles, p->preserve_colors, err);
     if (rc) return rc;
