@@ -645,7 +645,7 @@ int cli_parse(cli_options *o, int argc, char **argv, nst_error *err) {
     if (!o->n_scales) {   // --scales auto (the default) or none: the library's schedule
         int sc[2], it[2], n = nst_schedule(&o->params, o->size, sc, it);
         if (n > 1) {
-            if (o->n_iterations == 1) memcpy(o->iterations, it, sizeof it);
+            if (o->n_iterations == 1) { memcpy(o->iterations, it, sizeof it); o->n_iterations = n; }
             memcpy(o->scales, sc, sizeof sc);
             o->n_scales = n;
         }

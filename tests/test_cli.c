@@ -315,6 +315,54 @@ static void test_preset_sizes(void) {
     CHECKF(run(args) == 4 && strstr(out_text, "a 512x384 run"), "%s", out_text);
 }
 
+// The default stages (--scales auto): from 256 px, half size with two thirds of the
+// iterations, then full size, recorded in OUTPUT.json; the log counts iterations and
+// time on across them. --scales none runs one stage and says so.
+static void check_stage_log(const char *log, int want_lines) {
+    FILE *f = fopen(log, "r");
+    CHECK(f != NULL);
+    if (!f) return;
+    char line[512];
+    int lines = 0, ok = 1;
+    double prev_t = -1;
+    while (fgets(line, sizeof line, f)) {
+        int iter;
+        double t;
+        if (sscanf(line, "{\"iter\":%d,\"time_s\":%lf", &iter, &t) != 2 || iter != lines || t < prev_t) ok = 0;
+        prev_t = t;
+        lines++;
+    }
+    fclose(f);
+    CHECKF(ok && lines == want_lines, "%s: %d lines, in order: %d", log, lines, ok);
+}
+
+static void test_default_stages(void) {
+    char args[4096], out[300], log[300], json_path[400];
+    snprintf(out, sizeof out, "%s/stages.png", tmp);
+    snprintf(log, sizeof log, "%s/stages.jsonl", tmp);
+    snprintf(json_path, sizeof json_path, "%s.json", out);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 256 --iterations 6 --log %s -q", content, style, model,
+             out, log);
+    CHECKF(run(args) == 0, "%s", out_text);
+    char *json = nst_test_read_file(json_path);
+    CHECKF(json && strstr(json, "\"scales\": [\n    128,\n    256\n  ]") &&
+           strstr(json, "\"iterations\": [\n    4,\n    2\n  ]"), "%s", json ? json : "(no OUTPUT.json)");
+    free(json);
+    check_stage_log(log, 7);
+    nst_image img = {0};
+    nst_error err;
+    CHECKF(nst_image_load(&img, out, NST_DEFAULT_MAX_PIXELS, &err) == 0 && img.w == 256, "%s", err.msg);
+    nst_image_free(&img);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 256 --iterations 6 --scales none --log %s -q", content,
+             style, model, out, log);
+    CHECKF(run(args) == 0, "%s", out_text);
+    json = nst_test_read_file(json_path);
+    CHECKF(json && strstr(json, "\"scales\": \"none\"") && strstr(json, "\"iterations\": 6"), "%s",
+           json ? json : "(no OUTPUT.json)");
+    free(json);
+    check_stage_log(log, 7);
+}
+
 // Layers named after a preset keep the preset's weight where it has one and 1
 // otherwise (this was refused: "4 style layer weights given for 3 style layers").
 static void test_preset_then_style_layers(void) {
@@ -414,6 +462,7 @@ int main(void) {
     TEST(test_model_info_and_convert);
     TEST(test_interrupt_writes_current_image);
     TEST(test_preset_sizes);
+    TEST(test_default_stages);
     TEST(test_preset_then_style_layers);
     TEST(test_model_input_convention);
     TEST(test_help_and_version);
