@@ -207,6 +207,36 @@ static void test_default_schedule(void) {
           p.stages == NST_STAGES_ONE);
 }
 
+// L-BFGS's first step in the AUTO loss scale moves the picture by about a level where
+// it moves most (it was 1e-3 of a level, below bf16's rounding: the run stalled).
+static nst_image first_pictures[2];
+static int keep_first_pictures(const nst_progress *pr, void *user) {
+    (void)user;
+    if (pr->iter < 2) {
+        nst_error err;
+        nst_image_free(&first_pictures[pr->iter]);
+        nst_progress_image(pr, &first_pictures[pr->iter], &err);
+    }
+    return 0;
+}
+
+static void test_first_lbfgs_step_moves_a_level(void) {
+    nst_image out = {0};
+    nst_error err;
+    nst_params p;
+    nst_params_default(&p);
+    p.iterations = 1;
+    p.progress = keep_first_pictures;
+    CHECKF(nst_transfer(model, &content, &style_a, 1, &p, &out, &err) == 0, "%s", err.msg);
+    double most = 0;
+    size_t n = (size_t)3 * content.w * content.h;
+    for (size_t i = 0; first_pictures[0].data && first_pictures[1].data && i < n; i++)
+        most = fmax(most, fabs(first_pictures[1].data[i] - first_pictures[0].data[i]));
+    CHECKF(most >= 0.5, "the first step moved a value by at most %.4f levels", most);
+    for (int k = 0; k < 2; k++) nst_image_free(&first_pictures[k]);
+    nst_image_free(&out);
+}
+
 static double first_loss;
 static int record_first(const nst_progress *pr, void *user) {
     (void)user;
@@ -307,6 +337,7 @@ int main(void) {
     TEST(test_scales_give_final_size_and_count_on);
     TEST(test_fine_stage_starts_from_content_plus_stylization);
     TEST(test_default_schedule);
+    TEST(test_first_lbfgs_step_moves_a_level);
     TEST(test_init_style_and_noise_blend);
     TEST(test_memory_limit_refuses_before_starting);
     TEST(test_presets);

@@ -7,6 +7,7 @@ int nst_lbfgs_init(nst_lbfgs *o, size_t n, int history, float lr, nst_error *err
     memset(o, 0, sizeof *o);
     if (history < 1) return nst_fail(err, NST_ERR_USAGE, "L-BFGS history must be at least 1");
     o->n = n; o->history = history; o->lr = lr; o->head = -1;
+    o->first_move = 1e-3;
     o->s = calloc(history, sizeof(float *));
     o->y = calloc(history, sizeof(float *));
     o->rho = calloc(history, sizeof(double));
@@ -82,10 +83,11 @@ int nst_lbfgs_step(nst_lbfgs *o, float *x, double *f, float *g, nst_objective_fn
             double gnorm1 = 0;
             for (size_t i = 0; i < n; i++) gnorm1 += fabs(g[i]);
             t = fmin(1.0, 1.0 / gnorm1) * o->lr;
-            // images live on a scale of ~1..100: let the first step move a pixel by ~1% of that
+            // at least first_move for the value that moves most: a step too small to
+            // change the loss beyond its rounding gives the history a pair of noise
             double gmax = 0;
             for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(o->d[i]));
-            if (gmax > 0) t = fmax(t, 1e-3 / gmax);
+            if (gmax > 0) t = fmax(t, o->first_move / gmax);
         }
         memcpy(o->x0, x, n * sizeof(float));
         memcpy(o->g0, g, n * sizeof(float));

@@ -32,6 +32,7 @@ typedef struct nst_lbfgs {
     int head;        // index of the newest pair
     long iter;       // iterations done
     float lr;        // initial step length scale (1 = the quasi-Newton step)
+    double first_move;   // the first step's largest change of one value (set after init)
     float **s, **y;  // history pairs, each (n), owned
     double *rho, *alpha;
     float *d, *x0, *g0;   // direction, previous x and gradient (n)
