@@ -24,23 +24,29 @@ static double dot(const float *a, const float *b, size_t n) {
     return s;
 }
 
+// nst_sgemm (OpenBLAS or plain loops) and nst_sgemm_onednn (oneDNN's, where built)
+// against the oracle, in every transpose, and the oracle against a direct sum.
 static void test_gemm_matches_reference(void) {
     int m = 37, n = 53, k = 29;
-    for (int ta = 0; ta < 2; ta++)
-        for (int tb = 0; tb < 2; tb++) {
-            float *a = rand_vec((size_t)m * k), *b = rand_vec((size_t)k * n);
-            float *c1 = rand_vec((size_t)m * n), *c2 = malloc(sizeof(float) * m * n);
-            memcpy(c2, c1, sizeof(float) * m * n);
-            int lda = ta ? m : k, ldb = tb ? k : n;
-            nst_sgemm(ta, tb, m, n, k, 0.7f, a, lda, b, ldb, 0.3f, c1, n);
-            nst_sgemm_ref(ta, tb, m, n, k, 0.7f, a, lda, b, ldb, 0.3f, c2, n);
-            nst_test_close("gemm", c1, c2, (long)m * n, 1e-5, 0);
-            // and against a direct sum for one entry
-            double s = 0;
-            for (int p = 0; p < k; p++) s += (double)(ta ? a[p * lda + 3] : a[3 * lda + p]) * (tb ? b[5 * ldb + p] : b[p * ldb + 5]);
-            free(a); free(b); free(c1); free(c2);
-            (void)s;
-        }
+    nst_sgemm_fn fns[2] = {nst_sgemm, nst_sgemm_onednn};
+    for (int f = 0; f < 2; f++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                float *a = rand_vec((size_t)m * k), *b = rand_vec((size_t)k * n);
+                float *c1 = rand_vec((size_t)m * n), *c2 = malloc(sizeof(float) * m * n);
+                memcpy(c2, c1, sizeof(float) * m * n);
+                float c35 = c1[3 * n + 5];
+                int lda = ta ? m : k, ldb = tb ? k : n;
+                fns[f](ta, tb, m, n, k, 0.7f, a, lda, b, ldb, 0.3f, c1, n);
+                nst_sgemm_ref(ta, tb, m, n, k, 0.7f, a, lda, b, ldb, 0.3f, c2, n);
+                nst_test_close(f ? "gemm (onednn)" : "gemm", c1, c2, (long)m * n, 1e-5, 0);
+                double s = 0;
+                for (int p = 0; p < k; p++)
+                    s += (double)(ta ? a[p * lda + 3] : a[3 * lda + p]) * (tb ? b[5 * ldb + p] : b[p * ldb + 5]);
+                CHECKF(fabs(c2[3 * n + 5] - (0.7 * s + 0.3 * c35)) < 1e-4, "oracle %g, direct sum %g", c2[3 * n + 5],
+                       0.7 * s + 0.3 * c35);
+                free(a); free(b); free(c1); free(c2);
+            }
 }
 
 static void test_conv_gemm_matches_reference(void) {
@@ -130,8 +136,8 @@ static double loss_fn(const float *x, float *grad, void *vctx) {
     loss_ctx *k = vctx;
     if (grad) memset(grad, 0, sizeof(float) * k->c * k->n);
     if (k->kind == 0) return nst_content_loss(grad, x, k->target, (size_t)k->c * k->n, 3.0f);
-    if (k->kind == 1) return nst_style_loss(grad, x, k->target, k->c, k->n, (float)(k->c * k->n), 1.0f, 50.0f, k->scratch);
-    if (k->kind == 2) return nst_style_loss(grad, x, k->target, k->c, k->n, 1.0f, (float)(k->c * k->n), 5.0f, k->scratch);
+    if (k->kind == 1) return nst_style_loss(nst_sgemm, grad, x, k->target, k->c, k->n, (float)(k->c * k->n), 1.0f, 50.0f, k->scratch);
+    if (k->kind == 2) return nst_style_loss(nst_sgemm, grad, x, k->target, k->c, k->n, 1.0f, (float)(k->c * k->n), 5.0f, k->scratch);
     return nst_tv_loss(grad, x, k->c, 5, k->n / 5, 2.0f);
 }
 
@@ -156,7 +162,7 @@ static void test_known_loss_values(void) {
     CHECK(fabs(g[0] - 2.0f) < 1e-6 && fabs(g[1] - 4.0f) < 1e-6);   // 2*w*(f-p)/n
     // gram of one channel [1,2,3] over N=3 with C*N normalisation: 14/3
     float f1[3] = {1, 2, 3}, gm[1];
-    nst_gram(gm, f1, 1, 3, 3.0f);
+    nst_gram(nst_sgemm, gm, f1, 1, 3, 3.0f);
     CHECK(fabs(gm[0] - 14.0f / 3) < 1e-6);
     nst_gram_ref(gm, f1, 1, 3, 3.0f);
     CHECK(fabs(gm[0] - 14.0f / 3) < 1e-6);
@@ -168,9 +174,11 @@ static void test_known_loss_values(void) {
 static void test_gram_matches_reference(void) {
     int c = 19, n = 301;
     float *f = rand_vec((size_t)c * n), *g1 = malloc(sizeof(float) * c * c), *g2 = malloc(sizeof(float) * c * c);
-    nst_gram(g1, f, c, n, (float)(c * n));
     nst_gram_ref(g2, f, c, n, (float)(c * n));
+    nst_gram(nst_sgemm, g1, f, c, n, (float)(c * n));
     nst_test_close("gram", g1, g2, (long)c * c, 1e-5, 1e-7);
+    nst_gram(nst_sgemm_onednn, g1, f, c, n, (float)(c * n));
+    nst_test_close("gram (onednn)", g1, g2, (long)c * c, 1e-5, 1e-7);
     free(f); free(g1); free(g2);
 }
 

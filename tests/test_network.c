@@ -181,7 +181,7 @@ static void check_grams(fixture *fx) {
         int c = nst_vgg_cout(r.conv);
         size_t n = (size_t)net.h[r.conv] * net.w[r.conv];
         float *g = malloc(sizeof(float) * c * c);
-        nst_gram(g, nst_vgg_activation(&net, r), c, (int)n, (float)(c * n));
+        nst_gram(nst_sgemm, g, nst_vgg_activation(&net, r), c, (int)n, (float)(c * n));
         if (want && m == (int64_t)c * c) nst_test_close(key, g, want, m, RTOL, 0);
         else CHECKF(0, "%s missing or wrong size", key);
         free(g); free(want);

@@ -1,8 +1,8 @@
 #include "loss/losses.h"
 #include "nn/gemm.h"
 
-void nst_gram(float *g, const float *f, int c, int n, float div) {
-    nst_sgemm_onednn(0, 1, c, c, n, 1.0f / div, f, n, f, n, 0.0f, g, c);
+void nst_gram(nst_sgemm_fn gemm, float *g, const float *f, int c, int n, float div) {
+    gemm(0, 1, c, c, n, 1.0f / div, f, n, f, n, 0.0f, g, c);
 }
 
 void nst_gram_ref(float *g, const float *f, int c, int n, float div) {
@@ -50,10 +50,10 @@ double nst_content_loss_masked(float *grad, const float *f, const float *p, cons
     return weight * s / total;
 }
 
-double nst_style_loss(float *grad, const float *f, const float *a, int c, int n,
+double nst_style_loss(nst_sgemm_fn gemm, float *grad, const float *f, const float *a, int c, int n,
                       float gram_div, float extra_div, float weight, float *scratch) {
     // scratch = G - A
-    nst_gram(scratch, f, c, n, gram_div);
+    nst_gram(gemm, scratch, f, c, n, gram_div);
     double s = 0;
     for (size_t i = 0; i < (size_t)c * c; i++) {
         scratch[i] -= a[i];
@@ -64,8 +64,7 @@ double nst_style_loss(float *grad, const float *f, const float *a, int c, int n,
         // dL/dF = 2 * dL/dG * F / gram_div (G is symmetric), dL/dG = 2w(G-A)/(E*C^2)
         float alpha = (float)(4.0 * weight / (extra_div * cc * gram_div));
         // memory-bound at C = 64, where OpenBLAS was faster (see gemm.h)
-        if (c >= 128) nst_sgemm_onednn(0, 0, c, n, c, alpha, scratch, c, f, n, 1.0f, grad, n);
-        else nst_sgemm(0, 0, c, n, c, alpha, scratch, c, f, n, 1.0f, grad, n);
+        (c >= 128 ? gemm : nst_sgemm)(0, 0, c, n, c, alpha, scratch, c, f, n, 1.0f, grad, n);
     }
     return weight * s / cc / extra_div;
 }

@@ -5,9 +5,11 @@
 #ifndef NST_LOSSES_H
 #define NST_LOSSES_H
 #include <stddef.h>
+#include "nn/gemm.h"
 
-// G is (C,C) = F F^T / div, F is (C,N).
-void nst_gram(float *g, const float *f, int c, int n, float div);
+// G is (C,C) = F F^T / div, F is (C,N), multiplied by gemm (nst_sgemm or
+// nst_sgemm_onednn, see gemm.h).
+void nst_gram(nst_sgemm_fn gemm, float *g, const float *f, int c, int n, float div);
 // Plain loops, the oracle for nst_gram.
 void nst_gram_ref(float *g, const float *f, int c, int n, float div);
 
@@ -19,8 +21,9 @@ double nst_content_loss_masked(float *grad, const float *f, const float *p, cons
                                int c, size_t n, float weight);
 
 // weight * mean((G - A)^2) / extra_div over the C*C entries, G = F F^T / gram_div.
-// F is (C,N), A is (C,C), grad is (C,N). scratch holds C*C floats.
-double nst_style_loss(float *grad, const float *f, const float *a, int c, int n,
+// F is (C,N), A is (C,C), grad is (C,N). scratch holds C*C floats. gemm as for nst_gram
+// (below 128 channels the gradient's product runs on nst_sgemm: see gemm.h).
+double nst_style_loss(nst_sgemm_fn gemm, float *grad, const float *f, const float *a, int c, int n,
                       float gram_div, float extra_div, float weight, float *scratch);
 
 // weight * (mean((x[:,i+1,j]-x[:,i,j])^2) + mean((x[:,i,j+1]-x[:,i,j])^2)). x is (C,H,W).

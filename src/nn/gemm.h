@@ -21,6 +21,12 @@ void nst_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 void nst_sgemm_onednn(int trans_a, int trans_b, int m, int n, int k, float alpha,
                       const float *a, int lda, const float *b, int ldb, float beta,
                       float *c, int ldc);
+// Either of the two above: the losses take the one that goes with the network's
+// backend (oneDNN's with the oneDNN backend, nst_sgemm with the others, so that the
+// BLAS and reference backends run no generated code: valgrind checks them).
+typedef void (*nst_sgemm_fn)(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                             const float *a, int lda, const float *b, int ldb, float beta,
+                             float *c, int ldc);
 // Which implementation nst_sgemm uses ("openblas" or "reference").
 const char *nst_sgemm_backend(void);
 // Which implementation nst_sgemm_onednn uses ("onednn", "openblas" or "reference").

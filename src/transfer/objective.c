@@ -98,6 +98,12 @@ void nst_objective_loss_at(const nst_objective *obj, int *loss_at) {
         loss_at[obj->style[i].conv] |= obj->style[i].relu ? NST_LOSS_POST : NST_LOSS_PRE;
 }
 
+// The losses' matrix products: oneDNN's sgemm with the oneDNN backend (see gemm.h),
+// nst_sgemm (OpenBLAS or plain loops) with the others.
+static nst_sgemm_fn loss_gemm(nst_backend backend) {
+    return backend == NST_BACKEND_ONEDNN ? nst_sgemm_onednn : nst_sgemm;
+}
+
 static float gram_div(const nst_objective *obj, int c, size_t n) {
     return obj->raw_gram ? 1.0f : (float)((double)c * n);
 }
@@ -228,7 +234,7 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
             nst_layer_ref r = obj->style[i];
             int c = nst_vgg_cout(r.conv);
             size_t n = (size_t)snet.h[r.conv] * snet.w[r.conv];
-            nst_gram(obj->scratch, nst_vgg_activation(&snet, r), c, (int)n, gram_div(obj, c, n));
+            nst_gram(loss_gemm(backend), obj->scratch, nst_vgg_activation(&snet, r), c, (int)n, gram_div(obj, c, n));
             for (size_t k = 0; k < (size_t)c * c; k++) obj->style_target[i][k] += blend[s] * obj->scratch[k];
             // each style's own target too, for spatial control (small: C*C)
             if (!(obj->style_target_own[s][i] = malloc(sizeof(float) * c * c))) { nst_vgg_free(&snet); goto nomem; }
@@ -301,7 +307,7 @@ static double masked_style_term(nst_objective *obj, float *grad, const float *f,
     float weight = obj->style_weight * obj->style_layer_w[i] * obj->style_scale_own[s][i];
     float div = obj->raw_gram ? 1.0f : (float)((double)c * m2);
     float extra = obj->raw_gram ? (float)((double)c * m2) : 1.0f;
-    double v = nst_style_loss(tg, fm, obj->style_target_own[s][i], c, (int)n, div, extra, weight, obj->scratch);
+    double v = nst_style_loss(loss_gemm(obj->net.backend), tg, fm, obj->style_target_own[s][i], c, (int)n, div, extra, weight, obj->scratch);
     // d/dF of F*m is m
     #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++)
@@ -345,7 +351,7 @@ static void add_layer_losses(void *ctx, nst_layer_ref ref, float *grad) {
         float extra = obj->raw_gram ? (float)((double)c * n) : 1.0f;
         float *g = direct ? grad : obj->term_grad;
         if (!direct) memset(g, 0, sizeof(float) * c * n);
-        obj->last_style += nst_style_loss(g, f, obj->style_target[i], c, (int)n, gram_div(obj, c, n), extra,
+        obj->last_style += nst_style_loss(loss_gemm(obj->net.backend), g, f, obj->style_target[i], c, (int)n, gram_div(obj, c, n), extra,
                                           weight, obj->scratch);
         if (!direct) add_term(obj, grad, g, (size_t)c * n, weight);
     }
