@@ -61,7 +61,12 @@ char *cli_config_json(const cli_options *o, const cli_run_info *run, nst_error *
     put(obj, "output", string_of(o->output, &bad, &bad_string), &bad);
     put(obj, "model", string_of(run->model_path, &bad, &bad_string), &bad);
     put(obj, "size", json_integer(o->size), &bad);
-    if (o->n_scales) {
+    if (o->n_scales && o->scales_auto) {   // the default stages: they follow size and count again
+        long long total = 0;
+        for (int k = 0; k < o->n_scales; k++) total += o->iterations[k];
+        put(obj, "scales", json_string("auto"), &bad);
+        put(obj, "iterations", json_integer(total), &bad);
+    } else if (o->n_scales) {
         json_t *a = json_array();
         for (int k = 0; a && k < o->n_scales; k++) json_array_append_new(a, json_integer(o->scales[k]));
         put(obj, "scales", a, &bad);

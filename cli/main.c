@@ -99,6 +99,7 @@ static const char *human_bytes(char *buf, size_t n, double bytes) {
 // the same run stopped there by its iteration count gives the same picture; with
 // --scales, the stages after the interrupted one are dropped.
 static void record_stop(cli_options *o, int stop) {
+    o->scales_auto = 0;   // the stages as they ran, written out
     if (!o->n_scales) {
         o->params.iterations = o->iterations[0] = stop;
         return;

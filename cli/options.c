@@ -36,8 +36,9 @@ void cli_usage(FILE *out) {
 "  --scales auto|none|N,N,...  coarse to fine: a stage at each longest side, ascending,\n"
 "                              each from the last one's stylization upsampled; the last\n"
 "                              is the result's size and --size is not used; auto: from\n"
-"                              --size 256 up, a stage at size/2 with two thirds of the\n"
-"                              iterations, then one at size; none: one stage (default auto)\n"
+"                              --size 256 up (and 2 iterations), a stage at size/2 with two\n"
+"                              thirds of the iterations, then one at size; none: one stage\n"
+"                              (default auto)\n"
 "  --style-scale X             style pictures are resized to size*X (default 1)\n"
 "  --max-pixels N              refuse pictures larger than N pixels (default 50000000)\n"
 "  --max-memory SIZE           refuse a run estimated to need more memory, in bytes or\n"
@@ -429,6 +430,7 @@ static int apply(cli_options *o, const opt_def *d, const char *v, int on, const 
         if (k == 0) o->size = 512;   // and back
         o->preset = names[k];
         o->n_iterations = 0;   // the preset's count, unless --iterations follows
+        o->n_scales = 0;       // and its stages, unless --scales follows
         return 0;
     }
     if (!strcmp(n, "loss-scale")) {
@@ -642,9 +644,17 @@ int cli_parse(cli_options *o, int argc, char **argv, nst_error *err) {
         return -1;
     }
     if (o->n_iterations <= 1) { o->iterations[0] = o->params.iterations; o->n_iterations = 1; }   // also a preset's
+    o->scales_auto = 0;
     if (!o->n_scales) {   // --scales auto (the default) or none: the library's schedule
-        int sc[2], it[2], n = nst_schedule(&o->params, o->size, sc, it);
+        // (the stage count from the size and the total, also when a list gives each stage's)
+        nst_params q = o->params;
+        long long total = 0;
+        for (int k = 0; k < o->n_iterations; k++) total += o->iterations[k];
+        q.iterations = total > 100000000 ? 100000000 : (int)total;
+        int sc[2], it[2], n = nst_schedule(&q, o->size, sc, it);
         if (n > 1) {
+            // one count split by the schedule: OUTPUT.json can say "auto" and the count
+            o->scales_auto = o->n_iterations == 1;
             if (o->n_iterations == 1) { memcpy(o->iterations, it, sizeof it); o->n_iterations = n; }
             memcpy(o->scales, sc, sizeof sc);
             o->n_scales = n;

@@ -29,6 +29,7 @@ typedef struct cli_options {
     int n_iterations;
     int scales[CLI_MAX_SCALES];  // --scales: ascending longest sides; n_scales 0 without
     int n_scales;
+    int scales_auto;             // 1: the stages above came from nst_schedule (--scales auto)
     int n_blend;                 // weights given to --style-blend-weights (0: none)
     char style_masks[NST_MAX_STYLES][1024];   // --style-mask, one per style
     int n_style_masks;

@@ -357,8 +357,9 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err);
 /* The default stages of a run whose result has longest side `size`, for
  * nst_transfer_scales: writes 1 or 2 longest sides (ascending) to scales and the
  * iterations of each to iterations, and returns how many. With p->stages AUTO and
- * size >= NST_SCHEDULE_MIN_SIZE: a stage at size/2 with two thirds of p->iterations
- * (rounded down), then one at size with the rest; else one stage. */
+ * size >= NST_SCHEDULE_MIN_SIZE and p->iterations >= 2: a stage at size/2 with two
+ * thirds of p->iterations (rounded down), then one at size with the rest; else one
+ * stage. */
 #define NST_SCHEDULE_MIN_SIZE 256
 int nst_schedule(const nst_params *p, int size, int scales[2], int iterations[2]);
 /* The layers a run would use with this model, as comma-separated lists. */
@@ -381,9 +382,12 @@ int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *
 
 /* Coarse to fine. content and styles are given at any size: stage k resizes the content
  * so its longest side is scales[k] (ascending) and the styles to scales[k]*style_scale,
- * runs iterations[k] iterations starting from the previous stage's result (upsampled;
- * the first stage starts as p->init says), and the last stage's result goes to *out.
- * The progress callback's iter counts across stages. */
+ * runs iterations[k] iterations starting from the content at that size plus the
+ * previous stage's stylization (its result minus its content), upsampled (the first
+ * stage starts as p->init says), and the last stage's result goes to *out.
+ * The progress callback's iter and time_s count on across stages (time_s from the
+ * stage a checkpoint resumes in, after --resume). nst_schedule gives the default stages;
+ * nst_transfer alone always runs one. */
 int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_image *styles,
                         int n_styles, const int *scales, const int *iterations, int n_scales,
                         float style_scale, const nst_params *p, nst_image *out, nst_error *err);

@@ -341,18 +341,46 @@ static void test_default_stages(void) {
     snprintf(out, sizeof out, "%s/stages.png", tmp);
     snprintf(log, sizeof log, "%s/stages.jsonl", tmp);
     snprintf(json_path, sizeof json_path, "%s.json", out);
-    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 256 --iterations 6 --log %s -q", content, style, model,
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 256 --iterations 6 --log %s", content, style, model,
              out, log);
-    CHECKF(run(args) == 0, "%s", out_text);
+    CHECKF(run(args) == 0 && strstr(out_text, "in 2 stages (128 px, 256 px)"), "%s", out_text);
     char *json = nst_test_read_file(json_path);
-    CHECKF(json && strstr(json, "\"scales\": [\n    128,\n    256\n  ]") &&
-           strstr(json, "\"iterations\": [\n    4,\n    2\n  ]"), "%s", json ? json : "(no OUTPUT.json)");
+    CHECKF(json && strstr(json, "\"scales\": \"auto\"") && strstr(json, "\"iterations\": 6"), "%s",
+           json ? json : "(no OUTPUT.json)");
     free(json);
     check_stage_log(log, 7);
     nst_image img = {0};
     nst_error err;
     CHECKF(nst_image_load(&img, out, NST_DEFAULT_MAX_PIXELS, &err) == 0 && img.w == 256, "%s", err.msg);
     nst_image_free(&img);
+    char *auto_png = nst_test_read_file(out);
+    long auto_len = file_size(out);
+    // the same picture: the split written out, a list under auto, and OUTPUT.json again
+    const char *same[] = {"--scales 128,256 --iterations 4,2", "--iterations 4,2", "--config %s"};
+    for (int k = 0; k < 3; k++) {
+        char more[1200], other[300];
+        snprintf(other, sizeof other, "%s/stages%d.png", tmp, k);
+        snprintf(more, sizeof more, same[k], json_path);
+        snprintf(args, sizeof args, "-c %s -s %s -m %s --size 256 -q %s -o %s", content, style, model, more, other);
+        CHECKF(run(args) == 0, "%s: %s", more, out_text);
+        char *png = nst_test_read_file(other);
+        CHECKF(png && auto_png && file_size(other) == auto_len && memcmp(png, auto_png, (size_t)auto_len) == 0,
+               "%s: another picture than --scales auto's", more);
+        free(png);
+    }
+    free(auto_png);
+    // a list whose first count alone would be too few for two stages is still a list
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 256 --iterations 1,2 -q", content, style, model, out);
+    CHECKF(run(args) == 0, "%s", out_text);
+    // a preset after a list of scales takes its own single stage
+    char full[600];
+    snprintf(full, sizeof full, "%s/vgg19_random_full.pth", nst_test_fixtures());   // the tutorial needs relu4_2
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 256 --scales 128,256 --preset tutorial --iterations 0 -q",
+             content, style, full, out);
+    CHECKF(run(args) == 0, "%s", out_text);
+    json = nst_test_read_file(json_path);
+    CHECKF(json && strstr(json, "\"scales\": \"none\""), "%s", json ? json : "(no OUTPUT.json)");
+    free(json);
     snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s --size 256 --iterations 6 --scales none --log %s -q", content,
              style, model, out, log);
     CHECKF(run(args) == 0, "%s", out_text);

@@ -302,6 +302,20 @@ static void test_memory_limit_refuses_before_starting(void) {
     CHECKF(nst_estimate_bytes(model, &p, content.w, content.h, lw, lh, 1) > p.max_memory, "no difference");
     CHECK(nst_transfer(model, &content, &large, 1, &p, &out, &err) == NST_ERR_LIMIT);
     nst_image_free(&large);
+    // with stages, the last (largest) one is checked before the first runs: a limit that
+    // fits a 32-px stage but not the 256-px one refuses at once, naming the large size
+    int scales[2] = {32, 256}, iters[2] = {1, 1}, w256, h256;
+    nst_fit_size(content.w, content.h, 256, &w256, &h256);
+    int s256w, s256h;
+    nst_fit_size(style_a.w, style_a.h, 256, &s256w, &s256h);
+    p.max_memory = nst_estimate_bytes(model, &p, w256, h256, &s256w, &s256h, 1) - 1;
+    first_loss = -1;
+    p.progress = record_first;
+    char want[64];
+    snprintf(want, sizeof want, "a %dx%d run", w256, h256);
+    CHECK(nst_transfer_scales(model, &content, &style_a, 1, scales, iters, 2, 1.0f, &p, &out, &err) == NST_ERR_LIMIT);
+    CHECKF(strstr(err.msg, want) && first_loss == -1, "%s (first loss %g)", err.msg, first_loss);
+    CHECK(out.data == NULL);
 }
 
 // Presets set their recipe; "default" puts every recipe field back and leaves the

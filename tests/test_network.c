@@ -5,6 +5,7 @@
 #include "model/safetensors.h"
 #include "model/weights.h"
 #include "transfer/objective.h"
+#include "nn/vgg_dnnl.h"
 #include "loss/losses.h"
 #include <math.h>
 #include <stdio.h>
@@ -70,6 +71,10 @@ static void check_activations(fixture *fx, const char *prefix, int avg_pool, nst
     int keep[NST_VGG_CONVS];
     for (int i = 0; i < NST_VGG_CONVS; i++) keep[i] = NST_LOSS_PRE | NST_LOSS_POST;
     if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 37, 45, keep, avg_pool, backend, use_bf16, 0, &err)) { CHECKF(0, "%s", err.msg); free(x); return; }
+    int forced = use_bf16 >> 1;   // a forced layout must be the one that runs
+    if (forced)
+        CHECKF(!strcmp(nst_dnnl_layout_name(&net), forced == NST_DNNL_LAYOUT_CHANNELS_LAST ? "nhwc" : "nChw16c"),
+               "layout %s, forced %d", nst_dnnl_layout_name(&net), forced);
     nst_vgg_forward(&net, x);
     for (int i = 0; i < fx->w.n_conv; i++)
         for (int relu = 0; relu < 2; relu++) {

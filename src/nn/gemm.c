@@ -95,11 +95,3 @@ void nst_sgemm_onednn(int trans_a, int trans_b, int m, int n, int k, float alpha
 #endif
     nst_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
-
-const char *nst_sgemm_onednn_backend(void) {
-#ifdef NST_HAVE_DNNL
-    return "onednn";
-#else
-    return nst_sgemm_backend();
-#endif
-}

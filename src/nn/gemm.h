@@ -29,7 +29,6 @@ typedef void (*nst_sgemm_fn)(int trans_a, int trans_b, int m, int n, int k, floa
                              float *c, int ldc);
 // Which implementation nst_sgemm uses ("openblas" or "reference").
 const char *nst_sgemm_backend(void);
-// Which implementation nst_sgemm_onednn uses ("onednn", "openblas" or "reference").
-const char *nst_sgemm_onednn_backend(void);
+
 
 #endif

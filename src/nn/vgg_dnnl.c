@@ -627,9 +627,16 @@ size_t nst_dnnl_bytes(int n_conv, int h, int w, const int *loss_at, int bf16) {
     return bytes;
 }
 
+const char *nst_dnnl_layout_name(const nst_vgg *net) {
+    return net->dnnl ? (net->dnnl->layout == dnnl_nhwc ? "nhwc" : "nChw16c") : "";
+}
+
 int nst_vgg_have_onednn(void) { return 1; }
-int nst_vgg_cpu_has_bf16(void) { return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16; }
-int nst_vgg_cpu_has_amx(void) { return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_amx; }
+// oneDNN's ISA values are sets of feature bits, not an order (AVX2-VNNI, 0x407, is
+// numerically above AVX512-AMX, 0x3e7): an ISA includes another when it has all its bits.
+static int isa_includes(dnnl_cpu_isa_t want) { return ((unsigned)dnnl_get_effective_cpu_isa() & (unsigned)want) == (unsigned)want; }
+int nst_vgg_cpu_has_bf16(void) { return isa_includes(dnnl_cpu_isa_avx512_core_bf16); }
+int nst_vgg_cpu_has_amx(void) { return isa_includes(dnnl_cpu_isa_avx512_core_amx); }
 
 #else   // built without oneDNN
 
@@ -642,6 +649,7 @@ void nst_dnnl_forward(nst_vgg *net, const float *x) { (void)net; (void)x; }
 const float *nst_dnnl_activation(const nst_vgg *net, nst_layer_ref ref) { (void)net; (void)ref; return NULL; }
 void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn fn, void *ctx) { (void)net; (void)dx; (void)fn; (void)ctx; }
 int nst_vgg_have_onednn(void) { return 0; }
+const char *nst_dnnl_layout_name(const nst_vgg *net) { (void)net; return ""; }
 size_t nst_dnnl_bytes(int n_conv, int h, int w, const int *loss_at, int bf16) {
     (void)n_conv; (void)h; (void)w; (void)loss_at; (void)bf16;
     return 0;

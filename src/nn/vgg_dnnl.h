@@ -1,6 +1,7 @@
-// vgg_dnnl.h: the oneDNN backend of nst_vgg (see vgg.h). Activations stay in
-// oneDNN's blocked layout (nChw16c) from layer to layer, ReLU is fused into the
-// convolution, and only the activations that losses read are reordered to (C,H,W).
+// vgg_dnnl.h: the oneDNN backend of nst_vgg (see vgg.h). Activations stay in one
+// layout from layer to layer (blocked nChw16c, or channels-last where oneDNN's AMX
+// bf16 kernels want it), ReLU is fused into the convolution, and only the activations
+// that losses read are reordered to (C,H,W).
 #ifndef NST_VGG_DNNL_H
 #define NST_VGG_DNNL_H
 #include "nn/vgg.h"
@@ -12,5 +13,7 @@ void nst_dnnl_free(nst_vgg *net);
 void nst_dnnl_forward(nst_vgg *net, const float *x);
 const float *nst_dnnl_activation(const nst_vgg *net, nst_layer_ref ref);
 void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx);
+// The activations' layout of an initialized network: "nChw16c" or "nhwc" ("" without oneDNN).
+const char *nst_dnnl_layout_name(const nst_vgg *net);
 
 #endif

@@ -226,13 +226,14 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
     }
     if (p->optimizer == NST_OPTIMIZER_ADAM) rc = nst_adam_init(&adam, n, p->lr, err);
     else rc = nst_lbfgs_init(&lbfgs, n, p->lbfgs_history, p->lr, err);
-    // AUTO's variable is the picture in 0..255 units: a first step of at most 1e-3
-    // there (the raw contract's) changed the loss less than bf16's rounding does, and
-    // L-BFGS then stalled on noise (measured: stuck at its first loss for 7 iterations
-    // of 11 s each at 256 px on the full model); one level is clear of it in bf16 and
-    // was slightly better in float32 too (loss 1.66 against 1.72 after 30 iterations)
-    if (obj.auto_scale) lbfgs.first_move = 1.0;
     if (rc) goto done;
+    // AUTO's variable is the picture in 0..255 units: a first step that moved the
+    // largest value by 1e-3 there (the raw contract's minimum) changed the loss less
+    // than bf16's rounding does, and L-BFGS then stalled on noise (measured: stuck at
+    // its first loss for 7 iterations of 11 s each at 256 px on the full model); a
+    // level is clear of it in bf16 and was slightly better in float32 too (loss 1.66
+    // against 1.72 after 30 iterations)
+    if (obj.auto_scale) lbfgs.first_move = 1.0;
     fp = settings_crc(fp, &obj, p, w, h, sw, sh, blend, n_styles);
 
     // the optimizer's variable: the picture in the model's units, or in pixel units (AUTO)
