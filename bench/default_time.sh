@@ -24,8 +24,10 @@ run() {   # name, options...
 }
 run old --scales none --iterations 200
 run new
-# the new run's fine stage begins after its first stage's iterations (from OUTPUT.json)
-coarse=$(tr -d ' \n' < "$out/new.png.json" | sed -n 's/.*"iterations":\[\([0-9]*\),.*/\1/p')
+# the new run's fine stage begins after its first stage's iterations: two thirds of
+# the total OUTPUT.json records ("scales": "auto"; nst_schedule's split)
+total=$(tr -d ' \n' < "$out/new.png.json" | sed -n 's/.*"iterations":\([0-9]*\).*/\1/p')
+coarse=$((total * 2 / 3))
 printf "%8s %26s %26s\n" seconds "old: loss (content, style)" "new: loss (content, style)"
 at() {   # log, seconds, first iteration that counts: "loss (content, style/weight)"
     awk -v t="$2" -v first="$3" -F'[:,]' '$2 >= first && $4 <= t { l = sprintf("%.4f (%.3f, %.4f)", $6, $8, $10 / 10) }
