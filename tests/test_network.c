@@ -234,6 +234,15 @@ static void test_partial_caffe_model_against_pytorch(void) {
     run_model("partial ", model, "net_partial.safetensors");
 }
 
+// oneDNN's ISA values (dnnl_types.h of libdnnl 2.6) are bit sets: AVX2-VNNI (0x407) is
+// numerically above AVX512-AMX (0x3e7) but has neither AMX nor AVX512-BF16 (0xe7).
+static void test_isa_is_a_set_of_features(void) {
+    CHECK(!nst_dnnl_isa_includes(0x407, 0x3e7) && !nst_dnnl_isa_includes(0x407, 0xe7));
+    CHECK(nst_dnnl_isa_includes(0x3e7, 0x3e7) && nst_dnnl_isa_includes(0x3e7, 0xe7));
+    CHECK(nst_dnnl_isa_includes(0xe7, 0xe7) && !nst_dnnl_isa_includes(0xe7, 0x3e7));
+    CHECK(!nst_dnnl_isa_includes(0x67, 0xe7));   // AVX512-VNNI: no bf16
+}
+
 static void test_missing_layer_lists_available(void) {
     char model[1024];
     snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
@@ -259,5 +268,6 @@ int main(void) {
     TEST(test_full_vgg19_pth_against_pytorch);
     TEST(test_partial_caffe_model_against_pytorch);
     TEST(test_missing_layer_lists_available);
+    TEST(test_isa_is_a_set_of_features);
     return nst_test_summary();
 }

@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+// oneDNN's ISA values are sets of feature bits, not an order (AVX2-VNNI, 0x407, is
+// numerically above AVX512-AMX, 0x3e7): an ISA includes another when it has all its bits.
+int nst_dnnl_isa_includes(unsigned isa, unsigned want) { return (isa & want) == want; }
+
 #ifdef NST_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
 
@@ -632,11 +636,12 @@ const char *nst_dnnl_layout_name(const nst_vgg *net) {
 }
 
 int nst_vgg_have_onednn(void) { return 1; }
-// oneDNN's ISA values are sets of feature bits, not an order (AVX2-VNNI, 0x407, is
-// numerically above AVX512-AMX, 0x3e7): an ISA includes another when it has all its bits.
-static int isa_includes(dnnl_cpu_isa_t want) { return ((unsigned)dnnl_get_effective_cpu_isa() & (unsigned)want) == (unsigned)want; }
-int nst_vgg_cpu_has_bf16(void) { return isa_includes(dnnl_cpu_isa_avx512_core_bf16); }
-int nst_vgg_cpu_has_amx(void) { return isa_includes(dnnl_cpu_isa_avx512_core_amx); }
+int nst_vgg_cpu_has_bf16(void) {
+    return nst_dnnl_isa_includes((unsigned)dnnl_get_effective_cpu_isa(), dnnl_cpu_isa_avx512_core_bf16);
+}
+int nst_vgg_cpu_has_amx(void) {
+    return nst_dnnl_isa_includes((unsigned)dnnl_get_effective_cpu_isa(), dnnl_cpu_isa_avx512_core_amx);
+}
 
 #else   // built without oneDNN
 

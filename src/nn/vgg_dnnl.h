@@ -13,6 +13,9 @@ void nst_dnnl_free(nst_vgg *net);
 void nst_dnnl_forward(nst_vgg *net, const float *x);
 const float *nst_dnnl_activation(const nst_vgg *net, nst_layer_ref ref);
 void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx);
+// Whether oneDNN's CPU ISA value `isa` has every feature of `want` (dnnl_cpu_isa_*
+// values are bit sets: comparing them with >= took AVX2-VNNI CPUs for AMX ones).
+int nst_dnnl_isa_includes(unsigned isa, unsigned want);
 // The activations' layout of an initialized network: "nChw16c" or "nhwc" ("" without oneDNN).
 const char *nst_dnnl_layout_name(const nst_vgg *net);
 
