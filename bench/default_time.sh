@@ -22,8 +22,14 @@ run() {   # name, options...
     /usr/bin/time -f "%e %M" -o "$out/$name.time" build/nst -q -m "$model" -c "$content" -s "$style" \
         -o "$out/$name.png" --log "$out/$name.log" "$@"
 }
-run old --scales none --iterations 200
+run old --scales none --iterations 200 --precision fp32   # nst 0.3's default
 run new
+# where the default picks bf16 (AMX), the same schedule in float32 too: the quality check
+names=(old new)
+if ! grep -q '"precision": "fp32"' "$out/new.png.json"; then
+    run new_fp32 --precision fp32
+    names+=(new_fp32)
+fi
 # the new run's fine stage begins after its first stage's iterations: two thirds of
 # the total OUTPUT.json records ("scales": "auto"; nst_schedule's split)
 total=$(tr -d ' \n' < "$out/new.png.json" | sed -n 's/.*"iterations":\([0-9]*\).*/\1/p')
@@ -36,9 +42,10 @@ at() {   # log, seconds, first iteration that counts: "loss (content, style/weig
 for t in 15 30 45 60 75 90 120 150 180 210; do
     printf "%8s %26s %26s\n" "$t" "$(at "$out/old.log" "$t" 0)" "$(at "$out/new.log" "$t" "$((coarse + 1))")"
 done
-for name in old new; do
+for name in "${names[@]}"; do
     read -r secs kb < "$out/$name.time"
     q=$(/usr/bin/python3 bench/quality.py "$model" "$content" "$style" "$out/$name.png")
     prec=$(grep -o "\"precision\": \"[a-z0-9]*\"" "$out/$name.png.json" | cut -d\" -f4)
-    echo "$name ($prec): $secs s wall, peak RSS $((kb / 1024)) MiB; measures: $q"
+    final=$(tail -1 "$out/$name.log" | sed 's/.*"loss":\([0-9.e+-]*\).*/\1/')
+    echo "$name ($prec): $secs s wall, peak RSS $((kb / 1024)) MiB, final loss $final; measures: $q"
 done

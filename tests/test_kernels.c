@@ -3,8 +3,11 @@
 #include "testlib.h"
 #include "nn/gemm.h"
 #include "nn/layers.h"
+#include "nn/relu_mask.h"
 #include "loss/losses.h"
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +185,54 @@ static void test_gram_matches_reference(void) {
     free(f); free(g1); free(g2);
 }
 
+// The ReLU bit masks: the plain loops on known values (positive in, zero, -0, NaN,
+// negatives out), then the dispatching (AVX-512 where the CPU has it) versions
+// against them, byte for byte, at lengths around the vector and byte boundaries.
+static void test_relu_masks(void) {
+    const float y[10] = {1.0f, -1.0f, 0.0f, -0.0f, NAN, 2e-38f, -3.0f, 5.0f, 7.0f, 0.0f};
+    uint8_t m[2];
+    nst_relu_mask_f32_ref(m, y, 10);
+    CHECKF(m[0] == 0xa1 && m[1] == 0x01, "f32 mask %02x %02x, want a1 01", m[0], m[1]);
+    const uint16_t yb[10] = {0x3f80, 0xbf80, 0x0000, 0x8000, 0x7fc0, 0x0001, 0xc040, 0x40a0, 0x40e0, 0};
+    nst_relu_mask_bf16_ref(m, yb, 10);   // a bf16 NaN's bits are positive: it is kept (bit 4)
+    CHECKF(m[0] == 0xb1 && m[1] == 0x01, "bf16 mask %02x %02x, want b1 01", m[0], m[1]);
+    float g[10];
+    for (int i = 0; i < 10; i++) g[i] = (float)(i + 1);
+    nst_relu_apply_mask_f32_ref(g, m, 10);
+    CHECKF(g[0] == 1 && g[1] == 0 && g[5] == 6 && g[6] == 0 && g[7] == 8 && g[8] == 9 && g[9] == 0,
+           "f32 masked %g %g %g %g %g %g %g", g[0], g[1], g[5], g[6], g[7], g[8], g[9]);
+    printf("     (AVX-512 masks: %s)\n", nst_relu_mask_simd() ? "yes" : "no, plain loops only");
+    static const size_t lengths[] = {1, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1003, 100000};
+    for (size_t t = 0; t < sizeof lengths / sizeof *lengths; t++) {
+        size_t n = lengths[t], nb = (n + 7) / 8;
+        float *f = rand_vec(n), *g1 = rand_vec(n), *g2 = malloc(n * sizeof(float));
+        uint16_t *h = malloc(n * 2), *hg1 = malloc(n * 2), *hg2 = malloc(n * 2);
+        uint8_t *m1 = malloc(nb), *m2 = malloc(nb);
+        for (size_t i = 0; i < n; i++) {
+            if (i % 13 == 5) f[i] = i % 2 ? -0.0f : 0.0f;
+            if (i % 29 == 3) f[i] = NAN;
+            uint32_t u;
+            memcpy(&u, &f[i], 4);
+            h[i] = (uint16_t)(u >> 16);
+            hg1[i] = hg2[i] = (uint16_t)(rng >> (i % 48));
+        }
+        memcpy(g2, g1, n * sizeof(float));
+        nst_relu_mask_f32(m1, f, n);
+        nst_relu_mask_f32_ref(m2, f, n);
+        CHECKF(!memcmp(m1, m2, nb), "f32 mask differs at n=%zu", n);
+        nst_relu_apply_mask_f32(g1, m2, n);
+        nst_relu_apply_mask_f32_ref(g2, m2, n);
+        CHECKF(!memcmp(g1, g2, n * sizeof(float)), "f32 masked gradient differs at n=%zu", n);
+        nst_relu_mask_bf16(m1, h, n);
+        nst_relu_mask_bf16_ref(m2, h, n);
+        CHECKF(!memcmp(m1, m2, nb), "bf16 mask differs at n=%zu", n);
+        nst_relu_apply_mask_bf16(hg1, m2, n);
+        nst_relu_apply_mask_bf16_ref(hg2, m2, n);
+        CHECKF(!memcmp(hg1, hg2, n * 2), "bf16 masked gradient differs at n=%zu", n);
+        free(f); free(g1); free(g2); free(h); free(hg1); free(hg2); free(m1); free(m2);
+    }
+}
+
 int main(void) {
     TEST(test_gemm_matches_reference);
     TEST(test_conv_reference_known_values);
@@ -190,5 +241,6 @@ int main(void) {
     TEST(test_loss_gradients_finite_differences);
     TEST(test_known_loss_values);
     TEST(test_gram_matches_reference);
+    TEST(test_relu_masks);   // last: the random values of the tests above stay as they were
     return nst_test_summary();
 }

@@ -12,6 +12,8 @@
 // gradients back. bf16 mode stores activations and gradients as bfloat16 and runs
 // bf16 convolutions (AVX512-BF16 / AMX); the image, losses and their sums stay float32.
 #include "nn/vgg_dnnl.h"
+#include "nn/relu_mask.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -316,14 +318,15 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
     dn->layout = choose_layout(dn, net);
     if (!dn->layout) goto fail;
     dnnl_memory_desc_t x_f32 = md_of(3, H, W, dnnl_f32, dnnl_nchw);
-    dnnl_memory_desc_t x_md = md_of(3, H, W, dn->dt, dnnl_nchw);
     if (tensor_view(dn, &dn->x_user, &x_f32, NULL) || tensor_view(dn, &dn->dx_user, &x_f32, NULL)) goto fail;
-    if (bf16 && (tensor_alloc(dn, &dn->x, &x_md) || reorder_prim(dn, &dn->x_reorder, &x_f32, &x_md))) goto fail;
     for (int i = 0; i < net->n_conv; i++) {
         layer *L = &dn->l[i];
         int cin = nst_vgg_cin(i), cout = nst_vgg_cout(i), h = net->h[i], w = net->w[i];
         if (nst_vgg_pool_before(i) && make_pool(dn, net, i)) goto fail;
-        dnnl_memory_desc_t src = i == 0 ? x_md : md_of(cin, h, w, dn->dt, dn->layout);
+        // bf16's first layer: a plain 3-channel source has only oneDNN's reference kernel
+        // on AMX (measured 7.5 s at 384x512), so let oneDNN pick the image's layout
+        dnnl_memory_desc_t src = i == 0 ? (bf16 ? md_of(3, H, W, dn->dt, dnnl_format_tag_any) : x_f32)
+                                        : md_of(cin, h, w, dn->dt, dn->layout);
         dnnl_memory_desc_t dst = md_of(cout, h, w, dn->dt, dn->layout);
         // the gradient to the image is float32 (the optimizer's) where oneDNN allows it
         // The image's gradient: oneDNN's only kernel for a plain 3-channel diff_src is its
@@ -333,6 +336,12 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
         dnnl_memory_desc_t dsrc_dt = md_of(3, H, W, dn->dt, dnnl_format_tag_any);
         L->fused_relu = !(net->loss_at[i] & NST_LOSS_PRE);
         if (make_conv(dn, net, i, &src, &dst, &dsrc) && (i != 0 || make_conv(dn, net, i, &src, &dst, &dsrc_dt))) goto fail;
+        if (i == 0 && bf16) {   // the image goes into the layout the first convolution chose
+            const_dnnl_primitive_desc_t fpd;
+            if (dnnl_primitive_get_primitive_desc(L->fwd, &fpd) != dnnl_success) goto fail;
+            const dnnl_memory_desc_t *x_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
+            if (tensor_alloc(dn, &dn->x, x_md) || reorder_prim(dn, &dn->x_reorder, &x_f32, x_md)) goto fail;
+        }
         if (i == 0 && !net->forward_only) {
             const dnnl_memory_desc_t *chosen;
             dnnl_memory_get_memory_desc(L->g_in, &chosen);
@@ -433,64 +442,15 @@ static void relu_inplace(struct nst_dnnl_net *dn, void *x, size_t n) {
     }
 }
 
-// mask bit i = (y[i] > 0); threads own whole bytes. One loop per type, eight
-// elements per mask byte, so the compiler vectorizes it (a per-element type test
-// kept this and relu_backward at 15% of an iteration).
+// ReLU's backward pass keeps one bit per activation (relu_mask.h).
 static void make_mask(struct nst_dnnl_net *dn, uint8_t *mask, const void *y, size_t n) {
-    size_t full = n / 8;
-    if (dn->dt == dnnl_f32) {
-        const float *f = y;
-        #pragma omp parallel for schedule(static)
-        for (size_t b = 0; b < full; b++) {
-            unsigned m = 0;
-            for (int k = 0; k < 8; k++) m |= (unsigned)(f[b * 8 + k] > 0) << k;
-            mask[b] = (uint8_t)m;
-        }
-    } else {
-        const uint16_t *h = y;   // bf16 > 0: sign clear and not zero
-        #pragma omp parallel for schedule(static)
-        for (size_t b = 0; b < full; b++) {
-            unsigned m = 0;
-            for (int k = 0; k < 8; k++) {
-                uint16_t v = h[b * 8 + k];
-                m |= (unsigned)(!(v & 0x8000u) && (v & 0x7fffu)) << k;
-            }
-            mask[b] = (uint8_t)m;
-        }
-    }
-    if (full * 8 < n) {
-        unsigned m = 0;
-        for (size_t i = full * 8; i < n; i++) {
-            int on = dn->dt == dnnl_f32 ? ((const float *)y)[i] > 0
-                                        : !(((const uint16_t *)y)[i] & 0x8000u) && (((const uint16_t *)y)[i] & 0x7fffu);
-            m |= (unsigned)on << (i - full * 8);
-        }
-        mask[full] = (uint8_t)m;
-    }
+    if (dn->dt == dnnl_f32) nst_relu_mask_f32(mask, y, n);
+    else nst_relu_mask_bf16(mask, y, n);
 }
 
-// g *= mask, in the activation type; a byte of all ones (most of them) is skipped.
 static void relu_backward(struct nst_dnnl_net *dn, void *g, const uint8_t *mask, size_t n) {
-    size_t nbytes = (n + 7) / 8;
-    if (dn->dt == dnnl_f32) {
-        float *f = g;
-        #pragma omp parallel for schedule(static)
-        for (size_t b = 0; b < nbytes; b++) {
-            unsigned m = mask[b];
-            if (m == 0xffu) continue;
-            size_t end = b * 8 + 8 < n ? b * 8 + 8 : n;
-            for (size_t i = b * 8; i < end; i++) f[i] = (m >> (i - b * 8) & 1) ? f[i] : 0.0f;
-        }
-    } else {
-        uint16_t *h = g;
-        #pragma omp parallel for schedule(static)
-        for (size_t b = 0; b < nbytes; b++) {
-            unsigned m = mask[b];
-            if (m == 0xffu) continue;
-            size_t end = b * 8 + 8 < n ? b * 8 + 8 : n;
-            for (size_t i = b * 8; i < end; i++) h[i] = (m >> (i - b * 8) & 1) ? h[i] : 0;
-        }
-    }
+    if (dn->dt == dnnl_f32) nst_relu_apply_mask_f32(g, mask, n);
+    else nst_relu_apply_mask_bf16(g, mask, n);
 }
 
 static void exec(struct nst_dnnl_net *dn, dnnl_primitive_t p, int n, dnnl_exec_arg_t *args) {
@@ -635,6 +595,26 @@ const char *nst_dnnl_layout_name(const nst_vgg *net) {
     return net->dnnl ? (net->dnnl->layout == dnnl_nhwc ? "nhwc" : "nChw16c") : "";
 }
 
+int nst_dnnl_reference_kernels(const nst_vgg *net, char *first, size_t n) {
+    int count = 0;
+    if (n) first[0] = 0;
+    for (int i = 0; net->dnnl && i < net->n_conv; i++) {
+        const layer *L = &net->dnnl->l[i];
+        const dnnl_primitive_t ps[] = {L->fwd, L->bwd, L->pool_fwd, L->pool_bwd};
+        static const char *const what[] = {"forward", "backward", "pooling", "pooling backward"};
+        for (int k = 0; k < 4; k++) {
+            const_dnnl_primitive_desc_t pd;
+            const char *impl = NULL;
+            if (!ps[k] || dnnl_primitive_get_primitive_desc(ps[k], &pd) != dnnl_success ||
+                dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl ||
+                strncmp(impl, "ref", 3) != 0)
+                continue;
+            if (!count++ && n) snprintf(first, n, "%s %s: %s", nst_vgg_conv_name(i), what[k], impl);
+        }
+    }
+    return count;
+}
+
 int nst_vgg_have_onednn(void) { return 1; }
 int nst_vgg_cpu_has_bf16(void) {
     return nst_dnnl_isa_includes((unsigned)dnnl_get_effective_cpu_isa(), dnnl_cpu_isa_avx512_core_bf16);
@@ -654,6 +634,11 @@ void nst_dnnl_forward(nst_vgg *net, const float *x) { (void)net; (void)x; }
 const float *nst_dnnl_activation(const nst_vgg *net, nst_layer_ref ref) { (void)net; (void)ref; return NULL; }
 void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn fn, void *ctx) { (void)net; (void)dx; (void)fn; (void)ctx; }
 int nst_vgg_have_onednn(void) { return 0; }
+int nst_dnnl_reference_kernels(const nst_vgg *net, char *first, size_t n) {
+    (void)net;
+    if (n) first[0] = 0;
+    return 0;
+}
 const char *nst_dnnl_layout_name(const nst_vgg *net) { (void)net; return ""; }
 size_t nst_dnnl_bytes(int n_conv, int h, int w, const int *loss_at, int bf16) {
     (void)n_conv; (void)h; (void)w; (void)loss_at; (void)bf16;

@@ -18,5 +18,9 @@ void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, 
 int nst_dnnl_isa_includes(unsigned isa, unsigned want);
 // The activations' layout of an initialized network: "nChw16c" or "nhwc" ("" without oneDNN).
 const char *nst_dnnl_layout_name(const nst_vgg *net);
+// How many of the network's primitives run one of oneDNN's reference kernels (its
+// slowest: seconds an iteration where a JIT kernel takes milliseconds); the first one
+// in words into first[n].
+int nst_dnnl_reference_kernels(const nst_vgg *net, char *first, size_t n);
 
 #endif
