@@ -104,6 +104,9 @@ static void test_scaled_network_gives_the_same_picture(void) {
     nst_params p;
     nst_params_default(&p);
     p.threads = 2;
+    // float32: the invariance is exact only there (auto picks bf16 on AMX, whose
+    // rounding of a 1/58-scaled network is not a scaled rounding)
+    p.precision = NST_PRECISION_FP32;
     if (SANITIZED) p.iterations = 10;
     double mean, max;
     nst_image a = run(full, &content, &p), b = run(t64, &content, &p);
