@@ -69,8 +69,8 @@ int nst_relu_mask_simd(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 }
 
-// Blocks of 16 floats (2 mask bytes) or 32 bf16 (4 bytes); the rest, from a byte
-// boundary, by the plain loop.
+// Blocks of 16 floats (2 mask bytes) or 32 bf16 (4 bytes); the rest, if any (most
+// layers have none), from a byte boundary by the plain loop.
 SIMD static void mask_f32_avx512(uint8_t *mask, const float *y, size_t n) {
     size_t blocks = n / 16;
     #pragma omp parallel for schedule(static)
@@ -78,7 +78,7 @@ SIMD static void mask_f32_avx512(uint8_t *mask, const float *y, size_t n) {
         uint16_t k = _mm512_cmp_ps_mask(_mm512_loadu_ps(y + b * 16), _mm512_setzero_ps(), _CMP_GT_OQ);
         memcpy(mask + b * 2, &k, 2);   // x86 is little-endian: elements 0..7 in the first byte
     }
-    nst_relu_mask_f32_ref(mask + blocks * 2, y + blocks * 16, n - blocks * 16);
+    if (n > blocks * 16) nst_relu_mask_f32_ref(mask + blocks * 2, y + blocks * 16, n - blocks * 16);
 }
 
 SIMD static void mask_bf16_avx512(uint8_t *mask, const uint16_t *y, size_t n) {
@@ -88,7 +88,7 @@ SIMD static void mask_bf16_avx512(uint8_t *mask, const uint16_t *y, size_t n) {
         uint32_t k = _mm512_cmpgt_epi16_mask(_mm512_loadu_si512(y + b * 32), _mm512_setzero_si512());
         memcpy(mask + b * 4, &k, 4);
     }
-    nst_relu_mask_bf16_ref(mask + blocks * 4, y + blocks * 32, n - blocks * 32);
+    if (n > blocks * 32) nst_relu_mask_bf16_ref(mask + blocks * 4, y + blocks * 32, n - blocks * 32);
 }
 
 SIMD static void apply_f32_avx512(float *g, const uint8_t *mask, size_t n) {
@@ -99,7 +99,7 @@ SIMD static void apply_f32_avx512(float *g, const uint8_t *mask, size_t n) {
         memcpy(&k, mask + b * 2, 2);
         if (k != 0xffffu) _mm512_storeu_ps(g + b * 16, _mm512_maskz_mov_ps(k, _mm512_loadu_ps(g + b * 16)));
     }
-    nst_relu_apply_mask_f32_ref(g + blocks * 16, mask + blocks * 2, n - blocks * 16);
+    if (n > blocks * 16) nst_relu_apply_mask_f32_ref(g + blocks * 16, mask + blocks * 2, n - blocks * 16);
 }
 
 SIMD static void apply_bf16_avx512(uint16_t *g, const uint8_t *mask, size_t n) {
@@ -111,7 +111,7 @@ SIMD static void apply_bf16_avx512(uint16_t *g, const uint8_t *mask, size_t n) {
         if (k != 0xffffffffu)
             _mm512_storeu_si512(g + b * 32, _mm512_maskz_mov_epi16(k, _mm512_loadu_si512(g + b * 32)));
     }
-    nst_relu_apply_mask_bf16_ref(g + blocks * 32, mask + blocks * 4, n - blocks * 32);
+    if (n > blocks * 32) nst_relu_apply_mask_bf16_ref(g + blocks * 32, mask + blocks * 4, n - blocks * 32);
 }
 
 void nst_relu_mask_f32(uint8_t *mask, const float *y, size_t n) {

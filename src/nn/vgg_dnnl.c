@@ -328,8 +328,8 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
         dnnl_memory_desc_t src = i == 0 ? (bf16 ? md_of(3, H, W, dn->dt, dnnl_format_tag_any) : x_f32)
                                         : md_of(cin, h, w, dn->dt, dn->layout);
         dnnl_memory_desc_t dst = md_of(cout, h, w, dn->dt, dn->layout);
-        // the gradient to the image is float32 (the optimizer's) where oneDNN allows it
-        // The image's gradient: oneDNN's only kernel for a plain 3-channel diff_src is its
+        // The image's gradient is float32 (the optimizer's) where oneDNN allows it.
+        // oneDNN's only kernel for a plain 3-channel diff_src is its
         // reference one (measured 4.5 s at 512x512), so let it pick a blocked layout
         // and reorder to (3,H,W) float32 afterwards.
         dnnl_memory_desc_t dsrc = i == 0 ? md_of(3, H, W, dnnl_f32, dnnl_format_tag_any) : src;
