@@ -70,47 +70,73 @@ int nst_relu_mask_simd(void) {
 }
 
 // Blocks of 16 floats (2 mask bytes) or 32 bf16 (4 bytes); the rest, if any (most
-// layers have none), from a byte boundary by the plain loop.
-SIMD static void mask_f32_avx512(uint8_t *mask, const float *y, size_t n) {
-    size_t blocks = n / 16;
-    #pragma omp parallel for schedule(static)
-    for (size_t b = 0; b < blocks; b++) {
+// layers have none), from a byte boundary by the plain loop. The intrinsics sit in
+// functions of their own, [b0,b1) blocks each: an OpenMP region is outlined into a
+// function that does not inherit the target attribute (clang refuses AVX-512 there).
+SIMD static void mask_f32_blocks(uint8_t *mask, const float *y, size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; b++) {
         uint16_t k = _mm512_cmp_ps_mask(_mm512_loadu_ps(y + b * 16), _mm512_setzero_ps(), _CMP_GT_OQ);
         memcpy(mask + b * 2, &k, 2);   // x86 is little-endian: elements 0..7 in the first byte
     }
-    if (n > blocks * 16) nst_relu_mask_f32_ref(mask + blocks * 2, y + blocks * 16, n - blocks * 16);
 }
 
-SIMD static void mask_bf16_avx512(uint8_t *mask, const uint16_t *y, size_t n) {
-    size_t blocks = n / 32;
-    #pragma omp parallel for schedule(static)
-    for (size_t b = 0; b < blocks; b++) {
+SIMD static void mask_bf16_blocks(uint8_t *mask, const uint16_t *y, size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; b++) {
         uint32_t k = _mm512_cmpgt_epi16_mask(_mm512_loadu_si512(y + b * 32), _mm512_setzero_si512());
         memcpy(mask + b * 4, &k, 4);
     }
-    if (n > blocks * 32) nst_relu_mask_bf16_ref(mask + blocks * 4, y + blocks * 32, n - blocks * 32);
 }
 
-SIMD static void apply_f32_avx512(float *g, const uint8_t *mask, size_t n) {
-    size_t blocks = n / 16;
-    #pragma omp parallel for schedule(static)
-    for (size_t b = 0; b < blocks; b++) {
+SIMD static void apply_f32_blocks(float *g, const uint8_t *mask, size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; b++) {
         uint16_t k;
         memcpy(&k, mask + b * 2, 2);
         if (k != 0xffffu) _mm512_storeu_ps(g + b * 16, _mm512_maskz_mov_ps(k, _mm512_loadu_ps(g + b * 16)));
     }
-    if (n > blocks * 16) nst_relu_apply_mask_f32_ref(g + blocks * 16, mask + blocks * 2, n - blocks * 16);
 }
 
-SIMD static void apply_bf16_avx512(uint16_t *g, const uint8_t *mask, size_t n) {
-    size_t blocks = n / 32;
-    #pragma omp parallel for schedule(static)
-    for (size_t b = 0; b < blocks; b++) {
+SIMD static void apply_bf16_blocks(uint16_t *g, const uint8_t *mask, size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; b++) {
         uint32_t k;
         memcpy(&k, mask + b * 4, 4);
         if (k != 0xffffffffu)
             _mm512_storeu_si512(g + b * 32, _mm512_maskz_mov_epi16(k, _mm512_loadu_si512(g + b * 32)));
     }
+}
+
+// Threads take chunks of CHUNK blocks (64 KiB of floats) by index.
+#define CHUNK 1024
+#define FOR_CHUNKS(blocks, call)                                             \
+    do {                                                                     \
+        size_t chunks_ = ((blocks) + CHUNK - 1) / CHUNK;                     \
+        _Pragma("omp parallel for schedule(static)")                         \
+        for (size_t c_ = 0; c_ < chunks_; c_++) {                            \
+            size_t b0 = c_ * CHUNK, b1 = b0 + CHUNK < (blocks) ? b0 + CHUNK : (blocks); \
+            call;                                                            \
+        }                                                                    \
+    } while (0)
+
+static void mask_f32_avx512(uint8_t *mask, const float *y, size_t n) {
+    size_t blocks = n / 16;
+    FOR_CHUNKS(blocks, mask_f32_blocks(mask, y, b0, b1));
+    if (n > blocks * 16) nst_relu_mask_f32_ref(mask + blocks * 2, y + blocks * 16, n - blocks * 16);
+}
+
+static void mask_bf16_avx512(uint8_t *mask, const uint16_t *y, size_t n) {
+    size_t blocks = n / 32;
+    FOR_CHUNKS(blocks, mask_bf16_blocks(mask, y, b0, b1));
+    if (n > blocks * 32) nst_relu_mask_bf16_ref(mask + blocks * 4, y + blocks * 32, n - blocks * 32);
+}
+
+static void apply_f32_avx512(float *g, const uint8_t *mask, size_t n) {
+    size_t blocks = n / 16;
+    FOR_CHUNKS(blocks, apply_f32_blocks(g, mask, b0, b1));
+    if (n > blocks * 16) nst_relu_apply_mask_f32_ref(g + blocks * 16, mask + blocks * 2, n - blocks * 16);
+}
+
+static void apply_bf16_avx512(uint16_t *g, const uint8_t *mask, size_t n) {
+    size_t blocks = n / 32;
+    FOR_CHUNKS(blocks, apply_bf16_blocks(g, mask, b0, b1));
     if (n > blocks * 32) nst_relu_apply_mask_bf16_ref(g + blocks * 32, mask + blocks * 4, n - blocks * 32);
 }
 
