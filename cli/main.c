@@ -49,9 +49,10 @@ static int on_progress(const nst_progress *p, void *user) {
         rc->save_failed = 1;
         return 1;
     }
-    if (rc->log) {
-        fprintf(rc->log, "{\"iter\":%d,\"time_s\":%.4f,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"range\":%.9g}\n",
-                p->iter, p->time_s, p->loss, p->content, p->style, p->tv, p->range);
+    if (rc->log) {   // one JSON object a line: the loss, then every term by its name
+        fprintf(rc->log, "{\"iter\":%d,\"time_s\":%.4f,\"loss\":%.9g", p->iter, p->time_s, p->loss);
+        for (int t = 0; t < p->n_terms; t++) fprintf(rc->log, ",\"%s\":%.9g", p->term_name[t], p->term[t]);
+        fputs("}\n", rc->log);
         fflush(rc->log);
     }
     if (rc->bar) {
@@ -61,8 +62,10 @@ static int on_progress(const nst_progress *p, void *user) {
         char bar[32];
         for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
         bar[width] = 0;
-        fprintf(stderr, "\r[%s] %d/%d loss %.4g (content %.3g style %.3g tv %.3g) %.2f it/s ETA %.0fs ",
-                bar, p->iter, p->iterations, p->loss, p->content, p->style, p->tv, rate, eta);
+        fprintf(stderr, "\r[%s] %d/%d loss %.4g (", bar, p->iter, p->iterations, p->loss);
+        for (int t = 0, shown = 0; t < p->n_terms; t++)   // the range penalty is not a term people set
+            if (strcmp(p->term_name[t], "range")) fprintf(stderr, "%s%s %.3g", shown++ ? " " : "", p->term_name[t], p->term[t]);
+        fprintf(stderr, ") %.2f it/s ETA %.0fs ", rate, eta);
         fflush(stderr);
     }
     if (rc->o->save_every > 0 && p->iter > 0 && p->iter % rc->o->save_every == 0 && p->iter < p->iterations) {

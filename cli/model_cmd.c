@@ -13,7 +13,8 @@ static int model_info(const char *path) {
     }
     int n = nst_model_conv_count(m);
     printf("file: %s\n", path);
-    printf("architecture: vgg19 features, %d of 16 conv layers (%s..%s)\n", n, nst_conv_name(0), nst_conv_name(n - 1));
+    printf("architecture: %s features, %d conv layers (%s..%s)\n", nst_model_arch(m), n, nst_model_conv_name(m, 0),
+           nst_model_conv_name(m, n - 1));
     printf("dtype: %s\n", nst_model_dtype(m));
     printf("input: %s (%s)\n", nst_model_input_convention(m),
            strcmp(nst_model_input_convention(m), "caffe") ? "RGB, 0..1, minus mean 0.485,0.456,0.406, over std 0.229,0.224,0.225"
@@ -21,8 +22,9 @@ static int model_info(const char *path) {
     printf("input decided by: %s\n", nst_model_input_reason(m));
     printf("layers:\n");
     for (int i = 0; i < n; i++) {
-        int cin = i == 0 ? 3 : nst_conv_channels(i - 1);
-        printf("  %-8s weight [%d, %d, 3, 3]  bias [%d]\n", nst_conv_name(i), nst_conv_channels(i), cin, nst_conv_channels(i));
+        int cin, cout = nst_model_conv_channels(m, i, &cin);
+        printf("  %-8s weight [%d, %d, 3, 3]  bias [%d]%s\n", nst_model_conv_name(m, i), cout, cin, cout,
+               nst_model_conv_pooled(m, i) ? "  (after a 2x2 pooling)" : "");
     }
     nst_model_free(m);
     return 0;

@@ -10,9 +10,11 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const cli_term_names[CLI_TERMS] = {"loss", "content", "style", "tv"};
-static const char *const term_colors[CLI_TERMS] = {"#000000", "#1f77b4", "#d62728", "#2ca02c"};
-static const cli_rgb term_rgb[CLI_TERMS] = {{0, 0, 0}, {31, 119, 180}, {214, 39, 40}, {44, 160, 44}};
+// One colour per curve, in order: the loss black, then the terms.
+static const char *const term_colors[CLI_PLOT_CURVES] = {"#000000", "#1f77b4", "#d62728", "#2ca02c",
+                                                          "#9467bd", "#ff7f0e", "#8c564b", "#17becf"};
+static const cli_rgb term_rgb[CLI_PLOT_CURVES] = {{0, 0, 0},     {31, 119, 180}, {214, 39, 40}, {44, 160, 44},
+                                                  {148, 103, 189}, {255, 127, 14}, {140, 86, 75}, {23, 190, 207}};
 
 int cli_plot_add(cli_plot *pl, const nst_progress *p, nst_error *err) {
     if (pl->n == pl->cap) {
@@ -22,13 +24,17 @@ int cli_plot_add(cli_plot *pl, const nst_progress *p, nst_error *err) {
         pl->rows = rows;
         pl->cap = cap;
     }
+    if (pl->n == 0) {   // the curves: the loss, then the terms the first row has
+        pl->name[0] = "loss";
+        pl->n_curves = 1;
+        for (int t = 0; t < p->n_terms && pl->n_curves < CLI_PLOT_CURVES; t++)
+            if (strcmp(p->term_name[t], "range")) pl->name[pl->n_curves++] = p->term_name[t];
+    }
     cli_plot_row *r = &pl->rows[pl->n++];
     r->iter = p->iter;
     r->time_s = p->time_s;
-    r->v[CLI_TERM_LOSS] = p->loss;
-    r->v[CLI_TERM_CONTENT] = p->content;
-    r->v[CLI_TERM_STYLE] = p->style;
-    r->v[CLI_TERM_TV] = p->tv;
+    r->v[0] = p->loss;
+    for (int k = 1; k < pl->n_curves; k++) r->v[k] = nst_progress_term(p, pl->name[k]);
     return NST_OK;
 }
 
@@ -61,7 +67,7 @@ int cli_plot_check_path(const char *path, nst_error *err) {
 #define AREA_RIGHT 460
 
 typedef struct layout {
-    int shown[CLI_TERMS];          // the term has a value > 0 somewhere
+    int shown[CLI_PLOT_CURVES];    // the curve has a value > 0 somewhere
     int dec_lo, dec_hi, dec_step;  // y axis: decades 10^dec_lo .. 10^dec_hi
     double xmax[2];                // panel 0: iteration, panel 1: seconds
     double xstep[2];
@@ -77,7 +83,7 @@ static void make_layout(layout *L, const cli_plot *pl) {
     double lo = INFINITY, hi = -INFINITY;
     memset(L, 0, sizeof *L);
     for (size_t i = 0; i < pl->n; i++) {
-        for (int t = 0; t < CLI_TERMS; t++) {
+        for (int t = 0; t < pl->n_curves; t++) {
             double v = pl->rows[i].v[t];
             if (isfinite(v) && v > 0) {
                 L->shown[t] = 1;
@@ -185,14 +191,13 @@ static void draw_panel(canvas *c, const layout *L, const cli_plot *pl, int panel
                 "weighted loss term (log scale)</text>\n", ax0 - 50, (AREA_TOP + AREA_BOTTOM) / 2);
     // the curves, one per term, a point per logged iteration; the total last and
     // thinner, on top of the term that usually dominates it
-    static const int order[CLI_TERMS] = {CLI_TERM_CONTENT, CLI_TERM_STYLE, CLI_TERM_TV, CLI_TERM_LOSS};
-    for (int k = 0; k < CLI_TERMS; k++) {
-        int t = order[k], thick = t == CLI_TERM_LOSS ? 1 : 3;
+    for (int k = 1; k <= pl->n_curves; k++) {
+        int t = k % pl->n_curves, thick = t == 0 ? 1 : 3;   // the terms, then the loss
         if (!L->shown[t]) continue;
         if (c->svg)
             fprintf(c->svg, "<polyline class=\"term\" data-term=\"%s\" fill=\"none\" stroke=\"%s\" "
-                    "stroke-width=\"%s\" stroke-linejoin=\"round\" points=\"", cli_term_names[t], term_colors[t],
-                    t == CLI_TERM_LOSS ? "1.2" : "2.5");
+                    "stroke-width=\"%s\" stroke-linejoin=\"round\" points=\"", pl->name[t], term_colors[t],
+                    t == 0 ? "1.2" : "2.5");
         double px = 0, py = 0;
         int have = 0;
         for (size_t i = 0; i < pl->n; i++) {
@@ -229,9 +234,9 @@ static void draw_all(canvas *c, const cli_plot *pl) {
     // legend: a swatch and a name per term
     if (c->svg) fputs("<g id=\"legend\">\n", c->svg);
     double x = PLOT_W / 2.0 - 190;
-    for (int t = 0; t < CLI_TERMS; t++) {
+    for (int t = 0; t < pl->n_curves; t++) {
         char name[64];
-        snprintf(name, sizeof name, "%s%s", cli_term_names[t], L.shown[t] ? "" : " (0, not shown)");
+        snprintf(name, sizeof name, "%s%s", pl->name[t], L.shown[t] ? "" : " (0, not shown)");
         c_line(c, x, 40, x + 22, 40, term_colors[t], term_rgb[t], 3);
         c_text(c, x + 28, 44, 0, 1, name);
         x += L.shown[t] ? 95 : 150;

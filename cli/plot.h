@@ -4,19 +4,23 @@
 #define NST_CLI_PLOT_H
 #include "nst.h"
 
-enum { CLI_TERM_LOSS, CLI_TERM_CONTENT, CLI_TERM_STYLE, CLI_TERM_TV, CLI_TERMS };
-extern const char *const cli_term_names[CLI_TERMS];   // "loss", "content", "style", "tv"
+// Curves: the loss, then the run's terms as the progress names them ("content",
+// "style", "tv", ...), without AUTO's range penalty.
+#define CLI_PLOT_CURVES 8
 
 typedef struct cli_plot_row {
     int iter;
     double time_s;
-    double v[CLI_TERMS];
+    double v[CLI_PLOT_CURVES];
 } cli_plot_row;
 
-// A growing array of rows, one per progress callback. A zeroed one is empty.
+// A growing array of rows, one per progress callback. A zeroed one is empty; the
+// first row names the curves.
 typedef struct cli_plot {
     cli_plot_row *rows;
     size_t n, cap;
+    int n_curves;
+    const char *name[CLI_PLOT_CURVES];   // "loss", then the terms' names (static strings)
 } cli_plot;
 
 // Appends one row; fails only when out of memory.

@@ -42,15 +42,17 @@
  *     nst_model_load(&model, path, err)
  *                                reads VGG19 conv weights (.safetensors or .pth).
  *     nst_model_free(model)      frees; NULL is fine.
- *     nst_model_conv_count(model)        conv layers present (16 for all of VGG19).
+ *     nst_model_conv_count(model)        conv layers present (16 for all of VGG19, 13 of VGG16).
  *     nst_model_input_convention(model)  "caffe" or "torchvision".
  *     nst_model_input_reason(model)      how that was decided, in words.
  *     nst_model_set_input(model, "caffe"|"torchvision", err)  overrides it.
  *     nst_model_dtype(model)     "F32", "F16" or "BF16": the file's tensors.
  *     nst_model_save(model, path, dtype, err)
  *                                writes a compact conv-only safetensors file.
- *     nst_conv_name(i)           "conv1_1" .. "conv5_4" for i = 0..15, else NULL.
- *     nst_conv_channels(i)       output channels of conv layer i.
+ *     nst_model_arch(model)      "vgg19", "vgg16", ... or "vgg" (a part of one).
+ *     nst_model_conv_name(model, i)      "conv1_1", ... for i < conv_count, else NULL.
+ *     nst_model_conv_channels(model, i, &in)  channels out of (and into) conv layer i.
+ *     nst_model_conv_pooled(model, i)    1 when a pooling precedes conv layer i.
  *   Style transfer
  *     nst_params_default(&p)     the defaults: L-BFGS, 200 iterations, content
  *                                weight 1, style 10, tv 1 in the AUTO loss scale
@@ -78,6 +80,9 @@
  *                                content) upsampled; takes the pictures at any size.
  *     nst_progress_image(progress, &img, err)
  *                                inside a progress callback: the current picture.
+ *     nst_progress_term(progress, "style")
+ *                                a loss term's weighted value by name ("content",
+ *                                "style", "tv", "range"); 0 when the run has none.
  *   Colour (what p.preserve_colors uses; YCbCr is JPEG's full-range BT.601)
  *     nst_color_keep_chroma(&out, &result, &content, err)
  *                                result's luminance Y with content's chroma Cb, Cr
@@ -125,8 +130,8 @@
  *
  *   static int show(const nst_progress *p, void *user) {
  *       (void)user;
- *       printf("iteration %d/%d: loss %g (content %g, style %g, tv %g)\n",
- *              p->iter, p->iterations, p->loss, p->content, p->style, p->tv);
+ *       printf("iteration %d/%d: loss %g (style %g)\n", p->iter, p->iterations, p->loss,
+ *              nst_progress_term(p, "style"));
  *       return 0;   // nonzero would stop the run here
  *   }
  *
@@ -219,9 +224,11 @@ int nst_image_alloc(nst_image *img, int w, int h, nst_error *err);
 void nst_image_free(nst_image *img);
 
 /* ---- Models --------------------------------------------------------------
- * VGG19's 16 conv layers (or the first K of them) from a safetensors file
- * (F32, F16, BF16) or torchvision's own .pth (a zip holding a pickle, read by a
- * restricted reader that executes nothing). */
+ * A VGG's conv layers (VGG19's 16, VGG16's 13, or the first K of either) from a
+ * safetensors file (F32, F16, BF16), torchvision's own .pth (a zip holding a pickle,
+ * read by a restricted reader that executes nothing) or Keras HDF5. The network is
+ * what the file holds: its layer table (channels, where the poolings are) comes from
+ * the tensors' names (torchvision's features.N) and shapes. */
 typedef struct nst_model nst_model;
 
 int nst_model_load(nst_model **out, const char *path, nst_error *err);
@@ -243,10 +250,16 @@ int nst_model_set_input(nst_model *m, const char *convention, nst_error *err);
 const char *nst_model_dtype(const nst_model *m);
 /* Writes a compact conv-only safetensors file, dtype "F32" or "F16". */
 int nst_model_save(const nst_model *m, const char *path, const char *dtype, nst_error *err);
-/* Name of conv layer i (0..15): "conv1_1" .. "conv5_4"; NULL when out of range. */
-const char *nst_conv_name(int i);
-/* Channels out of conv layer i. */
-int nst_conv_channels(int i);
+/* The network, as the file holds it: "vgg19", "vgg16", "vgg13" or "vgg11" when it is
+ * all of one of those, else "vgg" (a part of one, e.g. VGG19's first 8 layers). */
+const char *nst_model_arch(const nst_model *m);
+/* Name of conv layer i (0 .. conv_count-1): "conv1_1", ...; NULL when out of range.
+ * Layers are named by block (a block ends at a pooling) and place in the block. */
+const char *nst_model_conv_name(const nst_model *m, int i);
+/* Channels out of conv layer i, and into it (*in, when in is not NULL); 0 out of range. */
+int nst_model_conv_channels(const nst_model *m, int i, int *in);
+/* 1 when a 2x2 pooling precedes conv layer i. */
+int nst_model_conv_pooled(const nst_model *m, int i);
 
 /* ---- Style transfer -------------------------------------------------------- */
 typedef enum { NST_OPTIMIZER_LBFGS = 0, NST_OPTIMIZER_ADAM = 1 } nst_optimizer;
@@ -275,6 +288,11 @@ typedef enum { NST_PRECISION_FP32 = 0, NST_PRECISION_BF16 = 1, NST_PRECISION_AUT
  * mean((F - P)^2) + beta * sum of w_l * mean((G - A)^2) + gamma * TV, all in the
  * model's input space. */
 typedef enum { NST_LOSS_SCALE_AUTO = 0, NST_LOSS_SCALE_RAW = 1 } nst_loss_scale;
+/* The style term: GRAM matches Gram matrices (Gatys et al.); MOMENTS matches each
+ * channel's mean and standard deviation (Li et al. 2017, "Demystifying Neural Style
+ * Transfer"): cheaper (O(C N) a layer, not O(C^2 N)), and it keeps less of the
+ * style's texture. Style masks need GRAM. */
+typedef enum { NST_STYLE_LOSS_GRAM = 0, NST_STYLE_LOSS_MOMENTS = 1 } nst_style_loss_kind;
 /* How nst_schedule splits a run into coarse-to-fine stages. AUTO: a half-size stage
  * first where the picture is large enough (see nst_schedule); ONE: a single stage. */
 typedef enum { NST_STAGES_AUTO = 0, NST_STAGES_ONE = 1 } nst_stages;
@@ -283,12 +301,21 @@ typedef enum { NST_STAGES_AUTO = 0, NST_STAGES_ONE = 1 } nst_stages;
  * initial image). Loss terms are weighted; loss is their sum. range is the AUTO loss
  * scale's penalty on values outside 0..255 (0 while the picture stays in range, and
  * always 0 with RAW). */
+#define NST_MAX_TERMS 8
 typedef struct nst_progress {
     int iter, iterations;
     double time_s;                 /* seconds since the optimization started */
-    double loss, content, style, tv, range;
+    double loss;                   /* the sum of the terms below */
+    /* The loss's terms, weighted, in order: "content", "style", "tv", then "range"
+     * (the loss scale AUTO's penalty on values outside 0..255). A later version may
+     * add terms: look them up by name (nst_progress_term). */
+    int n_terms;
+    const char *term_name[NST_MAX_TERMS];
+    double term[NST_MAX_TERMS];
     const void *internal;          /* for nst_progress_image */
 } nst_progress;
+/* The term named name ("content", "style", "tv", "range"); 0 when p has none. */
+double nst_progress_term(const nst_progress *p, const char *name);
 /* Return nonzero to stop the run: nst_transfer then returns NST_ERR_INTERRUPTED
  * with the current image in *out. */
 typedef int (*nst_progress_fn)(const nst_progress *p, void *user);
@@ -321,6 +348,7 @@ typedef struct nst_params {
                                        (faster there), else fp32; bf16 asks for them wherever
                                        the CPU has AVX512-BF16 or AMX */
     nst_loss_scale loss_scale;      /* default AUTO */
+    nst_style_loss_kind style_loss; /* default GRAM */
     nst_stages stages;              /* what nst_schedule gives (default AUTO); the
                                        presets tutorial and gatys set ONE */
     nst_preserve_colors preserve_colors;

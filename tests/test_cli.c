@@ -427,6 +427,22 @@ static void test_preset_then_style_layers(void) {
     CHECKF(run(args) == 2 && strstr(out_text, "3 style layer weights given for 2 style layers"), "%s", out_text);
 }
 
+// A VGG16 (torchvision's, random weights) is read, described and run like VGG19.
+static void test_vgg16_model(void) {
+    char args[4096], out[300];
+    snprintf(args, sizeof args, "model info %s/vgg16_random.pth", nst_test_fixtures());
+    CHECKF(run(args) == 0 && strstr(out_text, "vgg16 features, 13 conv layers (conv1_1..conv5_3)") &&
+           strstr(out_text, "conv4_1  weight [512, 256, 3, 3]  bias [512]  (after a 2x2 pooling)"), "%s", out_text);
+    snprintf(out, sizeof out, "%s/vgg16.png", tmp);
+    unlink(out);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s/vgg16_random.safetensors -o %s --size 40 --iterations 3 -q",
+             content, style, nst_test_fixtures(), out);
+    CHECKF(run(args) == 0 && file_size(out) > 0, "%s", out_text);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s/vgg16_random.pth -o %s --size 40 --iterations 3 -q "
+             "--style-layers relu5_4", content, style, nst_test_fixtures(), out);
+    CHECKF(run(args) == 3 && strstr(out_text, "no layer relu5_4: it has conv1_1..conv5_3"), "%s", out_text);
+}
+
 // The input convention is known without a flag, and `nst model info` says how.
 static void test_model_input_convention(void) {
     struct { const char *file; const char *convention, *reason; } cases[] = {
@@ -493,6 +509,7 @@ int main(void) {
     TEST(test_default_stages);
     TEST(test_preset_then_style_layers);
     TEST(test_model_input_convention);
+    TEST(test_vgg16_model);
     TEST(test_help_and_version);
     nst_test_program_done(&program);
     return nst_test_summary();

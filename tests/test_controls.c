@@ -4,6 +4,7 @@
 #include "nst.h"
 #include "model/model_api.h"
 #include "transfer/objective.h"
+#include "nn/backend.h"
 #include "transfer/colorspace.h"
 #include <math.h>
 #include <stdio.h>
@@ -81,7 +82,7 @@ static void test_style_masks_assign_regions(void) {
 static double last_content_term;
 static int record_content(const nst_progress *pr, void *user) {
     (void)user;
-    last_content_term = pr->content;
+    last_content_term = nst_progress_term(pr, "content");
     return 0;
 }
 
@@ -126,7 +127,7 @@ static void test_normalized_gradients_rescale_each_term(void) {
         p.normalize_gradients = k;
         g[k] = malloc(n * sizeof(float));
         CHECK(nst_objective_init(&obj, &model->weights, &p, c, content.w, content.h, styles, &content.w, &content.h,
-                                 1, &blend, NST_BACKEND_GEMM, 0, &err) == 0);
+                                 1, &blend, &nst_backend_blas, 0, &err) == 0);
         nst_objective_eval(&obj, x, g[k]);
         nst_objective_free(&obj);
     }

@@ -26,7 +26,7 @@ static const char *fixture(const char *name) {
     return p;
 }
 
-static size_t weight_n(int i) { return (size_t)nst_vgg_cout(i) * (size_t)nst_vgg_cin(i) * 9; }
+static size_t weight_n(int i) { return (size_t)vgg19_cout(i) * (size_t)vgg19_cin(i) * 9; }
 
 // The fixture script's weights (see kernel_oihw() and bias() there), index n in
 // torch's (out, in, h, w) order: small multiples of 2^-14, exact in float16.
@@ -46,14 +46,14 @@ static void check_expected(const nst_vgg_weights *w, int n, const char *what) {
         size_t bad = 0, first = 0;
         for (size_t k = 0; k < weight_n(i); k++)
             if (w->weight[i][k] != want_weight(i, k) && !bad++) first = k;
-        CHECKF(!bad, "%s %s weight: %zu of %zu differ, first at %zu: %g, want %g", what, nst_vgg_conv_name(i),
+        CHECKF(!bad, "%s %s weight: %zu of %zu differ, first at %zu: %g, want %g", what, vgg19_name(i),
                bad, weight_n(i), first, w->weight[i][first], want_weight(i, first));
         bad = 0;
-        for (size_t k = 0; k < (size_t)nst_vgg_cout(i); k++)
+        for (size_t k = 0; k < (size_t)vgg19_cout(i); k++)
             if (w->bias[i][k] != want_bias(i, k) && !bad++) first = k;
-        CHECKF(!bad, "%s %s bias: %zu differ, first at %zu", what, nst_vgg_conv_name(i), bad, first);
+        CHECKF(!bad, "%s %s bias: %zu differ, first at %zu", what, vgg19_name(i), bad, first);
     }
-    for (int i = n; i < NST_VGG_CONVS; i++) CHECK(w->weight[i] == NULL && w->bias[i] == NULL);
+    for (int i = n; i < NST_MAX_CONVS; i++) CHECK(w->weight[i] == NULL && w->bias[i] == NULL);
 }
 
 static int load_ok(nst_vgg_weights *w, const char *path) {
@@ -103,11 +103,11 @@ static void test_partial_against_numpy_dump(void) {
         const float *want = (const float *)ref;
         for (int i = 0; i < 8 && i < w.n_conv; i++) {
             CHECKF(!memcmp(w.weight[i], want, weight_n(i) * 4), "%s %s weight differs from numpy's", files[f],
-                   nst_vgg_conv_name(i));
+                   vgg19_name(i));
             want += weight_n(i);
-            CHECKF(!memcmp(w.bias[i], want, (size_t)nst_vgg_cout(i) * 4), "%s %s bias differs", files[f],
-                   nst_vgg_conv_name(i));
-            want += nst_vgg_cout(i);
+            CHECKF(!memcmp(w.bias[i], want, (size_t)vgg19_cout(i) * 4), "%s %s bias differs", files[f],
+                   vgg19_name(i));
+            want += vgg19_cout(i);
         }
         nst_weights_free(&w);
     }
@@ -177,7 +177,7 @@ static void test_refusals(void) {
         {"refuse_external_link_dataset.h5", NST_ERR_FORMAT, "bias:0 is an external link"},
         {"refuse_soft_link.h5", NST_ERR_FORMAT, "soft link: refused"},
         {"refuse_virtual.h5", NST_ERR_FORMAT, "virtual dataset"},
-        {"refuse_wrong_shape.h5", NST_ERR_MODEL, "shape [3, 3, 4, 64], but VGG19's conv1_1 kernel needs [3, 3, 3, 64]"},
+        {"refuse_wrong_shape.h5", NST_ERR_MODEL, "shape [64, 4, 3, 3], but conv1_1 needs [out, 3, 3, 3]"},
         {"refuse_theano_order.h5", NST_ERR_MODEL, "Theano's channels-first"},
         {"refuse_int_dtype.h5", NST_ERR_FORMAT, "not float32, float16 or float64"},
         {"refuse_nan.h5", NST_ERR_FORMAT, "features.2.weight: element 5252 is NaN"},
@@ -185,11 +185,11 @@ static void test_refusals(void) {
         {"refuse_missing_bias.h5", NST_ERR_MODEL, "conv1_2 has a weight but no bias"},
         {"refuse_bias_not_there.h5", NST_ERR_MODEL, "/block1_conv2/block1_conv2/bias:0 does not exist"},
         {"refuse_missing_group.h5", NST_ERR_MODEL, "/block1_conv2 does not exist"},
-        {"refuse_gap.h5", NST_ERR_MODEL, "but conv2_1 (features.5.weight) is missing"},
+        {"refuse_gap.h5", NST_ERR_MODEL, "after a pooling, features.5 (conv2_1)"},
         {"refuse_unwritten.h5", NST_ERR_FORMAT, "no data stored"},
         {"refuse_deflate.h5", NST_ERR_FORMAT, "filter 1 (deflate)"},
         {"refuse_no_layer_names.h5", NST_ERR_FORMAT, "without Keras' layer_names"},
-        {"refuse_not_vgg_layer.h5", NST_ERR_MODEL, "block6_conv1 is not one of VGG19's"},
+        {"refuse_not_vgg_layer.h5", NST_ERR_MODEL, "/block6_conv1 does not exist"},
         {"refuse_three_weights.h5", NST_ERR_MODEL, "has 3 weights"},
         {"refuse_vlen_names.h5", NST_ERR_FORMAT, "variable-length strings"},
         {"refuse_truncated_half.h5", NST_ERR_FORMAT, "truncated file"},

@@ -134,27 +134,31 @@ static void test_layer_backward_finite_differences(void) {
     }
 }
 
-typedef struct { int c, n, kind; float *target; float *scratch; } loss_ctx;
+typedef struct { int c, n, kind; float *target; float *scratch; double *stats; } loss_ctx;
 static double loss_fn(const float *x, float *grad, void *vctx) {
     loss_ctx *k = vctx;
     if (grad) memset(grad, 0, sizeof(float) * k->c * k->n);
     if (k->kind == 0) return nst_content_loss(grad, x, k->target, (size_t)k->c * k->n, 3.0f);
     if (k->kind == 1) return nst_style_loss(nst_sgemm, grad, x, k->target, k->c, k->n, (float)(k->c * k->n), 1.0f, 50.0f, k->scratch);
     if (k->kind == 2) return nst_style_loss(nst_sgemm, grad, x, k->target, k->c, k->n, 1.0f, (float)(k->c * k->n), 5.0f, k->scratch);
+    if (k->kind == 4) return nst_moments_loss(grad, x, k->target, k->c, (size_t)k->n, 7.0f, k->stats);
     return nst_tv_loss(grad, x, k->c, 5, k->n / 5, 2.0f);
 }
 
 static void test_loss_gradients_finite_differences(void) {
-    const char *names[4] = {"content", "style", "style raw gram", "tv"};
-    for (int kind = 0; kind < 4; kind++) {
-        loss_ctx k = {4, 35, kind, NULL, NULL};
+    const char *names[5] = {"content", "style", "style raw gram", "tv", "style moments"};
+    for (int kind = 0; kind < 5; kind++) {
+        loss_ctx k = {4, 35, kind, NULL, NULL, NULL};
         k.target = rand_vec((size_t)k.c * (kind == 1 || kind == 2 ? k.c : k.n));
         k.scratch = malloc(sizeof(float) * k.c * k.c);
+        k.stats = malloc(sizeof(double) * 2 * k.c);
+        if (kind == 4)   // means anywhere, deviations positive
+            for (int i = 0; i < k.c; i++) k.target[k.c + i] = 0.2f + fabsf(k.target[k.c + i]);
         if (kind == 1 || kind == 2)   // Gram targets are symmetric
             for (int i = 0; i < k.c; i++)
                 for (int j = 0; j < i; j++) k.target[j * k.c + i] = k.target[i * k.c + j];
         fd_check(names[kind], loss_fn, &k, (size_t)k.c * k.n, 1e-2, 2e-3);
-        free(k.target); free(k.scratch);
+        free(k.target); free(k.scratch); free(k.stats);
     }
 }
 
@@ -172,6 +176,14 @@ static void test_known_loss_values(void) {
     // tv of a 1x2x2 image [[0,1],[2,3]]: vertical diffs 2,2 -> 4; horizontal 1,1 -> 1
     float x[4] = {0, 1, 2, 3};
     CHECK(fabs(nst_tv_loss(NULL, x, 1, 2, 2, 1.0f) - 5.0) < 1e-9);
+    // moments of one channel [1,2,3]: mean 2, deviation sqrt(2/3 + 1e-5); against a
+    // target of 0 and 0, w * (4 + 2/3 + 1e-5) / 2; the gradient at 1 is
+    // w/(C N) * (mu + sigma * (1 - mu) / sigma) = w/3 * (2 - 1)
+    float tz[2] = {0, 0}, gz[3] = {0, 0, 0};
+    double st[2];
+    CHECK(fabs(nst_moments_loss(gz, f1, tz, 1, 3, 2.0f, st) - (4 + 2.0 / 3 + 1e-5)) < 1e-6);
+    CHECK(fabs(st[0] - 2) < 1e-12 && fabs(st[1] - sqrt(2.0 / 3 + 1e-5)) < 1e-12);
+    CHECK(fabs(gz[0] - 2.0f / 3) < 1e-6 && fabs(gz[1] - 4.0f / 3) < 1e-6);
 }
 
 static void test_gram_matches_reference(void) {

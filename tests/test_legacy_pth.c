@@ -24,7 +24,7 @@ static const char *fixture(const char *name) {
 
 static uint8_t *read_all(const char *path, size_t *len) { return nst_test_read_bytes(path, len); }
 
-static size_t weight_n(int i) { return (size_t)nst_vgg_cout(i) * (size_t)nst_vgg_cin(i) * 9; }
+static size_t weight_n(int i) { return (size_t)vgg19_cout(i) * (size_t)vgg19_cin(i) * 9; }
 
 // Bitwise equality (so -0.0 and exact rounding count); reports the first difference.
 static void same_bits(const char *what, const float *got, const float *want, size_t n) {
@@ -48,12 +48,12 @@ static void check_layers(const nst_vgg_weights *w, int n, const char *expected) 
     float *want = (float *)read_all(fixture(expected), &len);
     if (!want) return;
     for (int i = 0; i < n && w->n_conv >= n; i++) {
-        CHECKF((at + weight_n(i) + (size_t)nst_vgg_cout(i)) * 4 <= len, "%s too short", expected);
-        if ((at + weight_n(i) + (size_t)nst_vgg_cout(i)) * 4 > len) break;
-        same_bits(nst_vgg_conv_name(i), w->weight[i], want + at, weight_n(i));
+        CHECKF((at + weight_n(i) + (size_t)vgg19_cout(i)) * 4 <= len, "%s too short", expected);
+        if ((at + weight_n(i) + (size_t)vgg19_cout(i)) * 4 > len) break;
+        same_bits(vgg19_name(i), w->weight[i], want + at, weight_n(i));
         at += weight_n(i);
-        same_bits(nst_vgg_conv_name(i), w->bias[i], want + at, (size_t)nst_vgg_cout(i));
-        at += (size_t)nst_vgg_cout(i);
+        same_bits(vgg19_name(i), w->bias[i], want + at, (size_t)vgg19_cout(i));
+        at += (size_t)vgg19_cout(i);
     }
     CHECKF(at * 4 == len, "%s: used %zu of %zu bytes", expected, at * 4, len);
     free(want);
@@ -74,7 +74,7 @@ static void check_p8(const char *tag, const char *dtype) {
         CHECK(b.n_conv == 4);
         for (int i = 0; i < 4 && b.n_conv == 4; i++) {
             same_bits("legacy vs zip weight", a.weight[i], b.weight[i], weight_n(i));
-            same_bits("legacy vs zip bias", a.bias[i], b.bias[i], (size_t)nst_vgg_cout(i));
+            same_bits("legacy vs zip bias", a.bias[i], b.bias[i], (size_t)vgg19_cout(i));
         }
         CHECK(strcmp(a.norm.name, b.norm.name) == 0);   // the format does not change the convention
         nst_weights_free(&b);
@@ -118,7 +118,7 @@ static void test_jcjohnson_like(void) {
     size_t len = 0, at = 0;
     float *probe = (float *)read_all(fixture("expected_jcjohnson_probe.bin"), &len);
     for (int i = 0; probe && i < 16 && w.n_conv == 16; i++) {   // bias, first and last 64 weights
-        int cout = nst_vgg_cout(i);
+        int cout = vgg19_cout(i);
         same_bits("bias", w.bias[i], probe + at, (size_t)cout);
         at += (size_t)cout;
         same_bits("first weights", w.weight[i], probe + at, 64);

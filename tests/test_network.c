@@ -5,7 +5,8 @@
 #include "model/safetensors.h"
 #include "model/weights.h"
 #include "transfer/objective.h"
-#include "nn/vgg_dnnl.h"
+#include "nn/backend.h"
+#include "nn/backend_dnnl.h"
 #include "loss/losses.h"
 #include <math.h>
 #include <stdio.h>
@@ -60,7 +61,7 @@ static void close_fixture(fixture *fx) {
 }
 
 // Every convX_Y and reluX_Y activation of the fixture's input image.
-static void check_activations(fixture *fx, const char *prefix, int avg_pool, nst_backend backend) {
+static void check_activations(fixture *fx, const char *prefix, int avg_pool, const nst_backend_ops *backend) {
     int64_t n;
     char key[128];
     snprintf(key, sizeof key, "%sx", prefix);
@@ -68,8 +69,8 @@ static void check_activations(fixture *fx, const char *prefix, int avg_pool, nst
     if (!x) return;
     nst_vgg net;
     nst_error err;
-    int keep[NST_VGG_CONVS];
-    for (int i = 0; i < NST_VGG_CONVS; i++) keep[i] = NST_LOSS_PRE | NST_LOSS_POST;
+    int keep[NST_MAX_CONVS];
+    for (int i = 0; i < NST_MAX_CONVS; i++) keep[i] = NST_LOSS_PRE | NST_LOSS_POST;
     if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 37, 45, keep, avg_pool, backend, use_bf16, 0, &err)) { CHECKF(0, "%s", err.msg); free(x); return; }
     int forced = use_bf16 >> 1;   // a forced layout must be the one that runs
     if (forced)
@@ -84,13 +85,13 @@ static void check_activations(fixture *fx, const char *prefix, int avg_pool, nst
         for (int relu = 0; relu < 2; relu++) {
             nst_layer_ref r = {i, relu};
             char lname[16];
-            nst_layer_format(lname, sizeof lname, r);
+            nst_layer_format(lname, sizeof lname, &fx->w, r);
             snprintf(key, sizeof key, "%sact.%s", prefix, lname);
             int64_t m;
             float *want = get(fx, key, &m);
             if (!want) continue;
-            CHECKF(m == (int64_t)nst_vgg_cout(i) * net.h[i] * net.w[i], "%s: size %lld", key, (long long)m);
-            if (m == (int64_t)nst_vgg_cout(i) * net.h[i] * net.w[i])
+            CHECKF(m == (int64_t)fx->w.layer[i].cout * net.h[i] * net.w[i], "%s: size %lld", key, (long long)m);
+            if (m == (int64_t)fx->w.layer[i].cout * net.h[i] * net.w[i])
                 nst_test_close(key, nst_vgg_activation(&net, r), want, (long)m, rtol, 0);
             free(want);
         }
@@ -114,6 +115,12 @@ static void case_params(nst_params *p, const char *prefix, int n_conv) {
         snprintf(p->style_layers, sizeof p->style_layers, "conv1_1,relu2_1,conv2_2");
         snprintf(p->style_layer_weights, sizeof p->style_layer_weights, "1,1,0.5");
         p->content_weight = 2; p->style_weight = 5e2f; p->tv_weight = 0; p->avg_pool = 1;
+    } else if (!strcmp(prefix, "mom.")) {   // --style-loss moments, main.'s layers, raw scale
+        p->style_loss = NST_STYLE_LOSS_MOMENTS;
+        snprintf(p->content_layers, sizeof p->content_layers, full ? "relu4_2" : "relu3_2");
+        snprintf(p->style_layers, sizeof p->style_layers, "%s", all_style);
+        snprintf(p->style_layer_weights, sizeof p->style_layer_weights, full ? "1,0.5,0.25,2,1.5" : "1,0.5,0.25");
+        p->content_weight = 1; p->style_weight = 2e2f; p->tv_weight = 0.1f;
     } else if (!strcmp(prefix, "auto.")) {   // the default loss scale, main.'s layers
         p->loss_scale = NST_LOSS_SCALE_AUTO;
         snprintf(p->content_layers, sizeof p->content_layers, full ? "relu4_2" : "relu3_2");
@@ -128,7 +135,7 @@ static void case_params(nst_params *p, const char *prefix, int n_conv) {
     }
 }
 
-static void check_losses(fixture *fx, const char *prefix, nst_backend backend) {
+static void check_losses(fixture *fx, const char *prefix, const nst_backend_ops *backend) {
     char key[128];
     float *x, *content, *style, *loss, *grad;
     snprintf(key, sizeof key, "%sx", prefix); x = get(fx, key, NULL);
@@ -147,7 +154,7 @@ static void check_losses(fixture *fx, const char *prefix, nst_backend backend) {
         !nst_objective_init(&obj, &fx->w, &p, content, 45, 37, styles, &sw, &sh, 1, &blend, backend, use_bf16, &err)) {
         float *g = malloc(sizeof(float) * 3 * 37 * 45);
         double f = nst_objective_eval(&obj, x, g);
-        float got[4] = {(float)f, (float)obj.last_content, (float)obj.last_style, (float)obj.last_tv};
+        float got[4] = {(float)f, (float)nst_objective_last(&obj, "content"), (float)nst_objective_last(&obj, "style"), (float)nst_objective_last(&obj, "tv")};
         for (int i = 0; i < 4; i++) {
             const char *names[4] = {"total", "content", "style", "tv"};
             snprintf(key, sizeof key, "%s%s loss (%s)", fx->name, prefix, names[i]);
@@ -156,8 +163,11 @@ static void check_losses(fixture *fx, const char *prefix, nst_backend backend) {
         snprintf(key, sizeof key, "%s%s gradient", fx->name, prefix);
         // AUTO weighs every style layer's relative error alike, so relu5_1 of a random
         // network, where bf16 rounding is largest relative to the Gram differences,
-        // counts as much as relu1_1: 0.23 measured on the full model, 0.02 on the partial
-        if (use_bf16 & 1) nst_test_close_l2(key, g, grad, 3 * 37 * 45, strcmp(prefix, "auto.") ? RTOL_BF16_GRAD : 0.3);
+        // counts as much as relu1_1: 0.23 measured on the full model, 0.02 on the partial.
+        // The moments term's deviations of relu4_1/relu5_1 (a few 8-bit values apart)
+        // likewise: 0.18-0.22 on the random full VGG19 and VGG16 (float32: within RTOL)
+        int deep_relative = !strcmp(prefix, "auto.") || !strcmp(prefix, "mom.");
+        if (use_bf16 & 1) nst_test_close_l2(key, g, grad, 3 * 37 * 45, deep_relative ? 0.3 : RTOL_BF16_GRAD);
         else nst_test_close(key, g, grad, 3 * 37 * 45, rtol, 0);
         // the same input twice gives the same bits
         float *g2 = malloc(sizeof(float) * 3 * 37 * 45);
@@ -176,18 +186,17 @@ static void check_grams(fixture *fx) {
     if (!style) return;
     nst_vgg net;
     nst_error err;
-    if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 41, 33, NULL, 0, NST_BACKEND_GEMM, 0, 1, &err)) { CHECKF(0, "%s", err.msg); free(style); return; }
+    if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 41, 33, NULL, 0, &nst_backend_blas, 0, 1, &err)) { CHECKF(0, "%s", err.msg); free(style); return; }
     nst_vgg_forward(&net, style);
     const char *names[5] = {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"};
     for (int k = 0; k < 5; k++) {
         nst_layer_ref r;
-        nst_layer_parse(&r, names[k]);
-        if (r.conv >= fx->w.n_conv) continue;
+        if (nst_layer_parse(&r, names[k], &fx->w)) continue;
         char key[64];
         snprintf(key, sizeof key, "main.gram.%s", names[k]);
         int64_t m;
         float *want = get(fx, key, &m);
-        int c = nst_vgg_cout(r.conv);
+        int c = fx->w.layer[r.conv].cout;
         size_t n = (size_t)net.h[r.conv] * net.w[r.conv];
         float *g = malloc(sizeof(float) * c * c);
         nst_gram(nst_sgemm, g, nst_vgg_activation(&net, r), c, (int)n, (float)(c * n));
@@ -207,9 +216,9 @@ static void run_model(const char *name, const char *model_path, const char *fixt
         static const int bf16_arg[7] = {0, 0, 0, 1, NST_DNNL_LAYOUT_CHANNELS_LAST << 1,
                                         1 | NST_DNNL_LAYOUT_BLOCKED << 1, 1 | NST_DNNL_LAYOUT_CHANNELS_LAST << 1};
         for (int b = 0; b < 7; b++) {
-            nst_backend be = b == 0 ? NST_BACKEND_REFERENCE : b == 1 ? NST_BACKEND_GEMM : NST_BACKEND_ONEDNN;
-            if (be == NST_BACKEND_ONEDNN && !nst_vgg_have_onednn()) continue;
-            if ((bf16_arg[b] & 1) && !nst_vgg_cpu_has_bf16()) { printf("     (no bf16 on this CPU: bf16 not checked)\n"); continue; }
+            const nst_backend_ops *be = b == 0 ? &nst_backend_reference : b == 1 ? &nst_backend_blas : &nst_backend_dnnl;
+            if (!be->available()) continue;
+            if ((bf16_arg[b] & 1) && !be->has_bf16()) { printf("     (no bf16 on this CPU: bf16 not checked)\n"); continue; }
             use_bf16 = bf16_arg[b];
             rtol = (use_bf16 & 1) ? RTOL_BF16 : RTOL;
             check_activations(&fx, "main.", 0, be);
@@ -218,6 +227,7 @@ static void run_model(const char *name, const char *model_path, const char *fixt
             check_losses(&fx, "pre.", be);
             check_losses(&fx, "tut.", be);
             check_losses(&fx, "auto.", be);
+            check_losses(&fx, "mom.", be);
         }
         use_bf16 = 0;
         rtol = RTOL;
@@ -268,8 +278,40 @@ static void test_missing_layer_lists_available(void) {
     nst_weights_free(&w);
 }
 
+// VGG16 is data too: torchvision's layout (poolings after conv1_2, 2_2, 3_3, 4_3) comes
+// from the file, as .pth and as safetensors, and every backend matches PyTorch on it.
+static void test_vgg16_against_pytorch(void) {
+    static const char *const files[2] = {"vgg16_random.pth", "vgg16_random.safetensors"};
+    for (int f = 0; f < 2; f++) {
+        char model[1024];
+        snprintf(model, sizeof model, "%s/%s", nst_test_fixtures(), files[f]);
+        nst_vgg_weights w;
+        nst_error err;
+        if (nst_weights_load(&w, model, &err)) { CHECKF(0, "%s", err.msg); continue; }
+        CHECKF(w.n_conv == 13 && !strcmp(nst_layout_arch(w.layer, w.n_conv), "vgg16"), "%s: %d layers", files[f], w.n_conv);
+        CHECK(!strcmp(w.layer[12].name, "conv5_3") && w.layer[7].pool_before && w.layer[7].cin == 256 &&
+              w.layer[7].cout == 512 && !w.layer[6].pool_before);
+        // the defaults come from the table: relu4_2 and each block's first layer
+        nst_params p;
+        nst_params_default(&p);
+        nst_objective obj;
+        memset(&obj, 0, sizeof obj);
+        CHECK(nst_objective_layers(&obj, &w, &p, &err) == 0);
+        CHECK(obj.n_content == 1 && obj.content[0].conv == 8 && obj.content[0].relu);
+        static const int firsts[5] = {0, 2, 4, 7, 10};
+        CHECK(obj.n_style == 5);
+        for (int i = 0; i < 5 && i < obj.n_style; i++) CHECKF(obj.style[i].conv == firsts[i], "style %d", i);
+        snprintf(p.style_layers, sizeof p.style_layers, "relu5_4");   // VGG19's, not VGG16's
+        CHECK(nst_objective_layers(&obj, &w, &p, &err) == NST_ERR_MODEL);
+        CHECKF(strstr(err.msg, "conv5_3"), "%s", err.msg);
+        nst_weights_free(&w);
+        run_model(f ? "vgg16 safetensors " : "vgg16 pth ", model, "net_vgg16.safetensors");
+    }
+}
+
 int main(void) {
     TEST(test_full_vgg19_pth_against_pytorch);
+    TEST(test_vgg16_against_pytorch);
     TEST(test_partial_caffe_model_against_pytorch);
     TEST(test_missing_layer_lists_available);
     TEST(test_isa_is_a_set_of_features);

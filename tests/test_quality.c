@@ -11,6 +11,7 @@
 #include "nst.h"
 #include "model/model_api.h"
 #include "transfer/objective.h"
+#include "nn/backend.h"
 #include "transfer/colorspace.h"
 #include <math.h>
 #include <stdio.h>
@@ -61,7 +62,8 @@ static nst_model *scaled_twin(const nst_model *m, float k) {
     memset(t->weights.weight, 0, sizeof t->weights.weight);   // its own copies, below
     memset(t->weights.bias, 0, sizeof t->weights.bias);
     for (int i = 0; i < m->weights.n_conv; i++) {
-        size_t nw = (size_t)nst_conv_channels(i) * (i ? nst_conv_channels(i - 1) : 3) * 9, nb = nst_conv_channels(i);
+        const nst_conv_layer *l = &m->weights.layer[i];
+        size_t nw = (size_t)l->cout * l->cin * 9, nb = (size_t)l->cout;
         t->weights.weight[i] = malloc(nw * sizeof(float));
         t->weights.bias[i] = malloc(nb * sizeof(float));
         if (!t->weights.weight[i] || !t->weights.bias[i]) { nst_model_free(t); return NULL; }
@@ -152,7 +154,7 @@ static void test_scaled_network_gives_the_same_picture(void) {
 static double style_at_start;
 static int keep_style(const nst_progress *pr, void *user) {
     (void)user;
-    if (pr->iter == 0) style_at_start = pr->style;
+    if (pr->iter == 0) style_at_start = nst_progress_term(pr, "style");
     return 0;
 }
 static double raw_style_loss(const nst_image *img) {
@@ -279,7 +281,7 @@ static void test_auto_gradient_through_the_input_conversion(void) {
     const float *styles[1] = {s};
     int sw = W, sh = H;
     float blend = 1;
-    if (nst_objective_init(&obj, &m->weights, &p, c, W, H, styles, &sw, &sh, 1, &blend, NST_BACKEND_GEMM, 0, &err)) {
+    if (nst_objective_init(&obj, &m->weights, &p, c, W, H, styles, &sw, &sh, 1, &blend, &nst_backend_blas, 0, &err)) {
         CHECKF(0, "%s", err.msg);
     } else {
         CHECK(obj.to_model[0] != 1.0f && obj.xbuf);   // the conversion is on the path
@@ -299,16 +301,16 @@ static void test_auto_gradient_through_the_input_conversion(void) {
         // the network sees the picture clamped to 0..255: the same content and style
         // terms as at the clamped picture itself, where the range penalty is 0
         nst_objective_eval(&obj, u, g2);
-        double content_out = obj.last_content, style_out = obj.last_style, range_out = obj.last_range;
+        double content_out = nst_objective_last(&obj, "content"), style_out = nst_objective_last(&obj, "style"), range_out = nst_objective_last(&obj, "range");
         for (size_t i = 0; i < n; i++) {
             int ch = (int)(i / (W * H));
             u[i] = fminf(fmaxf(u[i], obj.lo[ch]), obj.hi[ch]);
         }
         nst_objective_eval(&obj, u, g2);
-        CHECKF(range_out > 0 && obj.last_range == 0, "range penalty %g outside, %g inside", range_out, obj.last_range);
-        CHECKF(obj.last_content == content_out && obj.last_style == style_out,
+        CHECKF(range_out > 0 && nst_objective_last(&obj, "range") == 0, "range penalty %g outside, %g inside", range_out, nst_objective_last(&obj, "range"));
+        CHECKF(nst_objective_last(&obj, "content") == content_out && nst_objective_last(&obj, "style") == style_out,
                "content %.9g vs %.9g, style %.9g vs %.9g: the network saw values outside 0..255", content_out,
-               obj.last_content, style_out, obj.last_style);
+               nst_objective_last(&obj, "content"), style_out, nst_objective_last(&obj, "style"));
         nst_objective_free(&obj);
     }
     nst_model_free(m);

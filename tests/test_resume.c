@@ -133,11 +133,16 @@ static void test_lbfgs_state_round_trip(void) {
     CHECKF(a.count == 3 && a.head != 2, "count %d head %d: the ring has not wrapped", a.count, a.head);
     char path[300];
     path_in_tmp(path, sizeof path, "unit.ckpt");
-    nst_checkpoint ck = {0, 4, 2, 2, NST_OPTIMIZER_LBFGS, 0xabcdef12u, f, 1, 2, 3, 0.25, 4.5, x, g, NULL, &a};
+    // four terms: the fourth goes to the slot after the range penalty's
+    nst_checkpoint ck = {.iter = 4, .w = 2, .h = 2, .optimizer = NST_OPTIMIZER_LBFGS, .fingerprint = 0xabcdef12u,
+                         .loss = f, .n_terms = 4, .term = {1, 2, 3, 7}, .range = 0.25, .elapsed_s = 4.5,
+                         .x = x, .grad = g, .lbfgs = &a};
     CHECKF(nst_checkpoint_write(path, &ck, &err) == 0, "%s", err.msg);
-    nst_checkpoint in = {0, 0, 2, 2, NST_OPTIMIZER_LBFGS, 0xabcdef12u, 0, 0, 0, 0, 0, 0, xb, gb, NULL, &b};
+    nst_checkpoint in = {.w = 2, .h = 2, .optimizer = NST_OPTIMIZER_LBFGS, .fingerprint = 0xabcdef12u, .n_terms = 4,
+                         .x = xb, .grad = gb, .lbfgs = &b};
     CHECKF(nst_checkpoint_read(path, &in, &err) == 0, "%s", err.msg);
-    CHECK(in.iter == 4 && in.loss == f && in.content == 1 && in.style == 2 && in.tv == 3 && in.range == 0.25 && in.elapsed_s == 4.5);
+    CHECK(in.iter == 4 && in.loss == f && in.term[0] == 1 && in.term[1] == 2 && in.term[2] == 3 && in.term[3] == 7 &&
+          in.range == 0.25 && in.elapsed_s == 4.5);
     CHECK(memcmp(x, xb, sizeof x) == 0 && memcmp(g, gb, sizeof g) == 0 && b.count == 3 && b.iter == a.iter);
     double fb = in.loss;
     CHECK(nst_lbfgs_step(&a, x, &f, g, quadratic, NULL) == 0);
@@ -158,9 +163,11 @@ static void test_adam_state_round_trip(void) {
     for (int k = 0; k < 3; k++) { nst_adam_step(&a, x, g); f = quadratic(NULL, x, g); }
     char path[300];
     path_in_tmp(path, sizeof path, "unit_adam.ckpt");
-    nst_checkpoint ck = {0, 3, 2, 2, NST_OPTIMIZER_ADAM, 7, f, 0, 0, 0, 0, 0, x, g, &a, NULL};
+    nst_checkpoint ck = {.iter = 3, .w = 2, .h = 2, .optimizer = NST_OPTIMIZER_ADAM, .fingerprint = 7, .loss = f,
+                         .x = x, .grad = g, .adam = &a};
     CHECKF(nst_checkpoint_write(path, &ck, &err) == 0, "%s", err.msg);
-    nst_checkpoint in = {0, 0, 2, 2, NST_OPTIMIZER_ADAM, 7, 0, 0, 0, 0, 0, 0, xb, gb, &b, NULL};
+    nst_checkpoint in = {.w = 2, .h = 2, .optimizer = NST_OPTIMIZER_ADAM, .fingerprint = 7, .x = xb, .grad = gb,
+                         .adam = &b};
     CHECKF(nst_checkpoint_read(path, &in, &err) == 0, "%s", err.msg);
     CHECK(b.t == 3 && memcmp(a.m, b.m, N * sizeof(float)) == 0 && memcmp(a.v, b.v, N * sizeof(float)) == 0);
     nst_adam_step(&a, x, g);

@@ -60,21 +60,21 @@ static int same_bits(const char *what, const float *got, const float *want, size
     return 1;
 }
 
-static size_t weight_n(int i) { return (size_t)nst_vgg_cout(i) * (size_t)nst_vgg_cin(i) * 9; }
+static size_t weight_n(int i) { return (size_t)vgg19_cout(i) * (size_t)vgg19_cin(i) * 9; }
 
 // w's first n layers against floats laid out w0 b0 w1 b1 ...; returns floats used.
 static size_t check_layers(const nst_vgg_weights *w, int n, const float *want, const char *what) {
     size_t at = 0;
     char label[128];
     for (int i = 0; i < n; i++) {
-        snprintf(label, sizeof label, "%s %s weight", what, nst_vgg_conv_name(i));
+        snprintf(label, sizeof label, "%s %s weight", what, vgg19_name(i));
         if (w->weight[i]) same_bits(label, w->weight[i], want + at, weight_n(i));
         else CHECKF(0, "%s: no weight", label);
         at += weight_n(i);
-        snprintf(label, sizeof label, "%s %s bias", what, nst_vgg_conv_name(i));
-        if (w->bias[i]) same_bits(label, w->bias[i], want + at, (size_t)nst_vgg_cout(i));
+        snprintf(label, sizeof label, "%s %s bias", what, vgg19_name(i));
+        if (w->bias[i]) same_bits(label, w->bias[i], want + at, (size_t)vgg19_cout(i));
         else CHECKF(0, "%s: no bias", label);
-        at += (size_t)nst_vgg_cout(i);
+        at += (size_t)vgg19_cout(i);
     }
     return at;
 }
@@ -319,17 +319,30 @@ static void test_float_to_half_rounds_like_torch(void) {
     free(out);
 }
 
-static void test_vgg19_layout(void) {
-    static const int feat[16] = {0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34};
-    static const int cout[16] = {64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512};
+// The layer table from `features` indices: VGG19's and VGG16's, and the refusals.
+static void test_layout_from_features(void) {
+    nst_conv_layer l[NST_MAX_CONVS];
+    int f19[16], bad = -1;
+    for (int i = 0; i < 16; i++) f19[i] = vgg19_feature(i);
+    CHECK(nst_layout_from_features(l, f19, 16, &bad) == 0);
     for (int i = 0; i < 16; i++) {
-        CHECK(nst_vgg_feature_index(i) == feat[i]);
-        CHECK(nst_vgg_cout(i) == cout[i]);
-        CHECK(nst_vgg_cin(i) == (i ? cout[i - 1] : 3));
+        CHECKF(!strcmp(l[i].name, vgg19_name(i)), "layer %d: %s", i, l[i].name);
+        CHECK(l[i].pool_before == (i == 2 || i == 4 || i == 8 || i == 12));
     }
-    CHECK(!strcmp(nst_vgg_conv_name(0), "conv1_1") && !strcmp(nst_vgg_conv_name(7), "conv3_4") &&
-          !strcmp(nst_vgg_conv_name(15), "conv5_4"));
-    CHECK(nst_vgg_conv_name(16) == NULL && nst_vgg_cin(-1) == 0 && nst_vgg_feature_index(16) == -1);
+    CHECK(!strcmp(nst_layout_arch(l, 16), "vgg19") && !strcmp(nst_layout_arch(l, 8), "vgg"));
+    static const int f16[13] = {0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28};   // torchvision's vgg16
+    static const char *const n16[13] = {"conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3",
+                                        "conv4_1", "conv4_2", "conv4_3", "conv5_1", "conv5_2", "conv5_3"};
+    CHECK(nst_layout_from_features(l, f16, 13, &bad) == 0);
+    for (int i = 0; i < 13; i++) CHECKF(!strcmp(l[i].name, n16[i]), "vgg16 layer %d: %s", i, l[i].name);
+    CHECK(l[7].pool_before && l[10].pool_before && !l[8].pool_before && !strcmp(nst_layout_arch(l, 13), "vgg16"));
+    int relu = -1;
+    CHECK(nst_layout_find(l, 13, "relu4_3", &relu) == 9 && relu == 1);
+    CHECK(nst_layout_find(l, 13, "conv5_4", &relu) == -1 && nst_layout_find(l, 13, "pool1", &relu) == -1);
+    static const int gap[3] = {0, 2, 6}, late[2] = {2, 4}, adjacent[2] = {0, 1};
+    CHECK(nst_layout_from_features(l, gap, 3, &bad) == -1 && bad == 2);
+    CHECK(nst_layout_from_features(l, late, 2, &bad) == -1 && bad == 0);
+    CHECK(nst_layout_from_features(l, adjacent, 2, &bad) == -1 && bad == 1);
 }
 
 // --- real files load with exact values ---
@@ -440,12 +453,12 @@ static void test_full_vgg19_pth(void) {
         for (int i = 0; i < w.n_conv && at < n; i++) {
             char label[64];
             size_t wn = weight_n(i);
-            snprintf(label, sizeof label, "%s bias", nst_vgg_conv_name(i));
-            same_bits(label, w.bias[i], probe + at, (size_t)nst_vgg_cout(i));
-            at += (size_t)nst_vgg_cout(i);
-            snprintf(label, sizeof label, "%s weight head", nst_vgg_conv_name(i));
+            snprintf(label, sizeof label, "%s bias", vgg19_name(i));
+            same_bits(label, w.bias[i], probe + at, (size_t)vgg19_cout(i));
+            at += (size_t)vgg19_cout(i);
+            snprintf(label, sizeof label, "%s weight head", vgg19_name(i));
             same_bits(label, w.weight[i], probe + at, 64);
-            snprintf(label, sizeof label, "%s weight tail", nst_vgg_conv_name(i));
+            snprintf(label, sizeof label, "%s weight tail", vgg19_name(i));
             same_bits(label, w.weight[i] + wn - 64, probe + at + 64, 64);
             at += 128;
         }
@@ -595,7 +608,7 @@ static void roundtrip(const char *src, const char *dst, const char *dtype, const
             CHECK(in && !strcmp(in, "caffe: BGR channel order, 0-255 range, mean subtracted"));
             CHECK(layers && !strcmp(layers, w.n_conv == 3 ? "conv1_1..conv2_1" : "conv1_1..conv1_2"));
             const char *arch = nst_st_metadata(f, "architecture");
-            CHECK(arch && !strcmp(arch, "vgg19"));
+            CHECK(arch && !strcmp(arch, "vgg"));   // a part of VGG19: no whole architecture
             CHECK(nst_st_count(f) == 2 * w.n_conv && !strcmp(nst_st_name(f, 0), "features.0.weight"));
             nst_st_close(f);
         } else CHECKF(0, "%s", err.msg);
@@ -787,7 +800,7 @@ static void test_missing_bias_and_gaps(void) {
     st_tensor_spec first_missing[] = {W12, B12};
     expect_fail(write_st("nofirst.safetensors", first_missing, 2, NULL), NST_ERR_MODEL, "features.0.weight");
     st_tensor_spec classifier_only[] = {{"classifier.0.bias", "F32", 1, {10}, NULL}};
-    expect_fail(write_st("classifier.safetensors", classifier_only, 1, NULL), NST_ERR_MODEL, "no VGG19");
+    expect_fail(write_st("classifier.safetensors", classifier_only, 1, NULL), NST_ERR_MODEL, "no VGG conv layers");
     st_tensor_spec relu[] = {W11, B11, {"features.1.weight", "F32", 1, {4}, NULL}};
     expect_fail(write_st("relu.safetensors", relu, 3, NULL), NST_ERR_MODEL, "features.1.weight");
     st_tensor_spec both[] = {W11, B11, {"0.bias", "F32", 1, {64}, b11}};
@@ -1026,7 +1039,7 @@ int main(void) {
     TEST(test_half_to_float_matches_torch);
     TEST(test_bf16_to_float_matches_torch);
     TEST(test_float_to_half_rounds_like_torch);
-    TEST(test_vgg19_layout);
+    TEST(test_layout_from_features);
     TEST(test_pth_f32_exact);
     TEST(test_pth_f16_exact);
     TEST(test_pth_bf16_exact);

@@ -144,5 +144,20 @@ void nst_test_weights_refused(const char *path, int code, const char *needle) {
     CHECKF(!needle || strstr(err.msg, needle), "%s: message lacks '%s': %s", base, needle, err.msg);
     CHECKF(!strchr(err.msg, '\n'), "message has a newline: %s", err.msg);
     CHECK(w.n_conv == 0);
-    for (int i = 0; i < NST_VGG_CONVS; i++) CHECK(w.weight[i] == NULL && w.bias[i] == NULL);
+    for (int i = 0; i < NST_MAX_CONVS; i++) CHECK(w.weight[i] == NULL && w.bias[i] == NULL);
 }
+
+static const struct { int feature, cin, cout; const char *name; } vgg19[16] = {
+    {0, 3, 64, "conv1_1"},      {2, 64, 64, "conv1_2"},
+    {5, 64, 128, "conv2_1"},    {7, 128, 128, "conv2_2"},
+    {10, 128, 256, "conv3_1"},  {12, 256, 256, "conv3_2"},
+    {14, 256, 256, "conv3_3"},  {16, 256, 256, "conv3_4"},
+    {19, 256, 512, "conv4_1"},  {21, 512, 512, "conv4_2"},
+    {23, 512, 512, "conv4_3"},  {25, 512, 512, "conv4_4"},
+    {28, 512, 512, "conv5_1"},  {30, 512, 512, "conv5_2"},
+    {32, 512, 512, "conv5_3"},  {34, 512, 512, "conv5_4"},
+};
+int vgg19_cin(int i) { return i >= 0 && i < 16 ? vgg19[i].cin : 0; }
+int vgg19_cout(int i) { return i >= 0 && i < 16 ? vgg19[i].cout : 0; }
+const char *vgg19_name(int i) { return i >= 0 && i < 16 ? vgg19[i].name : NULL; }
+int vgg19_feature(int i) { return i >= 0 && i < 16 ? vgg19[i].feature : -1; }

@@ -29,6 +29,12 @@ char *nst_test_read_file(const char *path);
 unsigned char *nst_test_read_bytes(const char *path, size_t *len);
 // Loading the weights in path must fail with code (0: any), one line naming path and
 // holding needle (NULL: anything), and leave the weights empty.
+// VGG19's layer table, written out: what a loaded VGG19 file must give.
+int vgg19_cin(int i);
+int vgg19_cout(int i);
+const char *vgg19_name(int i);
+int vgg19_feature(int i);
+
 void nst_test_weights_refused(const char *path, int code, const char *needle);
 
 // What the tests of the `nst` program share: a fresh directory /tmp/<name>_XXXXXX,

@@ -27,8 +27,9 @@ typedef struct watch {
 
 static int on_progress(const nst_progress *p, void *user) {
     watch *w = user;
-    printf("embed: iteration %d/%d  loss %.4g  (content %.3g, style %.3g, tv %.3g)  %.2f s\n",
-           p->iter, p->iterations, p->loss, p->content, p->style, p->tv, p->time_s);
+    printf("embed: iteration %d/%d  loss %.4g  (", p->iter, p->iterations, p->loss);
+    for (int t = 0; t < p->n_terms; t++) printf("%s%s %.3g", t ? ", " : "", p->term_name[t], p->term[t]);
+    printf(")  %.2f s\n", p->time_s);
     fflush(stdout);
     if (w->snapshot_every > 0 && p->iter > 0 && p->iter % w->snapshot_every == 0) {
         char path[4096];

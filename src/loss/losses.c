@@ -1,5 +1,6 @@
 #include "loss/losses.h"
 #include "nn/gemm.h"
+#include <math.h>
 
 void nst_gram(nst_sgemm_fn gemm, float *g, const float *f, int c, int n, float div) {
     gemm(0, 1, c, c, n, 1.0f / div, f, n, f, n, 0.0f, g, c);
@@ -90,3 +91,40 @@ double nst_tv_loss(float *grad, const float *x, int c, int h, int w, float weigh
             }
     return weight * ((nv ? sv / nv : 0) + (nh ? sh / nh : 0));
 }
+
+#define MOMENTS_EPS 1e-5   // keeps sigma's gradient finite on a constant channel
+
+// stats (2C): the means, then the deviations, of f (C,N). Each channel's sums run
+// serially in double: the same result for any thread count.
+void nst_moments(double *stats, const float *f, int c, size_t n) {
+    #pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        const float *x = f + (size_t)ch * n;
+        double s = 0, ss = 0;
+        for (size_t k = 0; k < n; k++) s += x[k];
+        double mu = s / (double)n;
+        for (size_t k = 0; k < n; k++) ss += ((double)x[k] - mu) * ((double)x[k] - mu);
+        stats[ch] = mu;
+        stats[c + ch] = sqrt(ss / (double)n + MOMENTS_EPS);
+    }
+}
+
+double nst_moments_loss(float *grad, const float *f, const float *target, int c, size_t n, float weight,
+                        double *st) {
+    nst_moments(st, f, c, n);
+    double s = 0;
+    for (int k = 0; k < 2 * c; k++) s += (st[k] - target[k]) * (st[k] - target[k]);
+    if (grad) {
+        double k0 = weight / ((double)c * (double)n);
+        #pragma omp parallel for schedule(static)
+        for (int ch = 0; ch < c; ch++) {
+            double mu = st[ch], sigma = st[c + ch];
+            double a = k0 * (mu - target[ch]), b = k0 * (sigma - target[c + ch]) / sigma;
+            float *g = grad + (size_t)ch * n;
+            const float *x = f + (size_t)ch * n;
+            for (size_t k = 0; k < n; k++) g[k] += (float)(a + b * ((double)x[k] - mu));
+        }
+    }
+    return weight * s / (2.0 * c);
+}
+

@@ -26,6 +26,14 @@ double nst_content_loss_masked(float *grad, const float *f, const float *p, cons
 double nst_style_loss(nst_sgemm_fn gemm, float *grad, const float *f, const float *a, int c, int n,
                       float gram_div, float extra_div, float weight, float *scratch);
 
+// Li et al. 2017's style statistics of F (C,N): stats[c] the channel means, stats[C+c]
+// the deviations sqrt(var + 1e-5) (population variance).
+void nst_moments(double *stats, const float *f, int c, size_t n);
+// weight * mean over the 2C statistics of (stat(F) - target)^2; target is (2C) as
+// nst_moments writes it, stats 2C doubles of scratch. F, grad are (C,N).
+double nst_moments_loss(float *grad, const float *f, const float *target, int c, size_t n, float weight,
+                        double *stats);
+
 // weight * (mean((x[:,i+1,j]-x[:,i,j])^2) + mean((x[:,i,j+1]-x[:,i,j])^2)). x is (C,H,W).
 double nst_tv_loss(float *grad, const float *x, int c, int h, int w, float weight);
 

@@ -6,8 +6,9 @@
 //
 // A weight file must never make nst read another file or run code, so every link is
 // checked before it is followed (hard links only), datasets with external storage or
-// virtual layouts are refused, and filter plugins are never loaded. Sizes are checked
-// against VGG19's shapes before anything is allocated. Debian's libhdf5 is built
+// virtual layouts are refused, and filter plugins are never loaded. Shapes are checked
+// (3x3 kernels; the data no larger than the file, as no compression is allowed) before
+// anything is allocated; weights.c checks channels against the layer before. Debian's libhdf5 is built
 // without thread safety: every call into it holds one mutex.
 #include "model/hdf5.h"
 #include <stdio.h>
@@ -62,20 +63,23 @@ int nst_h5_read_f32(nst_h5_file *f, const char *name, float **data, int64_t shap
 #define H5_MAX_TENSORS 64      // two per conv, and room for duplicates to be reported
 #define H5_ATTR_PARTS 16       // Keras splits big attributes into layer_names0, 1, ...
 #define H5_MAX_CHUNK ((hsize_t)64 << 20)
+#define H5_MAX_CHANNELS 65536
 
 enum { DT_F32, DT_F16, DT_F64 };
 static const char *const dt_names[] = {"F32", "F16", "F64"};
 static const int dt_size[] = {4, 2, 8};
 
 typedef struct h5_tensor {
-    char name[24];     // "features.34.weight"
+    char name[40];     // "features.34.weight"
     char where[640];   // the dataset's HDF5 path, for messages
     hid_t dset, htype;   // the dataset and its stored type
-    int conv, is_bias, dtype;
+    int feature, is_bias, dtype;
+    size_t cin, cout;   // from the dataset's shape: (3, 3, cin, cout), or (cout) for a bias
 } h5_tensor;
 
 struct nst_h5_file {
     char *path;
+    hsize_t bytes;   // the file's size: no dataset holds more (nothing is compressed)
     hid_t file, lapl;
     h5_tensor t[H5_MAX_TENSORS];
     int n;
@@ -255,21 +259,31 @@ static int read_names(nst_h5_file *f, hid_t obj, const char *attr, const char *w
     return NST_OK;
 }
 
-// "block3_conv2" -> conv index 5; -1 for other layers (input_1, block1_pool, fc1...),
-// -2 for a blockB_convC name that VGG19 has no layer for.
-static int layer_conv(const char *name) {
-    static const int first[6] = {0, 0, 2, 4, 8, 12}, convs[6] = {0, 2, 2, 4, 4, 4};
+// "block3_conv2" -> 3 * 1000 + 2; -1 for other layers (input_1, block1_pool, fc1...).
+static int layer_block_conv(const char *name) {
     int b = 0, c = 0, digits = 0;
     if (strncmp(name, "block", 5) != 0) return -1;
     name += 5;
-    while (*name >= '0' && *name <= '9' && digits < 4) b = b * 10 + (*name++ - '0'), digits++;
+    while (*name >= '0' && *name <= '9' && digits < 3) b = b * 10 + (*name++ - '0'), digits++;
     if (!digits || strncmp(name, "_conv", 5) != 0) return -1;
     name += 5;
     digits = 0;
-    while (*name >= '0' && *name <= '9' && digits < 4) c = c * 10 + (*name++ - '0'), digits++;
-    if (!digits || *name) return -1;
-    if (b < 1 || b > 5 || c < 1 || c > convs[b]) return -2;
-    return first[b] + c - 1;
+    while (*name >= '0' && *name <= '9' && digits < 3) c = c * 10 + (*name++ - '0'), digits++;
+    if (!digits || *name || b < 1 || c < 1) return -1;
+    return b * 1000 + c;
+}
+
+// torchvision's `features` index of blockB_convC, given every conv layer the file
+// names: a conv and its ReLU take 2 indices, the pooling that ends a block 1. A
+// missing layer leaves a gap that weights.c reports.
+static int feature_index(int bc, const int *all, int n) {
+    int b = bc / 1000, c = bc % 1000, index = 0;
+    for (int blk = 1; blk < b; blk++) {
+        int convs = 0;
+        for (int i = 0; i < n; i++) if (all[i] / 1000 == blk && all[i] % 1000 > convs) convs = all[i] % 1000;
+        index += 2 * convs + 1;
+    }
+    return index + 2 * (c - 1);
 }
 
 // 0..2 (DT_*) for IEEE float32, float64 and half (as numpy writes it), either byte order.
@@ -344,27 +358,36 @@ static int check_dataset(nst_h5_file *f, h5_tensor *t, nst_error *err) {
                       (int)H5Tget_class(type), H5Tget_size(type));
         goto done;
     }
-    hsize_t dims[H5S_MAX_RANK], want[4] = {3, 3, (hsize_t)nst_vgg_cin(t->conv), (hsize_t)nst_vgg_cout(t->conv)};
+    hsize_t dims[H5S_MAX_RANK];
     int ndim = H5Sget_simple_extent_type(space) == H5S_SIMPLE ? H5Sget_simple_extent_ndims(space) : -1;
     if (ndim < 0 || H5Sget_simple_extent_dims(space, dims, NULL) != ndim) {
         rc = nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: not a simple array", p, w);
         goto done;
     }
-    int want_ndim = t->is_bias ? 1 : 4;
-    if (t->is_bias) want[0] = want[3];
-    int ok = ndim == want_ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = dims[i] == want[i];
+    // The channels are checked against the layer before by weights.c; here only the
+    // form: Keras' (height, width, in, out) kernel of a 3x3 conv, or a bias vector.
+    int ok = t->is_bias ? ndim == 1 && dims[0] >= 1 && dims[0] <= H5_MAX_CHANNELS
+                        : ndim == 4 && dims[0] == 3 && dims[1] == 3 && dims[2] >= 1 && dims[2] <= H5_MAX_CHANNELS &&
+                              dims[3] >= 1 && dims[3] <= H5_MAX_CHANNELS;
     if (!ok) {
-        char got_s[128], want_s[64];
+        char got_s[128];
         dims_str(got_s, sizeof got_s, dims, ndim < 8 ? ndim : 8);
-        dims_str(want_s, sizeof want_s, want, want_ndim);
-        int theano = !t->is_bias && ndim == 4 && dims[0] == want[3] && dims[1] == want[2] && dims[2] == 3 && dims[3] == 3;
-        rc = nst_fail(err, NST_ERR_MODEL, "%s: dataset %s: shape %s%s, but VGG19's %s %s needs %s%s", p, w,
-                      got_s, ndim > 8 ? "..." : "", nst_vgg_conv_name(t->conv), t->is_bias ? "bias" : "kernel",
-                      want_s, theano ? " (this is Theano's channels-first order: use a tf_dim_ordering file)"
-                      : t->is_bias ? "" : " (Keras' height, width, in, out)");
+        int theano = !t->is_bias && ndim == 4 && dims[2] == 3 && dims[3] == 3;
+        rc = nst_fail(err, NST_ERR_MODEL, "%s: dataset %s: shape %s%s, but a conv %s is %s%s", p, w, got_s,
+                      ndim > 8 ? "..." : "", t->is_bias ? "bias" : "kernel",
+                      t->is_bias ? "[out]" : "[3, 3, in, out] (Keras' height, width, in, out)",
+                      theano ? ": this is Theano's channels-first order, use a tf_dim_ordering file" : "");
         goto done;
     }
+    hsize_t need = (hsize_t)dt_size[t->dtype];
+    for (int i = 0; i < ndim; i++) need *= dims[i];
+    if (need > f->bytes) {
+        rc = nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: %llu bytes of data, but the file has %llu", p, w,
+                      (unsigned long long)need, (unsigned long long)f->bytes);
+        goto done;
+    }
+    t->cin = t->is_bias ? 0 : (size_t)dims[2];
+    t->cout = t->is_bias ? (size_t)dims[0] : (size_t)dims[3];
     if (layout == H5D_CHUNKED) {
         hsize_t chunk[H5S_MAX_RANK], bytes = (hsize_t)dt_size[t->dtype];
         int cr = H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
@@ -404,16 +427,16 @@ done:
 
 // Opens weight `wname` ("kernel:0", "block1_conv1/kernel:0") of layer group lg,
 // one hard link at a time, and checks it.
-static int open_weight(nst_h5_file *f, hid_t lg, const char *lwhere, const char *wname, int conv,
+static int open_weight(nst_h5_file *f, hid_t lg, const char *lwhere, const char *wname, int feature,
                        int is_bias, nst_error *err) {
     if (f->n == H5_MAX_TENSORS)
         return nst_fail(err, NST_ERR_FORMAT, "%s: more than %d conv weights", f->path, H5_MAX_TENSORS);
     h5_tensor *t = &f->t[f->n];
     memset(t, 0, sizeof *t);
     t->dset = t->htype = H5I_INVALID_HID;
-    t->conv = conv;
+    t->feature = feature;
     t->is_bias = is_bias;
-    snprintf(t->name, sizeof t->name, "features.%d.%s", nst_vgg_feature_index(conv), is_bias ? "bias" : "weight");
+    snprintf(t->name, sizeof t->name, "features.%d.%s", feature, is_bias ? "bias" : "weight");
     snprintf(t->where, sizeof t->where, "%s/%s", lwhere, wname);
     char part[H5_MAX_NAME], where[sizeof t->where];
     const char *s = wname;
@@ -447,17 +470,23 @@ static int open_weight(nst_h5_file *f, hid_t lg, const char *lwhere, const char 
     return rc == NST_OK ? check_dataset(f, t, err) : rc;
 }
 
-// Opens the layer groups of VGG19's conv layers listed in wg's layer_names.
+// Opens the layer groups of the conv layers (blockB_convC) listed in wg's layer_names.
 static int open_layers(nst_h5_file *f, hid_t wg, const char *prefix, const char *layers, int n_layers,
                        nst_error *err) {
+    int all[H5_MAX_TENSORS / 2], n_all = 0;
+    for (int i = 0; i < n_layers; i++) {
+        int bc = layer_block_conv(layers + (size_t)i * H5_MAX_NAME);
+        if (bc < 0) continue;
+        if (n_all == H5_MAX_TENSORS / 2)
+            return nst_fail(err, NST_ERR_LIMIT, "%s: more than %d conv layers", f->path, H5_MAX_TENSORS / 2);
+        all[n_all++] = bc;
+    }
     int rc = NST_OK;
     for (int i = 0; i < n_layers && rc == NST_OK; i++) {
         const char *name = layers + (size_t)i * H5_MAX_NAME;
-        int conv = layer_conv(name);
-        if (conv == -1) continue;
-        if (conv == -2)
-            return nst_fail(err, NST_ERR_MODEL, "%s: layer %s is not one of VGG19's (block1_conv1 .. block5_conv4)",
-                            f->path, name);
+        int bc = layer_block_conv(name);
+        if (bc < 0) continue;
+        int feature = feature_index(bc, all, n_all);
         char where[H5_MAX_NAME + 32];
         snprintf(where, sizeof where, "%s/%s", prefix, name);
         hid_t lg;
@@ -473,7 +502,7 @@ static int open_layers(nst_h5_file *f, hid_t wg, const char *prefix, const char 
                           where, nw);
         // Keras' order: the kernel, then the bias. A missing bias is reported by weights.c.
         for (int k = 0; rc == NST_OK && k < nw; k++)
-            rc = open_weight(f, lg, where, wnames + (size_t)k * H5_MAX_NAME, conv, k, err);
+            rc = open_weight(f, lg, where, wnames + (size_t)k * H5_MAX_NAME, feature, k, err);
         free(wnames);
         drop(lg);
     }
@@ -506,6 +535,7 @@ static int open_file(nst_h5_file *f, nst_error *err) {
     struct stat sb;
     if (stat(f->path, &sb) != 0 || !S_ISREG(sb.st_mode))
         return nst_fail(err, NST_ERR_IO, "%s: not a regular file", f->path);
+    f->bytes = (hsize_t)sb.st_size;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     f->lapl = H5Pcreate(H5P_LINK_ACCESS);
     if (fapl < 0 || f->lapl < 0 || H5Pset_fapl_sec2(fapl) < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
@@ -575,7 +605,7 @@ int nst_h5_read_f32(nst_h5_file *f, const char *name, float **data, int64_t shap
     h5_tensor *t = find(f, name);
     if (!t) return nst_fail(err, NST_ERR_MODEL, "%s: no tensor named %s", f->path, name);
     // check_dataset made sure of the shape: (3, 3, cin, cout) or (cout)
-    size_t cin = (size_t)nst_vgg_cin(t->conv), cout = (size_t)nst_vgg_cout(t->conv);
+    size_t cin = t->cin, cout = t->cout;
     size_t n = t->is_bias ? cout : 9 * cin * cout;
     void *raw = malloc(n * (size_t)dt_size[t->dtype]);
     float *d = malloc(n * sizeof *d);

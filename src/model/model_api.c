@@ -30,5 +30,15 @@ int nst_model_save(const nst_model *m, const char *path, const char *dtype, nst_
     return nst_weights_save(&m->weights, path, dtype, err);
 }
 
-const char *nst_conv_name(int i) { return i >= 0 && i < NST_VGG_CONVS ? nst_vgg_conv_name(i) : NULL; }
-int nst_conv_channels(int i) { return i >= 0 && i < NST_VGG_CONVS ? nst_vgg_cout(i) : 0; }
+const char *nst_model_arch(const nst_model *m) { return nst_layout_arch(m->weights.layer, m->weights.n_conv); }
+
+static const nst_conv_layer *layer_at(const nst_model *m, int i) {
+    return i >= 0 && i < m->weights.n_conv ? &m->weights.layer[i] : NULL;
+}
+const char *nst_model_conv_name(const nst_model *m, int i) { return layer_at(m, i) ? layer_at(m, i)->name : NULL; }
+int nst_model_conv_channels(const nst_model *m, int i, int *in) {
+    const nst_conv_layer *l = layer_at(m, i);
+    if (in) *in = l ? l->cin : 0;
+    return l ? l->cout : 0;
+}
+int nst_model_conv_pooled(const nst_model *m, int i) { return layer_at(m, i) ? layer_at(m, i)->pool_before : 0; }

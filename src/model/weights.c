@@ -1,5 +1,6 @@
-// weights.c: VGG19 conv weights from a safetensors or torch .pth file. Every tensor
-// is checked against VGG19's shapes and for NaN/Inf before the caller sees it.
+// weights.c: a VGG's conv weights from a safetensors, torch .pth or Keras HDF5 file.
+// The layer table comes from the tensors' `features` indices (layout.c); every tensor
+// is checked against the layer before it and for NaN/Inf before the caller sees it.
 #include "model/weights.h"
 #include "model/hdf5.h"
 #include "model/pth.h"
@@ -57,8 +58,8 @@ static int is_zip(const char *path, nst_error *err, int *zip) {
 
 enum { KEY_CONV, KEY_IGNORED, KEY_UNKNOWN };
 
-// "features.N.weight", "N.bias", ...: sets the conv index and whether it is a bias.
-static int classify(const char *name, int *conv, int *is_bias) {
+// "features.N.weight", "N.bias", ...: sets N and whether it is a bias.
+static int classify(const char *name, int *feature, int *is_bias) {
     if (strncmp(name, "classifier.", 11) == 0) return KEY_IGNORED;
     const char *k = strncmp(name, "features.", 9) == 0 ? name + 9 : name;
     int n = 0, digits = 0;
@@ -67,12 +68,8 @@ static int classify(const char *name, int *conv, int *is_bias) {
     if (strcmp(k, "weight") == 0) *is_bias = 0;
     else if (strcmp(k, "bias") == 0) *is_bias = 1;
     else return KEY_UNKNOWN;
-    for (int i = 0; i < NST_VGG_CONVS; i++)
-        if (nst_vgg_feature_index(i) == n) {
-            *conv = i;
-            return KEY_CONV;
-        }
-    return KEY_UNKNOWN;
+    *feature = n;
+    return KEY_CONV;
 }
 
 static void shape_str(char *out, size_t cap, const int64_t *shape, int ndim) {
@@ -82,30 +79,40 @@ static void shape_str(char *out, size_t cap, const int64_t *shape, int ndim) {
     if (len < cap) snprintf(out + len, cap - len, "]");
 }
 
-// Reads one conv tensor, checking shape and values; *out is malloc'd.
-static int read_tensor(source *s, const char *path, const char *name, int conv, int is_bias,
+// Reads conv layer i's weight or bias, checking its shape against the layer before
+// (its input channels are that layer's outputs, 3 for the first) and its values;
+// *out is malloc'd. A weight sets layer[i].cin/cout, which its bias must match.
+#define MAX_CHANNELS 65536
+static int read_tensor(source *s, const char *path, const char *name, nst_vgg_weights *w, int i, int is_bias,
                        float **out, nst_error *err) {
-    int64_t shape[8], want[4] = {nst_vgg_cout(conv), nst_vgg_cin(conv), 3, 3};
-    int ndim, want_ndim = is_bias ? 1 : 4;
+    nst_conv_layer *l = &w->layer[i];
+    int64_t shape[8];
+    int ndim, cin = i ? w->layer[i - 1].cout : 3;
     float *d;
     int rc = src_read(s, name, &d, shape, &ndim, err);
     if (rc != NST_OK) return rc;
-    int ok = ndim == want_ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = shape[i] == want[i];
+    char got[128];
+    shape_str(got, sizeof got, shape, ndim);
+    int ok = is_bias ? ndim == 1 && shape[0] == l->cout
+                     : ndim == 4 && shape[0] >= 1 && shape[0] <= MAX_CHANNELS && shape[1] == cin && shape[2] == 3 &&
+                           shape[3] == 3;
     if (!ok) {
-        char got_s[128], want_s[128];
-        shape_str(got_s, sizeof got_s, shape, ndim);
-        shape_str(want_s, sizeof want_s, want, want_ndim);
         free(d);
-        return nst_fail(err, NST_ERR_MODEL, "%s: tensor %s: shape %s, but VGG19's %s needs %s", path,
-                        name, got_s, nst_vgg_conv_name(conv), want_s);
+        if (is_bias)
+            return nst_fail(err, NST_ERR_MODEL, "%s: tensor %s: shape %s, but %s has %d outputs: [%d]", path, name, got,
+                            l->name, l->cout, l->cout);
+        return nst_fail(err, NST_ERR_MODEL,
+                        "%s: tensor %s: shape %s, but %s needs [out, %d, 3, 3]: 3x3 kernels on %d input channels (%s%s)",
+                        path, name, got, l->name, cin, cin, i ? w->layer[i - 1].name : "the picture's RGB",
+                        i ? "'s outputs" : "");
     }
-    size_t n = is_bias ? (size_t)want[0] : (size_t)(want[0] * want[1] * 9);
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(d[i])) {
-            float v = d[i];
+    if (!is_bias) l->cin = cin, l->cout = (int)shape[0];
+    size_t n = is_bias ? (size_t)l->cout : (size_t)l->cout * cin * 9;
+    for (size_t k = 0; k < n; k++)
+        if (!isfinite(d[k])) {
+            float v = d[k];
             free(d);
-            return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: element %zu is %s", path, name, i,
+            return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: element %zu is %s", path, name, k,
                             isnan(v) ? "NaN" : "infinite");
         }
     *out = d;
@@ -142,6 +149,7 @@ static const struct known_weights {
 };
 
 static const struct known_weights *recognise(const nst_vgg_weights *w) {
+    if (w->layer[0].cout < 16) return NULL;
     for (size_t k = 0; k < sizeof known / sizeof *known; k++) {
         int same = 1;
         for (int i = 0; i < 16 && same; i++)   // within float16's rounding: converted copies match too
@@ -211,50 +219,70 @@ int nst_weights_set_input(nst_vgg_weights *w, const char *convention, nst_error 
     return NST_OK;
 }
 
-// Maps tensor names to conv slots and works out how many layers are present.
-static int index_tensors(const source *s, const char *path, const char *names[][2], int *n_conv,
-                         nst_error *err) {
+// A conv layer's tensors, by `features` index.
+typedef struct conv_names {
+    int feature;
+    const char *name[2];   // [0: weight, 1: bias]
+} conv_names;
+
+static int by_feature(const void *a, const void *b) {
+    return ((const conv_names *)a)->feature - ((const conv_names *)b)->feature;
+}
+
+// Groups the tensors into conv layers, in order, and derives the layer table.
+static int index_tensors(const source *s, const char *path, conv_names *convs, nst_vgg_weights *w, nst_error *err) {
+    int n = 0;
     for (int i = 0; i < src_count(s); i++) {
         const char *name = src_name(s, i);
-        int conv = 0, is_bias = 0;
-        int kind = classify(name, &conv, &is_bias);
+        int feature = 0, is_bias = 0, k = 0;
+        int kind = classify(name, &feature, &is_bias);
         if (kind == KEY_IGNORED) continue;
         if (kind == KEY_UNKNOWN)
-            return nst_fail(err, NST_ERR_MODEL, "%s: unexpected tensor %s (not a VGG19 conv layer)", path, name);
-        if (names[conv][is_bias])
+            return nst_fail(err, NST_ERR_MODEL, "%s: unexpected tensor %s (not a VGG conv layer)", path, name);
+        while (k < n && convs[k].feature != feature) k++;
+        if (k == n) {
+            if (n == NST_MAX_CONVS)
+                return nst_fail(err, NST_ERR_LIMIT, "%s: more than %d conv layers", path, NST_MAX_CONVS);
+            convs[n++] = (conv_names){feature, {NULL, NULL}};
+        }
+        if (convs[k].name[is_bias])
             return nst_fail(err, NST_ERR_MODEL, "%s: tensors %s and %s are the same parameter", path,
-                            names[conv][is_bias], name);
-        names[conv][is_bias] = name;
+                            convs[k].name[is_bias], name);
+        convs[k].name[is_bias] = name;
     }
-    int k = 0;
-    while (k < NST_VGG_CONVS && names[k][0]) k++;
-    if (k == 0)
-        return nst_fail(err, NST_ERR_MODEL, "%s: no VGG19 conv layers (features.0.weight is missing)", path);
-    for (int i = k; i < NST_VGG_CONVS; i++)
-        if (names[i][0] || names[i][1])
-            return nst_fail(err, NST_ERR_MODEL, "%s: %s is present but %s (features.%d.weight) is missing",
-                            path, names[i][0] ? names[i][0] : names[i][1], nst_vgg_conv_name(k),
-                            nst_vgg_feature_index(k));
-    for (int i = 0; i < k; i++)
-        if (!names[i][1])
-            return nst_fail(err, NST_ERR_MODEL, "%s: %s has a weight but no bias (features.%d.bias)", path,
-                            nst_vgg_conv_name(i), nst_vgg_feature_index(i));
-    *n_conv = k;
+    if (n == 0) return nst_fail(err, NST_ERR_MODEL, "%s: no VGG conv layers (features.0.weight is missing)", path);
+    qsort(convs, (size_t)n, sizeof *convs, by_feature);
+    int feature[NST_MAX_CONVS], bad = 0;
+    for (int i = 0; i < n; i++) feature[i] = convs[i].feature;
+    if (nst_layout_from_features(w->layer, feature, n, &bad)) {
+        if (bad == 0) return nst_fail(err, NST_ERR_MODEL, "%s: features.0.weight (conv1_1) is missing", path);
+        const nst_conv_layer *prev = &w->layer[bad - 1];
+        return nst_fail(err, NST_ERR_MODEL,
+                        "%s: %s follows features.%d.weight (%s): a VGG's next conv is features.%d (conv%d_%d) "
+                        "or, after a pooling, features.%d (conv%d_1)", path,
+                        convs[bad].name[0] ? convs[bad].name[0] : convs[bad].name[1], prev->feature, prev->name, prev->feature + 2, prev->block, prev->sub + 1, prev->feature + 3, prev->block + 1);
+    }
+    for (int i = 0; i < n; i++) {
+        int has_weight = convs[i].name[0] != NULL;
+        if (!convs[i].name[0] || !convs[i].name[1])
+            return nst_fail(err, NST_ERR_MODEL, "%s: %s has a %s but no %s (features.%d.%s)", path, w->layer[i].name,
+                            has_weight ? "weight" : "bias", has_weight ? "bias" : "weight", convs[i].feature,
+                            has_weight ? "bias" : "weight");
+    }
+    w->n_conv = n;
     return NST_OK;
 }
 
 static int load(nst_vgg_weights *w, source *s, const char *path, nst_error *err) {
-    const char *names[NST_VGG_CONVS][2] = {{0}};  // [conv][0: weight, 1: bias]
-    int k = 0;
-    int rc = index_tensors(s, path, names, &k, err);
+    conv_names convs[NST_MAX_CONVS];
+    int rc = index_tensors(s, path, convs, w, err);
     if (rc != NST_OK) return rc;
-    snprintf(w->dtype, sizeof w->dtype, "%s", src_dtype(s, names[0][0]));
-    for (int i = 0; i < k; i++) {
-        rc = read_tensor(s, path, names[i][0], i, 0, &w->weight[i], err);
-        if (rc == NST_OK) rc = read_tensor(s, path, names[i][1], i, 1, &w->bias[i], err);
-        if (rc != NST_OK) return rc;
+    snprintf(w->dtype, sizeof w->dtype, "%s", src_dtype(s, convs[0].name[0]));
+    for (int i = 0; i < w->n_conv && rc == NST_OK; i++) {
+        rc = read_tensor(s, path, convs[i].name[0], w, i, 0, &w->weight[i], err);
+        if (rc == NST_OK) rc = read_tensor(s, path, convs[i].name[1], w, i, 1, &w->bias[i], err);
     }
-    w->n_conv = k;
+    if (rc != NST_OK) return rc;
     return read_norm(w, s->st, s->st ? "safetensors" : s->pth ? nst_pth_format(s->pth) : "Keras HDF5", path, err);
 }
 
@@ -276,7 +304,7 @@ int nst_weights_load(nst_vgg_weights *w, const char *path, nst_error *err) {
 
 void nst_weights_free(nst_vgg_weights *w) {
     if (!w) return;
-    for (int i = 0; i < NST_VGG_CONVS; i++) {
+    for (int i = 0; i < NST_MAX_CONVS; i++) {
         free(w->weight[i]);
         free(w->bias[i]);
     }

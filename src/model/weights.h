@@ -1,10 +1,22 @@
-// weights.h: VGG19 conv weights loaded from safetensors or torchvision .pth.
+// weights.h: a VGG network's conv weights loaded from safetensors, torchvision .pth or
+// Keras HDF5, and the network's layer table, derived from the file (see layout.c).
 #ifndef NST_WEIGHTS_H
 #define NST_WEIGHTS_H
 #include <stdint.h>
 #include "util/status.h"
 
-#define NST_VGG_CONVS 16
+// Capacity, not an architecture: VGG19 has 16 conv layers, VGG16 13.
+#define NST_MAX_CONVS 32
+
+// One conv layer of the table: 3x3, stride 1, padding 1, then a ReLU; a 2x2 pooling
+// may precede it. Names count blocks (a block ends at a pooling): "conv3_2".
+typedef struct nst_conv_layer {
+    int feature;       // its index in torchvision's `features` Sequential
+    int cin, cout;     // channels in and out
+    int pool_before;   // 1: a 2x2 pooling precedes it
+    int block, sub;    // convBLOCK_SUB, both from 1
+    char name[32];     // "conv3_2"
+} nst_conv_layer;
 
 // How a model expects its input image: x[c] = (rgb[src(c)] * scale - mean[c]) / std[c],
 // where rgb is 0..255 and src(c) reverses the channel order when bgr is set.
@@ -20,23 +32,30 @@ extern const nst_input_norm nst_norm_caffe;
 extern const nst_input_norm nst_norm_torchvision;
 
 typedef struct nst_vgg_weights {
-    int n_conv;                    // conv layers present: conv1_1 .. the n_conv-th, contiguous
-    float *weight[NST_VGG_CONVS];  // (Cout, Cin, 3, 3) float32, owned
-    float *bias[NST_VGG_CONVS];    // (Cout) float32, owned
+    int n_conv;                          // conv layers present: conv1_1 .. the n_conv-th, contiguous
+    nst_conv_layer layer[NST_MAX_CONVS]; // the layer table, from the file's tensors
+    float *weight[NST_MAX_CONVS];        // (Cout, Cin, 3, 3) float32, owned
+    float *bias[NST_MAX_CONVS];          // (Cout) float32, owned
     nst_input_norm norm;           // from metadata, else the format's convention
     int norm_from_metadata;        // 1 when the file stated its input convention
     char norm_reason[192];         // how the convention was decided, for `nst model info`
     char dtype[8];                 // dtype stored in the file: "F32", "F16" or "BF16"
 } nst_vgg_weights;
 
-// VGG19's conv shapes: channels in and out of conv layer i (0-based), names "conv1_1"...
-int nst_vgg_cin(int i);
-int nst_vgg_cout(int i);
-const char *nst_vgg_conv_name(int i);
-int nst_vgg_feature_index(int i);   // torchvision features.N index of conv i
+// The layer table from the conv layers' `features` indices: a ReLU follows each conv,
+// so the next conv is 2 indices on, or 3 when a pooling sits between. Sets
+// layer[i].feature/pool_before/block/sub/name for i < n (channels are left to the
+// caller). Returns 0, or -1 with *bad set to the first index that breaks the rule.
+int nst_layout_from_features(nst_conv_layer *layer, const int *feature, int n, int *bad);
+// "vgg19", "vgg16", "vgg13" or "vgg11" when the table is all of one of those, else
+// "vgg" (a part of one, or another stack of 3x3 convs).
+const char *nst_layout_arch(const nst_conv_layer *layer, int n);
+// Index of the layer named "conv3_2" (or "relu3_2": relu set to 1), -1 if none.
+int nst_layout_find(const nst_conv_layer *layer, int n, const char *name, int *relu);
 
-// Loads by content (zip magic -> .pth, else safetensors). Checks every shape against
-// VGG19, rejects NaN/Inf, ignores classifier.*, accepts keys with or without "features.".
+// Loads by content (zip magic -> .pth, else safetensors). The layer table comes from
+// the tensors' names and shapes, each checked against the layer before it; rejects
+// NaN/Inf, ignores classifier.*, accepts keys with or without "features.".
 int nst_weights_load(nst_vgg_weights *w, const char *path, nst_error *err);
 // Overrides the input convention ("caffe" or "torchvision"), as --model-input does.
 int nst_weights_set_input(nst_vgg_weights *w, const char *convention, nst_error *err);

@@ -34,17 +34,17 @@ static char *make_header(const nst_vgg_weights *w, int dt, size_t *len) {
     char *text = NULL;
     if (!root || !meta) goto done;
     char layers[32];
-    snprintf(layers, sizeof layers, "conv1_1..%s", nst_vgg_conv_name(w->n_conv - 1));
-    int bad = set_str(meta, "input", input_string(&w->norm)) | set_str(meta, "architecture", "vgg19") |
+    snprintf(layers, sizeof layers, "conv1_1..%s", w->layer[w->n_conv - 1].name);
+    int bad = set_str(meta, "input", input_string(&w->norm)) | set_str(meta, "architecture", nst_layout_arch(w->layer, w->n_conv)) |
               set_str(meta, "layers", layers) | set_floats(meta, "mean", w->norm.mean) |
               set_floats(meta, "std", w->norm.std) | json_object_set(root, "__metadata__", meta);
     size_t offset = 0, esz = (size_t)nst_dtype_size(dt);
     for (int i = 0; i < w->n_conv && !bad; i++) {
-        json_int_t cout = nst_vgg_cout(i), cin = nst_vgg_cin(i);
+        json_int_t cout = w->layer[i].cout, cin = w->layer[i].cin;
         for (int b = 0; b < 2 && !bad; b++) {
             size_t n = b ? (size_t)cout : (size_t)(cout * cin * 9);
             char key[32];
-            snprintf(key, sizeof key, "features.%d.%s", nst_vgg_feature_index(i), b ? "bias" : "weight");
+            snprintf(key, sizeof key, "features.%d.%s", w->layer[i].feature, b ? "bias" : "weight");
             json_t *shape = b ? json_pack("[I]", cout) : json_pack("[I,I,i,i]", cout, cin, 3, 3);
             json_t *e = json_pack("{s:s, s:o, s:[I,I]}", "dtype", nst_dtype_name(dt), "shape", shape,
                                   "data_offsets", (json_int_t)offset, (json_int_t)(offset + n * esz));
@@ -78,13 +78,13 @@ static int make_data(const nst_vgg_weights *w, int dt, const char *path, uint8_t
                      size_t *out_len, nst_error *err) {
     size_t total = 0, esz = (size_t)nst_dtype_size(dt);
     for (int i = 0; i < w->n_conv; i++)
-        total += (size_t)nst_vgg_cout(i) * ((size_t)nst_vgg_cin(i) * 9 + 1);
+        total += (size_t)w->layer[i].cout * ((size_t)w->layer[i].cin * 9 + 1);
     uint8_t *buf = malloc(total * esz), *p = buf;
     if (!buf) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     for (int i = 0; i < w->n_conv; i++)
         for (int b = 0; b < 2; b++) {
             const float *src = b ? w->bias[i] : w->weight[i];
-            size_t n = b ? (size_t)nst_vgg_cout(i) : (size_t)nst_vgg_cout(i) * (size_t)nst_vgg_cin(i) * 9;
+            size_t n = b ? (size_t)w->layer[i].cout : (size_t)w->layer[i].cout * (size_t)w->layer[i].cin * 9;
             for (size_t j = 0; j < n; j++) {
                 uint32_t u;
                 if (dt == NST_DT_F16) {
@@ -98,7 +98,7 @@ static int make_data(const nst_vgg_weights *w, int dt, const char *path, uint8_t
                 if (!isfinite(src[j]) || (dt == NST_DT_F16 && (u & 0x7c00u) == 0x7c00u)) {
                     free(buf);
                     return nst_fail(err, NST_ERR_NUMERIC, "%s: %s %s element %zu is %g, not storable as %s",
-                                    path, nst_vgg_conv_name(i), b ? "bias" : "weight", j, src[j],
+                                    path, w->layer[i].name, b ? "bias" : "weight", j, src[j],
                                     nst_dtype_name(dt));
                 }
             }
@@ -128,11 +128,11 @@ int nst_weights_save(const nst_vgg_weights *w, const char *path, const char *dty
     if (dt != NST_DT_F32 && dt != NST_DT_F16)
         return nst_fail(err, NST_ERR_USAGE, "%s: cannot save as dtype '%s' (F32 or F16)", path,
                         dtype ? dtype : "(null)");
-    if (w->n_conv < 1 || w->n_conv > NST_VGG_CONVS)
+    if (w->n_conv < 1 || w->n_conv > NST_MAX_CONVS)
         return nst_fail(err, NST_ERR_USAGE, "%s: cannot save %d conv layers", path, w->n_conv);
     for (int i = 0; i < w->n_conv; i++)
         if (!w->weight[i] || !w->bias[i])
-            return nst_fail(err, NST_ERR_USAGE, "%s: %s has no weights to save", path, nst_vgg_conv_name(i));
+            return nst_fail(err, NST_ERR_USAGE, "%s: %s has no weights to save", path, w->layer[i].name);
     uint8_t *data = NULL;
     size_t dlen = 0, hlen = 0;
     int rc = make_data(w, dt, path, &data, &dlen, err);

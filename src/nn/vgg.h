@@ -1,12 +1,14 @@
-// vgg.h: VGG19's `features` on one image, forward and backward to the image.
+// vgg.h: a VGG's `features` (the layer table of nst_vgg_weights) on one image, forward
+// and backward to the image.
 // Only the layers up to the deepest one asked for are computed. All buffers are
 // allocated once, for one image size, by nst_vgg_init: never in the optimization loop.
 #ifndef NST_VGG_H
 #define NST_VGG_H
 #include <stddef.h>
 #include "model/weights.h"
+#include "nst.h"   // nst_backend_choice: the one backend enum
 
-typedef enum { NST_BACKEND_REFERENCE = 0, NST_BACKEND_GEMM = 1, NST_BACKEND_ONEDNN = 2 } nst_backend;
+struct nst_backend_ops;   // backend.h
 
 // Where losses read activations: bits of loss_at[i] for conv layer i.
 #define NST_LOSS_PRE 1    // convX_Y, before the ReLU
@@ -16,56 +18,50 @@ typedef enum { NST_BACKEND_REFERENCE = 0, NST_BACKEND_GEMM = 1, NST_BACKEND_ONED
 // (for tests) by adding NST_DNNL_LAYOUT_* << 1 to nst_vgg_init's bf16 argument.
 enum { NST_DNNL_LAYOUT_AUTO = 0, NST_DNNL_LAYOUT_BLOCKED = 1, NST_DNNL_LAYOUT_CHANNELS_LAST = 2 };
 
-struct nst_dnnl_net;   // the oneDNN backend's state (vgg_dnnl.c)
-
 // A named activation: convX_Y (before ReLU) or reluX_Y (after it).
 typedef struct nst_layer_ref {
-    int conv;      // 0..15, index of the conv layer
+    int conv;      // index of the conv layer in the model's table
     int relu;      // 1: after the ReLU
 } nst_layer_ref;
 
-// Parses "conv4_2" or "relu4_2". Returns 0 on success.
-int nst_layer_parse(nst_layer_ref *ref, const char *name);
-void nst_layer_format(char *buf, size_t n, nst_layer_ref ref);
+// Parses "conv4_2" or "relu4_2" against the model's table. Returns 0 on success, -1
+// when name is not of that form, -2 when the model has no such layer.
+int nst_layer_parse(nst_layer_ref *ref, const char *name, const nst_vgg_weights *w);
+void nst_layer_format(char *buf, size_t n, const nst_vgg_weights *w, nst_layer_ref ref);
 
 typedef struct nst_vgg {
-    const nst_vgg_weights *weights;  // borrowed
+    const nst_vgg_weights *weights;  // borrowed: the layer table and the weights
+    const struct nst_backend_ops *ops;   // the kernels (backend.h)
     int n_conv;                      // layers computed: the deepest needed + 1
     int avg_pool;                    // 1: average pooling instead of max
-    nst_backend backend;
-    int h[NST_VGG_CONVS], w[NST_VGG_CONVS];  // spatial size at each conv layer
-    float *wflip[NST_VGG_CONVS];     // weights for the backward pass (gemm backend)
-    float *post[NST_VGG_CONVS];      // (C,H,W) after ReLU: the activations
-    float *pre[NST_VGG_CONVS];       // (C,H,W) before ReLU, only where a loss reads it
-    float *pooled[NST_VGG_CONVS];    // (C,H/2,W/2) input of conv i when a pool precedes it
-    float *grad[2];                  // ping-pong gradient buffers, largest activation size
-    float *col;                      // im2col scratch
-    size_t col_floats;
-    size_t bytes;                    // total allocated
-    int loss_at[NST_VGG_CONVS];      // NST_LOSS_* bits
-    int bf16;                        // oneDNN backend: bfloat16 activations and convolutions
+    int h[NST_MAX_CONVS], w[NST_MAX_CONVS];  // spatial size at each conv layer
+    int loss_at[NST_MAX_CONVS];      // NST_LOSS_* bits
+    int bf16;                        // bfloat16 activations and convolutions (oneDNN)
     int forward_only;                // no backward pass (style targets): no memory for it
     int dnnl_layout;                 // NST_DNNL_LAYOUT_*: oneDNN's activation layout (tests force one)
-    struct nst_dnnl_net *dnnl;       // oneDNN backend state, else NULL
+    size_t bytes;                    // total allocated
+    // The (C,H,W) float32 buffers of the plain backends (reference, BLAS: plain_net.c).
+    float *wflip[NST_MAX_CONVS];     // weights for the backward pass (BLAS)
+    float *post[NST_MAX_CONVS];      // (C,H,W) after ReLU: the activations
+    float *pre[NST_MAX_CONVS];       // (C,H,W) before ReLU, only where a loss reads it
+    float *pooled[NST_MAX_CONVS];    // (C,H/2,W/2) input of conv i when a pool precedes it
+    float *grad[2];                  // ping-pong gradient buffers, largest activation size
+    float *col;                      // im2col scratch (BLAS)
+    size_t col_floats;
+    void *impl;                      // any other backend's own state (oneDNN's)
 } nst_vgg;
 
-// True when a 2x2 pool precedes conv layer i (after conv1_2, conv2_2, conv3_4, conv4_4).
-int nst_vgg_pool_before(int i);
-// Bytes nst_vgg_init would allocate, for memory estimates.
-size_t nst_vgg_bytes(int n_conv, int h, int w, const int *loss_at);
+
+// The spatial size at each of the first n_conv layers for an h x w input.
+void nst_vgg_layer_sizes(const nst_vgg_weights *wts, int n_conv, int h, int w, int *hs, int *ws);
 
 // loss_at[i] (NST_LOSS_* bits, may be NULL for "every relu") says which activations
-// losses read. bf16 (bit 0) asks the oneDNN backend for bfloat16 convolutions; its
-// higher bits may force a layout (NST_DNNL_LAYOUT_*). A forward_only
-// network cannot run nst_vgg_backward.
+// losses read. bf16 (bit 0) asks for bfloat16 convolutions (a backend whose has_bf16
+// says so); its higher bits may force oneDNN's layout (NST_DNNL_LAYOUT_*). A
+// forward_only network cannot run nst_vgg_backward.
 int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, int w,
-                 const int *loss_at, int avg_pool, nst_backend backend, int bf16, int forward_only,
-                 nst_error *err);
-// 1 when the oneDNN backend was built in; 1 when the CPU has native bf16 (AVX512-BF16 or AMX).
-int nst_vgg_have_onednn(void);
-int nst_vgg_cpu_has_bf16(void);
-// 1 when oneDNN will run AMX kernels on this CPU (AMX-BF16, enabled by the OS).
-int nst_vgg_cpu_has_amx(void);
+                 const int *loss_at, int avg_pool, const struct nst_backend_ops *ops, int bf16,
+                 int forward_only, nst_error *err);
 void nst_vgg_free(nst_vgg *net);
 // x is (3,H,W) in the model's input space.
 void nst_vgg_forward(nst_vgg *net, const float *x);

@@ -74,6 +74,10 @@ static void write_f64(writer *w, double d) {
     write_bytes(w, b, 8);
 }
 
+// Where the loss terms' values sit in the header: the first three where nst 0.4 put
+// content, style and tv, so its files read the same.
+static const int term_slot[NST_CHECKPOINT_TERMS] = {64, 72, 80, 104, 112, 120};
+
 int nst_checkpoint_write(const char *path, const nst_checkpoint *ck, nst_error *err) {
     size_t n = (size_t)3 * ck->w * ck->h;
     const nst_lbfgs *o = ck->lbfgs;
@@ -91,9 +95,7 @@ int nst_checkpoint_write(const char *path, const nst_checkpoint *ck, nst_error *
     put_u32(hdr + 40, o ? (uint32_t)o->count : 0);
     put_u64(hdr + 48, o ? (uint64_t)o->iter : (uint64_t)ck->adam->t);
     put_f64(hdr + 56, ck->loss);
-    put_f64(hdr + 64, ck->content);
-    put_f64(hdr + 72, ck->style);
-    put_f64(hdr + 80, ck->tv);
+    for (int i = 0; i < ck->n_terms && i < NST_CHECKPOINT_TERMS; i++) put_f64(hdr + term_slot[i], ck->term[i]);
     put_f64(hdr + 88, ck->elapsed_s);
     put_f64(hdr + 96, ck->range);
 
@@ -246,13 +248,13 @@ int nst_checkpoint_read_file(FILE *f, const char *name, nst_checkpoint *ck, nst_
     if (bad) return nst_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint", name);
     ck->iter = (int)iter;
     ck->loss = get_f64(hdr + 56);
-    ck->content = get_f64(hdr + 64);
-    ck->style = get_f64(hdr + 72);
-    ck->tv = get_f64(hdr + 80);
+    for (int i = 0; i < NST_CHECKPOINT_TERMS; i++) {
+        ck->term[i] = i < ck->n_terms ? get_f64(hdr + term_slot[i]) : 0;
+        finite = finite && isfinite(ck->term[i]);
+    }
     ck->elapsed_s = get_f64(hdr + 88);
     ck->range = get_f64(hdr + 96);
-    if (!finite || !isfinite(ck->loss) || !isfinite(ck->content) || !isfinite(ck->style) || !isfinite(ck->tv) ||
-        !(ck->range >= 0 && isfinite(ck->range)) ||
+    if (!finite || !isfinite(ck->loss) || !(ck->range >= 0 && isfinite(ck->range)) ||
         !(ck->elapsed_s >= 0 && ck->elapsed_s < 1e12))
         return nst_fail(err, NST_ERR_FORMAT, "%s: the checkpoint holds NaN, infinite or out-of-range values", name);
     return NST_OK;

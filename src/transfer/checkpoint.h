@@ -4,7 +4,8 @@
 // The file, all little-endian:
 //   header (128 bytes): "NSTCKPT\0", version, optimizer, stage, iteration, w, h,
 //     fingerprint, L-BFGS history and pairs stored, optimizer steps, the loss and
-//     its terms, seconds so far, zero padding
+//     its terms (at 64, 72, 80, then 104, 112, 120: the loss's terms in order), seconds
+//     so far (88), the range penalty (96), zero padding
 //   x (3*w*h f32), the gradient at x (3*w*h f32)
 //   Adam: m, v (3*w*h f32 each); L-BFGS: per pair, oldest first: rho (f64), s, y
 //   CRC-32 (zlib's) of everything before it
@@ -17,6 +18,7 @@
 
 #define NST_CHECKPOINT_VERSION 1
 #define NST_CHECKPOINT_HEADER 128
+#define NST_CHECKPOINT_TERMS 6      // slots for loss terms in the header
 
 typedef struct nst_checkpoint {
     int stage;              // index of the --scales stage (0 without stages)
@@ -24,7 +26,9 @@ typedef struct nst_checkpoint {
     int w, h;
     int optimizer;          // NST_OPTIMIZER_*
     uint32_t fingerprint;   // of the pictures, model and settings the loss depends on
-    double loss, content, style, tv;   // at x
+    double loss;                       // at x
+    int n_terms;                       // the loss terms' values at x, in the objective's order
+    double term[NST_CHECKPOINT_TERMS];
     double range;                      // AUTO's range penalty at x (0 in older files)
     double elapsed_s;       // optimization time so far
     float *x, *grad;        // (3,h,w) each, borrowed

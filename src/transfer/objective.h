@@ -1,24 +1,26 @@
 // objective.h: the style transfer loss as a function of the image, with its
-// gradient: content, style (Gram) and total variation terms through VGG19.
+// gradient: a list of terms (terms.h; content, style, total variation) through the
+// model's network, plus AUTO's range penalty.
 #ifndef NST_OBJECTIVE_H
 #define NST_OBJECTIVE_H
 #include "nn/vgg.h"
+#include "transfer/terms.h"
+
+#define NST_MAX_LOSS_TERMS 6   // the checkpoint has slots for this many (checkpoint.h)
 
 typedef struct nst_objective {
     nst_vgg net;                       // sized for the generated image
+    // The layers p asks for, resolved against the model (nst_objective_layers).
     int n_content, n_style;
     nst_layer_ref content[NST_MAX_LAYERS], style[NST_MAX_LAYERS];
     float style_layer_w[NST_MAX_LAYERS];
-    float *content_target[NST_MAX_LAYERS];  // (C,N) activations of the content image
-    float *style_target[NST_MAX_LAYERS];    // (C,C) blended Gram matrices of the styles
-    float content_weight, style_weight, tv_weight;
-    int raw_gram;
-    // Loss scale (nst_params.loss_scale). Each term's weight is multiplied by its
-    // layer's scale: 1 for RAW; for AUTO, 1 / (layers * mean(target^2)), so that a term
-    // is the mean relative error and does not depend on the activations' scale.
+    // The loss terms, evaluated and reported in this order: content, style, tv.
+    int n_terms;
+    nst_term terms[NST_MAX_LOSS_TERMS];
+    int raw_gram;                      // --loss-scale raw's tutorial Grams
+    // Loss scale (nst_params.loss_scale): under AUTO each term's weight is multiplied
+    // by its layer's scale (terms.h), so that it does not depend on the activations'.
     int auto_scale;
-    float content_scale[NST_MAX_LAYERS], style_scale[NST_MAX_LAYERS];
-    float style_scale_own[NST_MAX_STYLES][NST_MAX_LAYERS];
     // AUTO's optimizer variable is the picture in pixel units (0..255 minus the mean):
     // the network sees it clamped to [lo, hi] (0..255 in pixels: the picture as it will
     // be saved) times to_model[c] (1 for a Caffe model), and a penalty pulls values
@@ -28,16 +30,12 @@ typedef struct nst_objective {
     double last_range;                 // the penalty's share of the last evaluation
     float *scratch;                    // (C,C) for the largest style layer
     // spatial control: per style s and style layer i, the region mask at that layer's
-    // resolution (N) and that style's own Gram target (C,C); NULL without masks
+    // resolution (N); NULL without masks
     int n_masked;                      // styles with masks (0, or the number of styles)
     float *style_mask[NST_MAX_STYLES][NST_MAX_LAYERS];
-    float *style_target_own[NST_MAX_STYLES][NST_MAX_LAYERS];
-    float *content_mask[NST_MAX_LAYERS];    // (N) per content layer, or NULL
     int normalize_gradients;
     float *term_grad;                  // (C,N) scratch for masked / normalized terms
     float *masked;                     // (C,N) scratch: F times a mask
-    // weighted terms of the last evaluation
-    double last_content, last_style, last_tv;
     long evals;
 } nst_objective;
 
@@ -50,14 +48,14 @@ int nst_objective_layers(nst_objective *obj, const nst_vgg_weights *w, const nst
 int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst_params *p,
                        const float *content_x, int w, int h, const float *const *style_x,
                        const int *style_w, const int *style_h, int n_styles,
-                       const float *blend, nst_backend backend, int bf16, nst_error *err);
+                       const float *blend, const struct nst_backend_ops *backend, int bf16, nst_error *err);
 // Masks for spatial control, at the generated image's size (w*h values in 0..1);
 // call after nst_objective_init. style_masks holds n_styles masks or is NULL;
 // content_mask may be NULL.
 int nst_objective_set_masks(nst_objective *obj, const float *const *style_masks, int n_styles,
                             const float *content_mask, int w, int h, nst_error *err);
 // The backend and precision nst_params asks for, checked against what is built in and the CPU.
-int nst_choose_backend(const nst_params *p, nst_backend *backend, int *bf16, nst_error *err);
+int nst_choose_backend(const nst_params *p, const struct nst_backend_ops **backend, int *bf16, nst_error *err);
 // NST_LOSS_* bits per conv layer: which activations the losses read.
 void nst_objective_loss_at(const nst_objective *obj, int *loss_at);
 void nst_objective_free(nst_objective *obj);
@@ -68,5 +66,8 @@ nst_input_norm nst_objective_variable_norm(const nst_input_norm *model, int auto
 double nst_objective_eval(void *obj, const float *x, float *grad);
 // The deepest conv layer any loss needs, + 1.
 int nst_objective_depth(const nst_objective *obj);
+// The weighted value of the term named name ("content", "style", "tv") at the last
+// evaluation; "range" is the penalty's. 0 for a term the objective does not have.
+double nst_objective_last(const nst_objective *obj, const char *name);
 
 #endif

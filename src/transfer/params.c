@@ -3,7 +3,8 @@
 #include "nst.h"
 #include "model/model_api.h"
 #include "nn/gemm.h"
-#include "nn/vgg_dnnl.h"
+#include "nn/backend.h"
+#include "nn/backend_dnnl.h"
 #include "transfer/objective.h"
 #include <stdio.h>
 #include <string.h>
@@ -114,11 +115,11 @@ int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, s
     char name[16];
     content[0] = style[0] = 0;
     for (int i = 0; i < obj.n_content; i++) {
-        nst_layer_format(name, sizeof name, obj.content[i]);
+        nst_layer_format(name, sizeof name, &m->weights, obj.content[i]);
         snprintf(content + strlen(content), content_len - strlen(content), "%s%s", i ? "," : "", name);
     }
     for (int i = 0; i < obj.n_style; i++) {
-        nst_layer_format(name, sizeof name, obj.style[i]);
+        nst_layer_format(name, sizeof name, &m->weights, obj.style[i]);
         snprintf(style + strlen(style), style_len - strlen(style), "%s%s", i ? "," : "", name);
     }
     return NST_OK;
@@ -126,13 +127,13 @@ int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, s
 
 // The network's allocation at h x w (the backward pass's buffers included: a
 // forward-only network for a style picture needs less, so this bounds it).
-static size_t net_bytes(const nst_params *p, const nst_objective *obj, int w, int h) {
-    int loss_at[NST_VGG_CONVS];
+static size_t net_bytes(const nst_vgg_weights *wts, const nst_params *p, const nst_objective *obj, int w, int h) {
+    int loss_at[NST_MAX_CONVS];
     nst_objective_loss_at(obj, loss_at);
     int depth = nst_objective_depth(obj), bf16 = 0;
-    nst_backend backend;
-    if (nst_choose_backend(p, &backend, &bf16, NULL)) backend = NST_BACKEND_GEMM;
-    return backend == NST_BACKEND_ONEDNN ? nst_dnnl_bytes(depth, h, w, loss_at, bf16) : nst_vgg_bytes(depth, h, w, loss_at);
+    const nst_backend_ops *backend;
+    if (nst_choose_backend(p, &backend, &bf16, NULL)) backend = &nst_backend_blas;
+    return backend->bytes(wts, depth, h, w, loss_at, bf16);
 }
 
 size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h, const int *style_w,
@@ -144,40 +145,38 @@ size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h,
     size_t targets = 0;
     for (int i = 0; i < obj.n_content; i++) {
         int c = obj.content[i].conv, f = 1;
-        for (int k = 0; k <= c; k++) if (nst_vgg_pool_before(k)) f *= 2;
-        targets += (size_t)nst_vgg_cout(c) * (h / f) * (w / f) * sizeof(float);
+        for (int k = 0; k <= c; k++) if (m->weights.layer[k].pool_before) f *= 2;
+        targets += (size_t)m->weights.layer[c].cout * (h / f) * (w / f) * sizeof(float);
     }
-    for (int i = 0; i < obj.n_style; i++) targets += (size_t)nst_vgg_cout(obj.style[i].conv) * nst_vgg_cout(obj.style[i].conv) * 8;
+    for (int i = 0; i < obj.n_style; i++) {
+        size_t c = (size_t)m->weights.layer[obj.style[i].conv].cout;
+        targets += c * c * 8;
+    }
     // the image, its gradient, the last good one, the content; the optimizer's state;
     // the style pictures, alive all along (the caller's and the model-space copy)
     size_t n = (size_t)3 * w * h, styles = 0, style_net = 0;
     size_t opt = p->optimizer == NST_OPTIMIZER_LBFGS ? (2 * (size_t)p->lbfgs_history + 3) * n : 2 * n;
     for (int s = 0; s < n_styles; s++) {
         styles += (size_t)2 * 3 * style_w[s] * style_h[s] * sizeof(float);
-        size_t b = net_bytes(p, &obj, style_w[s], style_h[s]);
+        size_t b = net_bytes(&m->weights, p, &obj, style_w[s], style_h[s]);
         if (b > style_net) style_net = b;
     }
     // first each style's network (one at a time), then the generated picture's
-    size_t style_phase = style_net + targets, run_phase = net_bytes(p, &obj, w, h) + targets + opt * sizeof(float);
+    size_t style_phase = style_net + targets, run_phase = net_bytes(&m->weights, p, &obj, w, h) + targets + opt * sizeof(float);
     return (style_phase > run_phase ? style_phase : run_phase) + styles + 4 * n * sizeof(float) + (64u << 20);   // + code, libraries
 }
 
-int nst_choose_backend(const nst_params *p, nst_backend *backend, int *bf16, nst_error *err) {
-    switch (p->backend) {
-    case NST_BACKEND_REF: *backend = NST_BACKEND_REFERENCE; break;
-    case NST_BACKEND_BLAS: *backend = NST_BACKEND_GEMM; break;
-    case NST_BACKEND_DNNL:
-        if (!nst_vgg_have_onednn())
-            return nst_fail(err, NST_ERR_USAGE, "the dnnl backend is not built in (install libdnnl-dev and rebuild)");
-        *backend = NST_BACKEND_ONEDNN;
-        break;
-    default: *backend = nst_vgg_have_onednn() ? NST_BACKEND_ONEDNN : NST_BACKEND_GEMM; break;
-    }
+int nst_choose_backend(const nst_params *p, const nst_backend_ops **backend, int *bf16, nst_error *err) {
+    const nst_backend_ops *b = nst_backend_get(p->backend);
+    if (!b) return nst_fail(err, NST_ERR_USAGE, "unknown backend %d", (int)p->backend);
+    if (!b->available())
+        return nst_fail(err, NST_ERR_USAGE, "the %s backend is not built in (install libdnnl-dev and rebuild)", b->key);
+    *backend = b;
     *bf16 = 0;
     if (p->precision == NST_PRECISION_BF16) {
-        if (*backend != NST_BACKEND_ONEDNN)
+        if (b != &nst_backend_dnnl)
             return nst_fail(err, NST_ERR_USAGE, "--precision bf16 needs the dnnl backend");
-        if (!nst_vgg_cpu_has_bf16())
+        if (!b->has_bf16())
             return nst_fail(err, NST_ERR_USAGE, "--precision bf16 needs a CPU with AVX512-BF16 or AMX (this one has neither)");
         *bf16 = 1;
     } else if (p->precision == NST_PRECISION_AUTO) {
@@ -185,15 +184,15 @@ int nst_choose_backend(const nst_params *p, nst_backend *backend, int *bf16, nst
         // alone it was 2.7x slower than float32 Winograd (10 iterations at 512x384 on a
         // Sapphire Rapids-class Xeon without AMX: 14.1 s against 5.2 s), and AMD EPYC
         // was measured no faster either; its quality was within 2% of float32's anyway.
-        *bf16 = *backend == NST_BACKEND_ONEDNN && nst_vgg_cpu_has_amx();
+        *bf16 = b == &nst_backend_dnnl && nst_dnnl_cpu_has_amx();
     }
     return NST_OK;
 }
 
 const char *nst_backend_name(const nst_params *p) {
-    nst_backend b;
+    const nst_backend_ops *b;
     int bf16;
     if (nst_choose_backend(p, &b, &bf16, NULL)) return "unavailable";
-    if (b == NST_BACKEND_ONEDNN) return bf16 ? "onednn bf16" : "onednn fp32";
-    return b == NST_BACKEND_GEMM ? (strcmp(nst_sgemm_backend(), "openblas") ? "gemm (plain C)" : "openblas") : "reference";
+    if (b == &nst_backend_dnnl) return bf16 ? "onednn bf16" : "onednn fp32";
+    return b == &nst_backend_blas ? (strcmp(nst_sgemm_backend(), "openblas") ? "gemm (plain C)" : "openblas") : "reference";
 }

@@ -111,26 +111,28 @@ static uLong settings_crc(uLong crc, const nst_objective *obj, const nst_params 
                           const int *sw, const int *sh, const float *blend, int n_styles) {
     char text[2048], name[16];
     int len = snprintf(text, sizeof text, "%dx%d c%.9g s%.9g t%.9g raw%d avg%d norm%d opt%d lr%.9g hist%d%s |",
-                       w, h, obj->content_weight, obj->style_weight, obj->tv_weight, p->raw_gram, p->avg_pool,
+                       w, h, p->content_weight, p->style_weight, p->tv_weight, p->raw_gram, p->avg_pool,
                        p->normalize_gradients, (int)p->optimizer, p->lr,
                        p->optimizer == NST_OPTIMIZER_LBFGS ? p->lbfgs_history : 0, obj->auto_scale ? " auto" : "");
     for (int i = 0; i < obj->n_content && len < (int)sizeof text; i++) {
-        nst_layer_format(name, sizeof name, obj->content[i]);
+        nst_layer_format(name, sizeof name, obj->net.weights, obj->content[i]);
         len += snprintf(text + len, sizeof text - len, " %s", name);
     }
     for (int i = 0; i < obj->n_style && len < (int)sizeof text; i++) {
-        nst_layer_format(name, sizeof name, obj->style[i]);
+        nst_layer_format(name, sizeof name, obj->net.weights, obj->style[i]);
         len += snprintf(text + len, sizeof text - len, " %s*%.9g", name, obj->style_layer_w[i]);
     }
     for (int s = 0; s < n_styles && len < (int)sizeof text; s++)
         len += snprintf(text + len, sizeof text - len, " %dx%d*%.9g", sw[s], sh[s], blend[s]);
+    if (p->style_loss != NST_STYLE_LOSS_GRAM && len < (int)sizeof text)   // Gram's text is nst 0.4's
+        len += snprintf(text + len, sizeof text - len, " style-loss%d", (int)p->style_loss);
     return crc_bytes(crc, text, strlen(text));
 }
 
 static uLong weights_crc(uLong crc, const nst_vgg_weights *wts) {
     for (int i = 0; i < wts->n_conv; i++) {
-        crc = crc_bytes(crc, wts->weight[i], (size_t)nst_vgg_cout(i) * nst_vgg_cin(i) * 9 * sizeof(float));
-        crc = crc_bytes(crc, wts->bias[i], (size_t)nst_vgg_cout(i) * sizeof(float));
+        crc = crc_bytes(crc, wts->weight[i], (size_t)wts->layer[i].cout * wts->layer[i].cin * 9 * sizeof(float));
+        crc = crc_bytes(crc, wts->bias[i], (size_t)wts->layer[i].cout * sizeof(float));
     }
     return crc;
 }
@@ -142,13 +144,35 @@ static int fail_write(nst_error *err) {
     return NST_ERR_IO;
 }
 
+// What the progress callback sees: the loss and each term by name, then the range penalty.
+static nst_progress progress_of(const nst_objective *obj, int it, int iterations, double time_s, double f,
+                                const run_state *rs) {
+    nst_progress pr = {.iter = it, .iterations = iterations, .time_s = time_s, .loss = f, .internal = rs};
+    for (int t = 0; t < obj->n_terms && pr.n_terms < NST_MAX_TERMS - 1; t++) {
+        pr.term_name[pr.n_terms] = obj->terms[t].kind->name;
+        pr.term[pr.n_terms++] = obj->terms[t].last;
+    }
+    pr.term_name[pr.n_terms] = "range";
+    pr.term[pr.n_terms++] = obj->last_range;
+    return pr;
+}
+
+double nst_progress_term(const nst_progress *p, const char *name) {
+    for (int t = 0; t < p->n_terms; t++)
+        if (p->term_name[t] && !strcmp(p->term_name[t], name)) return p->term[t];
+    return 0;
+}
+
 // The checkpoint of the run's current state.
 static nst_checkpoint checkpoint_of(const nst_stage *stage, int it, int w, int h, const nst_params *p, uint32_t fp,
                                     double f, const nst_objective *obj, double elapsed, float *x, float *grad,
                                     nst_adam *adam, nst_lbfgs *lbfgs) {
-    nst_checkpoint ck = {stage->index, it, w, h, (int)p->optimizer, fp, f, obj->last_content, obj->last_style,
-                         obj->last_tv, obj->last_range, elapsed, x, grad, p->optimizer == NST_OPTIMIZER_ADAM ? adam : NULL,
-                         p->optimizer == NST_OPTIMIZER_ADAM ? NULL : lbfgs};
+    nst_checkpoint ck = {.stage = stage->index, .iter = it, .w = w, .h = h, .optimizer = (int)p->optimizer,
+                         .fingerprint = fp, .loss = f, .n_terms = obj->n_terms, .range = obj->last_range,
+                         .elapsed_s = elapsed, .x = x, .grad = grad,
+                         .adam = p->optimizer == NST_OPTIMIZER_ADAM ? adam : NULL,
+                         .lbfgs = p->optimizer == NST_OPTIMIZER_ADAM ? NULL : lbfgs};
+    for (int t = 0; t < obj->n_terms && t < NST_CHECKPOINT_TERMS; t++) ck.term[t] = obj->terms[t].last;
     return ck;
 }
 
@@ -170,7 +194,7 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
             return nst_fail(err, NST_ERR_LIMIT, "a %dx%d run needs about %.1f GiB, more than the limit of %.1f GiB (--max-memory)",
                             w, h, need / 1073741824.0, p->max_memory / 1073741824.0);
     }
-    nst_backend backend;
+    const struct nst_backend_ops *backend;
     int bf16;
     if ((rc = nst_choose_backend(p, &backend, &bf16, err))) return rc;
 
@@ -251,7 +275,7 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
         }
         start = ck.iter;
         f = ck.loss;
-        obj.last_content = ck.content; obj.last_style = ck.style; obj.last_tv = ck.tv;
+        for (int t = 0; t < obj.n_terms && t < NST_CHECKPOINT_TERMS; t++) obj.terms[t].last = ck.term[t];
         obj.last_range = ck.range;
         elapsed = ck.elapsed_s;
     } else {
@@ -269,8 +293,7 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
         }
         memcpy(good, x, n * sizeof(float));
         if (p->progress) {
-            nst_progress pr = {it, p->iterations, now_s() - t0, f, obj.last_content, obj.last_style,
-                               obj.last_tv, obj.last_range, &rs};
+            nst_progress pr = progress_of(&obj, it, p->iterations, now_s() - t0, f, &rs);
             if (p->progress(&pr, p->progress_user)) {
                 rc = nst_fail(err, NST_ERR_INTERRUPTED, "stopped at iteration %d", it + stage->iter_offset);
                 break;

@@ -25,9 +25,9 @@ static void read_as(const char *path, int optimizer) {
     nst_error err = {0, ""};
     if (nst_adam_init(&adam, N, 0.1f, &err) || nst_lbfgs_init(&lbfgs, N, HISTORY, 1.0f, &err))
         fuzz_die("cannot allocate the optimizers", err.msg);
-    nst_checkpoint ck = {0, 0, W, H, optimizer, FINGERPRINT, 0, 0, 0, 0, 0, 0, x, grad,
-                         optimizer == NST_OPTIMIZER_ADAM ? &adam : NULL,
-                         optimizer == NST_OPTIMIZER_ADAM ? NULL : &lbfgs};
+    nst_checkpoint ck = {.w = W, .h = H, .optimizer = optimizer, .fingerprint = FINGERPRINT, .n_terms = 3,
+                         .x = x, .grad = grad, .adam = optimizer == NST_OPTIMIZER_ADAM ? &adam : NULL,
+                         .lbfgs = optimizer == NST_OPTIMIZER_ADAM ? NULL : &lbfgs};
     int rc = nst_checkpoint_read(path, &ck, &err);
     fuzz_check_error(rc, &err, path);
     if (rc == NST_OK) {

@@ -40,11 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_check_error(rc, &err, path);
     if (rc == NST_OK) {
         for (int i = 0; i < w.n_conv; i++) {
-            size_t nw = (size_t)nst_vgg_cout(i) * (size_t)nst_vgg_cin(i) * 9, nb = (size_t)nst_vgg_cout(i);
+            size_t nw = (size_t)w.layer[i].cout * (size_t)w.layer[i].cin * 9, nb = (size_t)w.layer[i].cout;
             for (size_t k = 0; k < nw; k++)
-                if (!isfinite(w.weight[i][k])) fuzz_die("loaded a non-finite weight", nst_vgg_conv_name(i));
+                if (!isfinite(w.weight[i][k])) fuzz_die("loaded a non-finite weight", w.layer[i].name);
             for (size_t k = 0; k < nb; k++)
-                if (!isfinite(w.bias[i][k])) fuzz_die("loaded a non-finite bias", nst_vgg_conv_name(i));
+                if (!isfinite(w.bias[i][k])) fuzz_die("loaded a non-finite bias", w.layer[i].name);
         }
         nst_weights_free(&w);
     }

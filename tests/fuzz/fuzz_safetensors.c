@@ -8,16 +8,16 @@
 #include "model/weights.h"
 
 static void check_weights(const nst_vgg_weights *w) {
-    if (w->n_conv < 1 || w->n_conv > NST_VGG_CONVS) fuzz_die("loaded a model with a bad layer count", NULL);
+    if (w->n_conv < 1 || w->n_conv > NST_MAX_CONVS) fuzz_die("loaded a model with a bad layer count", NULL);
     for (int i = 0; i < w->n_conv; i++) {
-        size_t nw = (size_t)nst_vgg_cout(i) * (size_t)nst_vgg_cin(i) * 9, nb = (size_t)nst_vgg_cout(i);
-        if (!w->weight[i] || !w->bias[i]) fuzz_die("loaded layer without weight or bias", nst_vgg_conv_name(i));
+        size_t nw = (size_t)w->layer[i].cout * (size_t)w->layer[i].cin * 9, nb = (size_t)w->layer[i].cout;
+        if (!w->weight[i] || !w->bias[i]) fuzz_die("loaded layer without weight or bias", w->layer[i].name);
         for (size_t k = 0; k < nw; k++)
-            if (!isfinite(w->weight[i][k])) fuzz_die("loaded a non-finite weight", nst_vgg_conv_name(i));
+            if (!isfinite(w->weight[i][k])) fuzz_die("loaded a non-finite weight", w->layer[i].name);
         for (size_t k = 0; k < nb; k++)
-            if (!isfinite(w->bias[i][k])) fuzz_die("loaded a non-finite bias", nst_vgg_conv_name(i));
+            if (!isfinite(w->bias[i][k])) fuzz_die("loaded a non-finite bias", w->layer[i].name);
     }
-    for (int i = w->n_conv; i < NST_VGG_CONVS; i++)
+    for (int i = w->n_conv; i < NST_MAX_CONVS; i++)
         if (w->weight[i] || w->bias[i]) fuzz_die("weights past n_conv", NULL);
 }
 

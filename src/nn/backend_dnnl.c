@@ -1,4 +1,5 @@
-// vgg_dnnl.c: VGG19 forward and backward-to-the-image on oneDNN primitives.
+// backend_dnnl.c: the oneDNN backend (backend.h): a VGG's forward and backward-to-the-
+// image on oneDNN primitives.
 //
 // Why this shape: on AVX-512 oneDNN's Winograd F(4x4,3x3) convolutions run 2-3x
 // faster than direct ones (measured: 64->64 channels at 512x512, 30 ms against 50 ms,
@@ -11,7 +12,8 @@
 // activations that losses read are reordered to plain (C,H,W) float32, and their
 // gradients back. bf16 mode stores activations and gradients as bfloat16 and runs
 // bf16 convolutions (AVX512-BF16 / AMX); the image, losses and their sums stay float32.
-#include "nn/vgg_dnnl.h"
+#include "nn/backend_dnnl.h"
+#include "nn/backend.h"
 #include "nn/relu_mask.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +60,7 @@ struct nst_dnnl_net {
     dnnl_stream_t stream;
     dnnl_data_type_t dt;
     dnnl_format_tag_t layout;   // of activations and gradients between layers
-    layer l[NST_VGG_CONVS];
+    layer l[NST_MAX_CONVS];
     tensor x;            // the image in the activation type (bf16 mode only)
     dnnl_primitive_t x_reorder;
     tensor x_user;       // the caller's float32 image, rebound per call
@@ -165,7 +167,7 @@ static int load_weights(struct nst_dnnl_net *dn, tensor *t, const dnnl_memory_de
 static int make_conv(struct nst_dnnl_net *dn, nst_vgg *net, int i, const dnnl_memory_desc_t *src_md,
                      const dnnl_memory_desc_t *dst_md, const dnnl_memory_desc_t *dsrc_md) {
     layer *L = &dn->l[i];
-    int cin = nst_vgg_cin(i), cout = nst_vgg_cout(i);
+    int cin = net->weights->layer[i].cin, cout = net->weights->layer[i].cout;
     dnnl_dims_t wd = {cout, cin, 3, 3}, bd = {cout}, strides = {1, 1}, pad = {1, 1};
     dnnl_memory_desc_t wmd, bmd;
     dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dn->dt, dnnl_format_tag_any);
@@ -245,7 +247,7 @@ fail:
 
 static int make_pool(struct nst_dnnl_net *dn, nst_vgg *net, int i) {
     layer *L = &dn->l[i];
-    int c = nst_vgg_cout(i - 1);
+    int c = net->weights->layer[i - 1].cout;
     dnnl_memory_desc_t src = md_of(c, net->h[i - 1], net->w[i - 1], dn->dt, dn->layout);
     dnnl_memory_desc_t dst = md_of(c, net->h[i], net->w[i], dn->dt, dn->layout);
     dnnl_dims_t two = {2, 2}, zero = {0, 0};
@@ -265,7 +267,7 @@ static int make_pool(struct nst_dnnl_net *dn, nst_vgg *net, int i) {
     return ok ? 0 : -1;
 }
 
-static size_t elems(const nst_vgg *net, int i) { return (size_t)nst_vgg_cout(i) * net->h[i] * net->w[i]; }
+static size_t elems(const nst_vgg *net, int i) { return (size_t)net->weights->layer[i].cout * net->h[i] * net->w[i]; }
 
 // Plain float32 (C,H,W) copies of what losses read, with reorders both ways.
 static int make_plain(struct nst_dnnl_net *dn, const tensor *blocked, tensor *plain, dnnl_primitive_t *to,
@@ -304,10 +306,12 @@ static dnnl_format_tag_t choose_layout(struct nst_dnnl_net *dn, const nst_vgg *n
     return dnnl_memory_desc_equal(&chosen, &nhwc) ? dnnl_nhwc : dnnl_nChw16c;
 }
 
-int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
+static void onednn_free(nst_vgg *net);
+
+static int onednn_init(nst_vgg *net, int bf16, nst_error *err) {
     struct nst_dnnl_net *dn = calloc(1, sizeof *dn);
     if (!dn) return nst_fail(err, NST_ERR_NOMEM, "out of memory for the oneDNN network");
-    net->dnnl = dn;
+    net->impl = dn;
     net->bf16 = bf16;
     dn->dt = bf16 ? dnnl_bf16 : dnnl_f32;
     int H = net->h[0], W = net->w[0];
@@ -321,8 +325,8 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
     if (tensor_view(dn, &dn->x_user, &x_f32, NULL) || tensor_view(dn, &dn->dx_user, &x_f32, NULL)) goto fail;
     for (int i = 0; i < net->n_conv; i++) {
         layer *L = &dn->l[i];
-        int cin = nst_vgg_cin(i), cout = nst_vgg_cout(i), h = net->h[i], w = net->w[i];
-        if (nst_vgg_pool_before(i) && make_pool(dn, net, i)) goto fail;
+        int cin = net->weights->layer[i].cin, cout = net->weights->layer[i].cout, h = net->h[i], w = net->w[i];
+        if (net->weights->layer[i].pool_before && make_pool(dn, net, i)) goto fail;
         // bf16's first layer: a plain 3-channel source has only oneDNN's reference kernel
         // on AMX (measured 7.5 s at 384x512), so let oneDNN pick the image's layout
         dnnl_memory_desc_t src = i == 0 ? (bf16 ? md_of(3, H, W, dn->dt, dnnl_format_tag_any) : x_f32)
@@ -357,7 +361,7 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
             dnnl_memory_create(&L->g_loss, &dst, dn->engine, DNNL_MEMORY_NONE) != dnnl_success) goto fail;
         dnnl_memory_desc_t plain = md_of(cout, h, w, dnnl_f32, dnnl_nchw);
         if (dnnl_memory_create(&L->g_plain, &plain, dn->engine, DNNL_MEMORY_NONE) != dnnl_success) goto fail;
-        if (nst_vgg_pool_before(i) &&
+        if (net->weights->layer[i].pool_before &&
             (dnnl_memory_create(&L->g_pooled, &L->pooled.md, dn->engine, DNNL_MEMORY_NONE) != dnnl_success ||
              dnnl_memory_create(&L->g_prev, &dn->l[i - 1].out.md, dn->engine, DNNL_MEMORY_NONE) != dnnl_success)) goto fail;
         size_t out_bytes = dnnl_memory_desc_get_size(&dst), in_bytes = dnnl_memory_desc_get_size(&src);
@@ -379,7 +383,7 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
         size_t pmax = 0;
         for (int i = 0; i < net->n_conv; i++)
             if (net->loss_at[i]) {
-                size_t n = (size_t)nst_vgg_cout(i) * net->h[i] * net->w[i];
+                size_t n = (size_t)net->weights->layer[i].cout * net->h[i] * net->w[i];
                 if (n > pmax) pmax = n;
                 cmax = 1;
             }
@@ -400,15 +404,15 @@ int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
     net->bytes += dn->scratch.bytes + dn->buf[0].bytes * 2 + dn->plain_grad.bytes + dn->x.bytes + dn->dx_blocked.bytes;
     return NST_OK;
 fail:
-    nst_dnnl_free(net);
+    onednn_free(net);
     return nst_fail(err, NST_ERR_NOMEM, "oneDNN could not set up the network for a %dx%d image%s", W, H,
                     bf16 ? " in bf16" : "");
 }
 
-void nst_dnnl_free(nst_vgg *net) {
-    struct nst_dnnl_net *dn = net->dnnl;
+static void onednn_free(nst_vgg *net) {
+    struct nst_dnnl_net *dn = net->impl;
     if (!dn) return;
-    for (int i = 0; i < NST_VGG_CONVS; i++) {
+    for (int i = 0; i < NST_MAX_CONVS; i++) {
         layer *L = &dn->l[i];
         dnnl_primitive_t ps[] = {L->fwd, L->bwd, L->pool_fwd, L->pool_bwd, L->to_plain_pre, L->to_plain_post,
                                  L->from_plain_pre, L->from_plain_post};
@@ -427,7 +431,7 @@ void nst_dnnl_free(nst_vgg *net) {
     if (dn->stream) dnnl_stream_destroy(dn->stream);
     if (dn->engine) dnnl_engine_destroy(dn->engine);
     free(dn);
-    net->dnnl = NULL;
+    net->impl = NULL;
 }
 
 static void relu_inplace(struct nst_dnnl_net *dn, void *x, size_t n) {
@@ -469,8 +473,8 @@ static void exec(struct nst_dnnl_net *dn, dnnl_primitive_t p, int n, dnnl_exec_a
     }
 }
 
-void nst_dnnl_forward(nst_vgg *net, const float *x) {
-    struct nst_dnnl_net *dn = net->dnnl;
+static void onednn_forward(nst_vgg *net, const float *x) {
+    struct nst_dnnl_net *dn = net->impl;
     dnnl_memory_set_data_handle(dn->x_user.mem, (void *)x);
     dnnl_memory_t in = dn->x_user.mem;
     if (dn->dt != dnnl_f32) {
@@ -480,7 +484,7 @@ void nst_dnnl_forward(nst_vgg *net, const float *x) {
     int cur = 1;   // the buffer holding the current activation (none yet)
     for (int i = 0; i < net->n_conv; i++) {
         layer *L = &dn->l[i];
-        if (nst_vgg_pool_before(i)) {
+        if (net->weights->layer[i].pool_before) {
             dnnl_memory_set_data_handle(L->pooled.mem, dn->buf[1 - cur].buf);
             dnnl_exec_arg_t pa[3] = {{DNNL_ARG_SRC, dn->l[i - 1].out.mem}, {DNNL_ARG_DST, L->pooled.mem},
                                      {DNNL_ARG_WORKSPACE, L->ws.mem}};
@@ -503,15 +507,15 @@ void nst_dnnl_forward(nst_vgg *net, const float *x) {
     dnnl_stream_wait(dn->stream);
 }
 
-const float *nst_dnnl_activation(const nst_vgg *net, nst_layer_ref ref) {
-    const layer *L = &net->dnnl->l[ref.conv];
+static const float *onednn_activation(const nst_vgg *net, nst_layer_ref ref) {
+    const layer *L = &((const struct nst_dnnl_net *)net->impl)->l[ref.conv];
     return ref.relu ? L->plain_post.buf : L->plain_pre.buf;
 }
 
 // Lets the losses on one activation add their gradient into the blocked g.
 // pg is (C,H,W) float32 scratch: in float32 mode the free ping-pong buffer (same size).
 static void add_losses(nst_vgg *net, int i, int relu, void *g, float *pg, nst_loss_grad_fn fn, void *ctx) {
-    struct nst_dnnl_net *dn = net->dnnl;
+    struct nst_dnnl_net *dn = net->impl;
     layer *L = &dn->l[i];
     size_t n = elems(net, i);
     memset(pg, 0, n * sizeof(float));
@@ -522,8 +526,8 @@ static void add_losses(nst_vgg *net, int i, int relu, void *g, float *pg, nst_lo
     dnnl_stream_wait(dn->stream);
 }
 
-void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx) {
-    struct nst_dnnl_net *dn = net->dnnl;
+static void onednn_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx) {
+    struct nst_dnnl_net *dn = net->impl;
     int top = net->n_conv - 1, cur = 0;
     size_t esz = dn->dt == dnnl_f32 ? 4 : 2;
     memset(dn->buf[cur].buf, 0, elems(net, top) * esz);
@@ -548,7 +552,7 @@ void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, 
             break;
         }
         cur = 1 - cur;
-        if (nst_vgg_pool_before(i)) {
+        if (net->weights->layer[i].pool_before) {
             // buf[cur] is dL/d(pooled): spread it to relu_{i-1}'s output in the other buffer
             dnnl_memory_set_data_handle(L->g_pooled, dn->buf[cur].buf);
             dnnl_memory_set_data_handle(L->g_prev, dn->buf[1 - cur].buf);
@@ -561,29 +565,29 @@ void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, 
     }
 }
 
-size_t nst_dnnl_bytes(int n_conv, int h, int w, const int *loss_at, int bf16) {
-    int hs[NST_VGG_CONVS] = {0}, ws[NST_VGG_CONVS] = {0};
+static size_t onednn_bytes(const nst_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16) {
+    int hs[NST_MAX_CONVS] = {0}, ws[NST_MAX_CONVS] = {0};
     for (int i = 0; i < n_conv; i++) {
-        if (nst_vgg_pool_before(i)) { h /= 2; w /= 2; }
+        if (wts->layer[i].pool_before) { h /= 2; w /= 2; }
         hs[i] = h; ws[i] = w;
     }
     size_t esz = bf16 ? 2 : 4, largest = 0, bytes = 0, plain_max = 0, scratch = 0;
     for (int i = 0; i < n_conv; i++) {
-        size_t px = (size_t)hs[i] * ws[i], out = (size_t)nst_vgg_cout(i) * px;
-        size_t in = (size_t)(i == 0 ? 16 : nst_vgg_cin(i)) * px;   // the image is padded to 16 channels
+        size_t px = (size_t)hs[i] * ws[i], out = (size_t)wts->layer[i].cout * px;
+        size_t in = (size_t)(i == 0 ? 16 : wts->layer[i].cin) * px;   // the image is padded to 16 channels
         if (out * esz > largest) largest = out * esz;
         if (in * esz > largest) largest = in * esz;
-        bytes += out / 8 + (nst_vgg_pool_before(i) ? in / 4 : 0);   // ReLU bits, pooling workspace
+        bytes += out / 8 + (wts->layer[i].pool_before ? in / 4 : 0);   // ReLU bits, pooling workspace
         int losses = loss_at ? loss_at[i] : NST_LOSS_POST;
         bytes += ((losses & NST_LOSS_PRE ? 1 : 0) + (losses & NST_LOSS_POST ? 1 : 0)) * out * 4;
         if (losses && out > plain_max) plain_max = out;
         // weights twice (forward, backward); Winograd's are 4x larger, within its scratch budget
-        size_t wbytes = (size_t)nst_vgg_cin(i) * nst_vgg_cout(i) * 9 * esz;
-        size_t wino_scratch = (size_t)nst_vgg_cin(i) * px * 36 / 16 * 4 * 2;   // rough: transformed tiles
-        int wino = !bf16 && nst_vgg_cin(i) >= 16 && (long)px >= WINO_MIN_POSITIONS &&
-                   (nst_vgg_cin(i) < 128 || wino_scratch <= WINO_SCRATCH_BUDGET);
+        size_t wbytes = (size_t)wts->layer[i].cin * wts->layer[i].cout * 9 * esz;
+        size_t wino_scratch = (size_t)wts->layer[i].cin * px * 36 / 16 * 4 * 2;   // rough: transformed tiles
+        int wino = !bf16 && wts->layer[i].cin >= 16 && (long)px >= WINO_MIN_POSITIONS &&
+                   (wts->layer[i].cin < 128 || wino_scratch <= WINO_SCRATCH_BUDGET);
         bytes += 2 * wbytes * (wino ? 4 : 1);
-        if (wino && nst_vgg_cin(i) >= 128 && wino_scratch > scratch) scratch = wino_scratch;
+        if (wino && wts->layer[i].cin >= 128 && wino_scratch > scratch) scratch = wino_scratch;
     }
     if (n_conv < 1) return 0;
     bytes += 2 * largest + scratch + (size_t)16 * hs[0] * ws[0] * 4;
@@ -592,14 +596,16 @@ size_t nst_dnnl_bytes(int n_conv, int h, int w, const int *loss_at, int bf16) {
 }
 
 const char *nst_dnnl_layout_name(const nst_vgg *net) {
-    return net->dnnl ? (net->dnnl->layout == dnnl_nhwc ? "nhwc" : "nChw16c") : "";
+    const struct nst_dnnl_net *dn = net->ops == &nst_backend_dnnl ? net->impl : NULL;
+    return dn ? (dn->layout == dnnl_nhwc ? "nhwc" : "nChw16c") : "";
 }
 
 int nst_dnnl_reference_kernels(const nst_vgg *net, char *first, size_t n) {
     int count = 0;
     if (n) first[0] = 0;
-    for (int i = 0; net->dnnl && i < net->n_conv; i++) {
-        const layer *L = &net->dnnl->l[i];
+    const struct nst_dnnl_net *dn = net->ops == &nst_backend_dnnl ? net->impl : NULL;
+    for (int i = 0; dn && i < net->n_conv; i++) {
+        const layer *L = &dn->l[i];
         const dnnl_primitive_t ps[] = {L->fwd, L->bwd, L->pool_fwd, L->pool_bwd};
         static const char *const what[] = {"forward", "backward", "pooling", "pooling backward"};
         for (int k = 0; k < 4; k++) {
@@ -609,42 +615,50 @@ int nst_dnnl_reference_kernels(const nst_vgg *net, char *first, size_t n) {
                 dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl ||
                 strncmp(impl, "ref", 3) != 0)
                 continue;
-            if (!count++ && n) snprintf(first, n, "%s %s: %s", nst_vgg_conv_name(i), what[k], impl);
+            if (!count++ && n) snprintf(first, n, "%s %s: %s", net->weights->layer[i].name, what[k], impl);
         }
     }
     return count;
 }
 
-int nst_vgg_have_onednn(void) { return 1; }
-int nst_vgg_cpu_has_bf16(void) {
+static int have_onednn(void) { return 1; }
+static int cpu_has_bf16(void) {
     return nst_dnnl_isa_includes((unsigned)dnnl_get_effective_cpu_isa(), dnnl_cpu_isa_avx512_core_bf16);
 }
-int nst_vgg_cpu_has_amx(void) {
+int nst_dnnl_cpu_has_amx(void) {
     return nst_dnnl_isa_includes((unsigned)dnnl_get_effective_cpu_isa(), dnnl_cpu_isa_avx512_core_amx);
 }
 
-#else   // built without oneDNN
+const nst_backend_ops nst_backend_dnnl = {
+    .id = NST_BACKEND_DNNL, .key = "dnnl", .available = have_onednn, .has_bf16 = cpu_has_bf16,
+    .bytes = onednn_bytes, .init = onednn_init, .free = onednn_free, .forward = onednn_forward,
+    .activation = onednn_activation, .backward = onednn_backward, .gemm = nst_sgemm_onednn,
+};
 
-int nst_dnnl_init(nst_vgg *net, int bf16, nst_error *err) {
+#else   // built without oneDNN: listed, never available
+
+static int have_onednn(void) { return 0; }
+static int init(nst_vgg *net, int bf16, nst_error *err) {
     (void)net; (void)bf16;
     return nst_fail(err, NST_ERR_USAGE, "this nst was built without oneDNN (libdnnl-dev)");
 }
-void nst_dnnl_free(nst_vgg *net) { (void)net; }
-void nst_dnnl_forward(nst_vgg *net, const float *x) { (void)net; (void)x; }
-const float *nst_dnnl_activation(const nst_vgg *net, nst_layer_ref ref) { (void)net; (void)ref; return NULL; }
-void nst_dnnl_backward(nst_vgg *net, float *dx, nst_loss_grad_fn fn, void *ctx) { (void)net; (void)dx; (void)fn; (void)ctx; }
-int nst_vgg_have_onednn(void) { return 0; }
+static void free_net(nst_vgg *net) { (void)net; }
+static size_t bytes(const nst_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16) {
+    (void)wts; (void)n_conv; (void)h; (void)w; (void)loss_at; (void)bf16;
+    return 0;
+}
 int nst_dnnl_reference_kernels(const nst_vgg *net, char *first, size_t n) {
     (void)net;
     if (n) first[0] = 0;
     return 0;
 }
 const char *nst_dnnl_layout_name(const nst_vgg *net) { (void)net; return ""; }
-size_t nst_dnnl_bytes(int n_conv, int h, int w, const int *loss_at, int bf16) {
-    (void)n_conv; (void)h; (void)w; (void)loss_at; (void)bf16;
-    return 0;
-}
-int nst_vgg_cpu_has_bf16(void) { return 0; }
-int nst_vgg_cpu_has_amx(void) { return 0; }
+int nst_dnnl_cpu_has_amx(void) { return 0; }
+
+// Only init is ever called (and fails): available() says no first.
+const nst_backend_ops nst_backend_dnnl = {
+    .id = NST_BACKEND_DNNL, .key = "dnnl", .available = have_onednn, .has_bf16 = have_onednn,
+    .bytes = bytes, .init = init, .free = free_net, .gemm = nst_sgemm,
+};
 
 #endif

@@ -1,0 +1,45 @@
+// backend.h: the kernels that run a network, behind one table of functions. One file
+// per backend (backend_reference.c, backend_blas.c, backend_dnnl.c), one enum (the
+// public nst_backend_choice), one list (backend.c). A new backend is a new file that
+// defines an nst_backend_ops and one line in backend.c's list.
+//
+// The network (vgg.h) owns the sizes, the layer table and the buffers every backend
+// shares; a backend keeps its own state behind nst_vgg.impl. Losses never touch a
+// backend's memory directly: they read activations with `activation` and multiply
+// matrices with `gemm`, both from this table.
+//
+// How a device backend (CUDA) fits: `init` uploads the weights and allocates the
+// activations on the device (cuDNN convolutions, ReLU masks as there); `forward` copies
+// the picture up and runs the layers; `activation` copies one activation down into a
+// host buffer it owns, only for the layers losses read (today's losses run on the
+// host); `backward` takes the host gradients that add_loss_grad writes, copies each up
+// once, and copies dL/dx down. Moving a loss term itself to the device is then a new
+// entry point here (a Gram matrix or a term's value and gradient on a device
+// activation), used by the term when the backend has it, the host path otherwise.
+#ifndef NST_BACKEND_H
+#define NST_BACKEND_H
+#include "nn/vgg.h"
+#include "nn/gemm.h"
+
+typedef struct nst_backend_ops {
+    nst_backend_choice id;   // NST_BACKEND_REF, _BLAS, _DNNL
+    const char *key;         // "reference", "blas", "dnnl": --backend and OUTPUT.json
+    int (*available)(void);  // built in and usable on this machine
+    int (*has_bf16)(void);   // can run bfloat16 convolutions on this CPU
+    // Bytes init would allocate for the first n_conv layers of wts at h x w.
+    size_t (*bytes)(const nst_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16);
+    // net's sizes, table and loss_at are set; allocates the backend's buffers.
+    int (*init)(nst_vgg *net, int bf16, nst_error *err);
+    void (*free)(nst_vgg *net);
+    void (*forward)(nst_vgg *net, const float *x);
+    const float *(*activation)(const nst_vgg *net, nst_layer_ref ref);   // (C,H,W) float32
+    void (*backward)(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx);
+    nst_sgemm_fn gemm;       // the losses' matrix products (see gemm.h)
+} nst_backend_ops;
+
+extern const nst_backend_ops nst_backend_reference, nst_backend_blas, nst_backend_dnnl;
+
+// The backend for id (AUTO: the fastest available); NULL when id names none.
+const nst_backend_ops *nst_backend_get(nst_backend_choice id);
+
+#endif
