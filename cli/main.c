@@ -347,6 +347,7 @@ done:
 }
 
 int main(int argc, char **argv) {
+    nst_blas_single_threaded();   // this program owns the process: nst's threads split the products
     if (argc >= 2 && !strcmp(argv[1], "model")) return cli_model_command(argc - 1, argv + 1);
     if (argc < 2) { cli_usage(stderr); return 2; }
     return run(argc, argv);

@@ -62,6 +62,8 @@
  *     nst_resolve_layers(model, &p, content, n, style, n, err)
  *                                the layers a run would use with this model.
  *     nst_backend_name(&p)       the kernels a run with p would use, in words.
+ *     nst_blas_single_threaded() OpenBLAS at one thread a call, process-wide (a
+ *                                program's choice: the library never sets it).
  *     nst_schedule(&p, size, scales, iterations)
  *                                the default stages for a result of longest side
  *                                size: half size with two thirds of p.iterations,
@@ -394,6 +396,12 @@ int nst_schedule(const nst_params *p, int size, int scales[2], int iterations[2]
 int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, size_t content_len,
                        char *style, size_t style_len, nst_error *err);
 /* The compute a run with p would use: "onednn fp32", "onednn bf16", "openblas", "reference"... */
+/* Makes OpenBLAS (when nst was built with it) run one thread per call, for the whole
+ * process: the fastest with nst's own OpenMP threads, which then split each product
+ * between them (two thread pools spinning against each other were 3x slower on 2
+ * cores). The library never changes it by itself; the nst program calls this at start.
+ * Returns 1 when OpenBLAS is in use, else 0 (and does nothing). */
+int nst_blas_single_threaded(void);
 const char *nst_backend_name(const nst_params *p);
 /* Bytes a run would allocate at its peak (networks, optimizer, targets, pictures), for a
  * w x h content and n_styles style pictures of style_w[s] x style_h[s]: a style picture

@@ -25,11 +25,18 @@ static void test_adam_matches_torch(void) {
     nst_adam a;
     CHECK(nst_adam_init(&a, n, 0.01f, &err) == 0);
     for (int step = 0; step < (int)s1[0]; step++) {
-        nst_adam_step(&a, p0, grads + step * n);
+        CHECK(nst_adam_step(&a, p0, grads + step * n) == NST_STEP_OK);
         char what[32];
         snprintf(what, sizeof what, "adam step %d", step + 1);
         nst_test_close(what, p0, traj + step * n, (long)n, 1e-6, 1e-7);
     }
+    // a gradient whose square overflows float32: the step says so (0 is success, as
+    // for L-BFGS)
+    float huge[4] = {1e20f, 0, 0, 0}, x4[4] = {0, 0, 0, 0};
+    nst_adam b;
+    CHECK(nst_adam_init(&b, 4, 0.01f, &err) == 0);
+    CHECK(nst_adam_step(&b, x4, huge) == NST_STEP_FAILED);
+    nst_adam_free(&b);
     nst_adam_free(&a);
     free(p0); free(grads); free(traj);
 }

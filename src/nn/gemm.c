@@ -6,7 +6,6 @@
 #endif
 #ifdef NST_HAVE_OPENBLAS
 #include <cblas.h>
-#include <pthread.h>
 #endif
 
 void nst_sgemm_ref(int trans_a, int trans_b, int m, int n, int k, float alpha,
@@ -30,10 +29,11 @@ void nst_sgemm_ref(int trans_a, int trans_b, int m, int n, int k, float alpha,
 }
 
 #ifdef NST_HAVE_OPENBLAS
-// OpenBLAS runs single-threaded inside our OpenMP threads: two thread pools
-// spinning against each other were measured 3x slower on 2 cores. Each thread
-// multiplies its own block of C's columns (or rows), so no two write the same memory
-// and the split depends only on the thread count: results are reproducible.
+// With OpenBLAS at one thread a call (nst_blas_single_threaded: the program's choice,
+// never the library's), our OpenMP threads each multiply their own block of C's
+// columns (or rows): no two write the same memory and the split depends only on the
+// thread count, so results are reproducible. Otherwise OpenBLAS threads the one call
+// itself: two thread pools spinning against each other were 3x slower on 2 cores.
 static void sgemm_block(int trans_a, int trans_b, int m, int n, int k, float alpha,
                         const float *a, int lda, const float *b, int ldb, float beta,
                         float *c, int ldc) {
@@ -42,15 +42,25 @@ static void sgemm_block(int trans_a, int trans_b, int m, int n, int k, float alp
                 beta, c, ldc);
 }
 
-static pthread_once_t single_threaded_once = PTHREAD_ONCE_INIT;
-static void make_single_threaded(void) { openblas_set_num_threads(1); }
 #endif
+
+int nst_blas_single_threaded(void) {
+#ifdef NST_HAVE_OPENBLAS
+    openblas_set_num_threads(1);
+    return 1;
+#else
+    return 0;
+#endif
+}
 
 void nst_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta,
                float *c, int ldc) {
 #ifdef NST_HAVE_OPENBLAS
-    pthread_once(&single_threaded_once, make_single_threaded);   // sessions in several threads race here
+    if (openblas_get_num_threads() > 1) {   // the program left OpenBLAS its own threads
+        sgemm_block(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
     int split_cols = n >= m;
     #pragma omp parallel
     {

@@ -34,7 +34,7 @@ int nst_adam_step(nst_adam *a, float *x, const float *grad) {
         x[i] -= step * (m[i] / denom);
         inf_or_nan += (m[i] + v[i]) * 0.0f;
     }
-    return inf_or_nan == 0.0f;
+    return inf_or_nan == 0.0f ? NST_STEP_OK : NST_STEP_FAILED;
 }
 
 void nst_adam_free(nst_adam *a) {

@@ -76,7 +76,7 @@ int nst_lbfgs_step(nst_lbfgs *o, float *x, double *f, float *g, nst_objective_fn
             o->count = 0; o->head = -1;
             direction(o, g);
             gd = dot(g, o->d, n);
-            if (!(gd < 0)) return 1;   // zero gradient
+            if (!(gd < 0)) return NST_STEP_CONVERGED;   // zero gradient
         }
         double t = o->lr;
         if (o->count == 0) {   // no curvature yet: a first step of modest length
@@ -116,7 +116,7 @@ int nst_lbfgs_step(nst_lbfgs *o, float *x, double *f, float *g, nst_objective_fn
                     if (o->count < o->history) o->count++;
                 }
                 o->iter++;
-                return 0;
+                return NST_STEP_OK;
             }
             // shrink by quadratic interpolation, kept within [0.1, 0.5] of the step
             double tq = -gd * t * t / (2.0 * (fx - f0 - gd * t));
@@ -126,8 +126,8 @@ int nst_lbfgs_step(nst_lbfgs *o, float *x, double *f, float *g, nst_objective_fn
         memcpy(x, o->x0, n * sizeof(float));
         memcpy(g, o->g0, n * sizeof(float));
         *f = f0;
-        if (o->count == 0) return bad ? -1 : 1;
+        if (o->count == 0) return bad ? NST_STEP_FAILED : NST_STEP_CONVERGED;
         o->count = 0; o->head = -1;
     }
-    return 1;
+    return NST_STEP_CONVERGED;
 }

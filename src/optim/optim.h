@@ -16,10 +16,13 @@ typedef struct nst_adam {
     float *m, *v;    // (n) first and second moments, owned
 } nst_adam;
 
+// What an optimizer step returns: 0 is success, as everywhere in nst.
+enum { NST_STEP_OK = 0, NST_STEP_CONVERGED = 1, NST_STEP_FAILED = -1 };
+
 int nst_adam_init(nst_adam *a, size_t n, float lr, nst_error *err);
-// One update of x from its gradient. Returns 0 when the moments overflowed (a
-// gradient beyond ~1.8e19 squares to Inf in float32: torch's Adam then stops
-// moving those values without a word), else 1.
+// One update of x from its gradient. Returns NST_STEP_OK, or NST_STEP_FAILED when
+// the moments overflowed (a gradient beyond ~1.8e19 squares to Inf in float32: torch's
+// Adam then stops moving those values without a word).
 int nst_adam_step(nst_adam *a, float *x, const float *grad);
 void nst_adam_free(nst_adam *a);
 
@@ -41,9 +44,9 @@ typedef struct nst_lbfgs {
 
 int nst_lbfgs_init(nst_lbfgs *o, size_t n, int history, float lr, nst_error *err);
 // One iteration from (x, *f, g) where *f and g are the loss and gradient at x.
-// Updates them in place. Returns 0 on progress, 1 when no decrease can be found
-// (converged), -1 when the objective returned NaN/Inf everywhere it was tried
-// (x, *f, g then hold the last good point).
+// Updates them in place. Returns NST_STEP_OK on progress, NST_STEP_CONVERGED when no
+// decrease can be found, NST_STEP_FAILED when the objective returned NaN/Inf
+// everywhere it was tried (x, *f, g then hold the last good point).
 int nst_lbfgs_step(nst_lbfgs *o, float *x, double *f, float *g, nst_objective_fn fn, void *ctx);
 void nst_lbfgs_free(nst_lbfgs *o);
 

@@ -307,7 +307,7 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
             saved_at = it;
         }
         if (p->optimizer == NST_OPTIMIZER_ADAM) {
-            if (!nst_adam_step(&adam, x, grad)) {
+            if (nst_adam_step(&adam, x, grad) != NST_STEP_OK) {
                 rc = nst_fail(err, NST_ERR_NUMERIC, "the gradient overflowed float32 in Adam's moments at iteration %d "
                               "(lower the weights or the learning rate); keeping the last good image",
                               it + 1 + stage->iter_offset);
@@ -316,8 +316,8 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
             f = nst_objective_eval(&obj, x, grad);
         } else {
             int st = nst_lbfgs_step(&lbfgs, x, &f, grad, nst_objective_eval, &obj);
-            if (st < 0) { f = NAN; continue; }
-            if (st > 0) break;   // converged: no further decrease is possible
+            if (st == NST_STEP_FAILED) { f = NAN; continue; }
+            if (st == NST_STEP_CONVERGED) break;   // no further decrease is possible
         }
     }
     // the end, or a stop asked for: the state as it is now, for --resume
