@@ -306,6 +306,38 @@ static void dims_str(char *out, size_t cap, const hsize_t *d, int n) {
     if (len < cap) snprintf(out + len, cap - len, "]");
 }
 
+// Where the data is and how it is stored: in this file, uncompressed. A weight file
+// may never make nst read another file, nor make libhdf5 inflate a chunk.
+static int check_storage(const nst_h5_file *f, const h5_tensor *t, hid_t dcpl, H5D_layout_t layout, nst_error *err) {
+    const char *p = f->path, *w = t->where;
+    if (layout == H5D_VIRTUAL)
+        return nst_fail(err, NST_ERR_FORMAT,
+                        "%s: dataset %s is a virtual dataset (data mapped from other files): refused", p, w);
+    if (layout != H5D_CONTIGUOUS && layout != H5D_CHUNKED && layout != H5D_COMPACT)
+        return nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: unknown storage layout %d", p, w, (int)layout);
+    if (H5Pget_external_count(dcpl) != 0)
+        return nst_fail(err, NST_ERR_FORMAT,
+                        "%s: dataset %s keeps its data in external files: refused (a weight file may not make nst read other files)",
+                        p, w);
+    // Shuffle and fletcher32 never grow data; deflate and the rest could inflate a
+    // small chunk into gigabytes inside libhdf5, so they are refused.
+    int nf = H5Pget_nfilters(dcpl);
+    for (int i = 0; i < nf; i++) {
+        unsigned flags;
+        size_t nelem = 0;
+        char fname[64] = "";
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nelem, NULL, sizeof fname, fname, NULL);
+        fname[sizeof fname - 1] = 0;
+        for (char *c = fname; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
+        if (id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32)
+            return nst_fail(err, NST_ERR_FORMAT,
+                            "%s: dataset %s is compressed with filter %d (%s): not supported, nst reads uncompressed weights only",
+                            p, w, (int)id, fname[0] ? fname : "unknown");
+    }
+    return NST_OK;
+}
+
 // Checks dataset t->dset: where its data lives, its type and its shape (Keras'
 // HWIO kernel or the bias), before a byte of it is read.
 static int check_dataset(nst_h5_file *f, h5_tensor *t, nst_error *err) {
@@ -318,39 +350,7 @@ static int check_dataset(nst_h5_file *f, h5_tensor *t, nst_error *err) {
         goto done;
     }
     H5D_layout_t layout = H5Pget_layout(dcpl);
-    if (layout == H5D_VIRTUAL) {
-        rc = nst_fail(err, NST_ERR_FORMAT,
-                      "%s: dataset %s is a virtual dataset (data mapped from other files): refused", p, w);
-        goto done;
-    }
-    if (layout != H5D_CONTIGUOUS && layout != H5D_CHUNKED && layout != H5D_COMPACT) {
-        rc = nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: unknown storage layout %d", p, w, (int)layout);
-        goto done;
-    }
-    if (H5Pget_external_count(dcpl) != 0) {
-        rc = nst_fail(err, NST_ERR_FORMAT,
-                      "%s: dataset %s keeps its data in external files: refused (a weight file may not make nst read other files)",
-                      p, w);
-        goto done;
-    }
-    // Shuffle and fletcher32 never grow data; deflate and the rest could inflate a
-    // small chunk into gigabytes inside libhdf5, so they are refused.
-    int nf = H5Pget_nfilters(dcpl);
-    for (int i = 0; i < nf; i++) {
-        unsigned flags;
-        size_t nelem = 0;
-        char fname[64] = "";
-        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nelem, NULL, sizeof fname, fname, NULL);
-        fname[sizeof fname - 1] = 0;
-        for (char *c = fname; *c; c++)
-            if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
-        if (id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32) {
-            rc = nst_fail(err, NST_ERR_FORMAT,
-                          "%s: dataset %s is compressed with filter %d (%s): not supported, nst reads uncompressed weights only",
-                          p, w, (int)id, fname[0] ? fname : "unknown");
-            goto done;
-        }
-    }
+    if ((rc = check_storage(f, t, dcpl, layout, err))) goto done;
     t->dtype = float_kind(type);
     if (t->dtype < 0) {
         rc = nst_fail(err, NST_ERR_FORMAT,

@@ -176,10 +176,27 @@ static nst_checkpoint checkpoint_of(const nst_stage *stage, int it, int w, int h
     return ck;
 }
 
-int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_image *styles,
-                      int n_styles, const nst_params *p, const nst_stage *stage, nst_image *out, nst_error *err) {
-    const nst_vgg_weights *wts = &m->weights;
-    int w = content->w, h = content->h, rc, write_failed = 0;
+// One run's state: the pictures in the model's space, the loss, the optimizer.
+typedef struct transfer_run {
+    const nst_params *p;
+    const nst_stage *stage;
+    int w, h, n_styles;
+    size_t npix, n;
+    float *x, *grad, *good, *content_x;   // (3,h,w): the variable, its gradient, the last good one
+    float *style_x[NST_MAX_STYLES];
+    int sw[NST_MAX_STYLES], sh[NST_MAX_STYLES];
+    float blend[NST_MAX_STYLES];
+    nst_objective obj;
+    nst_adam adam;
+    nst_lbfgs lbfgs;
+    uLong fp;                             // the checkpoints' fingerprint
+    nst_input_norm var;                   // the optimizer variable's convention
+    run_state rs;
+    int write_failed;                     // a checkpoint could not be written
+} transfer_run;
+
+static int check_request(const nst_model *m, const nst_image *content, const nst_image *styles, int n_styles,
+                         const nst_params *p, nst_error *err) {
     if (n_styles < 1 || n_styles > NST_MAX_STYLES)
         return nst_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
     if (p->checkpoint_every < 0) return nst_fail(err, NST_ERR_USAGE, "checkpoint_every must be >= 0");
@@ -189,158 +206,198 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
     if (p->max_memory) {
         int style_w[NST_MAX_STYLES], style_h[NST_MAX_STYLES];
         for (int s = 0; s < n_styles; s++) { style_w[s] = styles[s].w; style_h[s] = styles[s].h; }
-        size_t need = nst_estimate_bytes(m, p, w, h, style_w, style_h, n_styles);
+        size_t need = nst_estimate_bytes(m, p, content->w, content->h, style_w, style_h, n_styles);
         if (need > p->max_memory)
             return nst_fail(err, NST_ERR_LIMIT, "a %dx%d run needs about %.1f GiB, more than the limit of %.1f GiB (--max-memory)",
-                            w, h, need / 1073741824.0, p->max_memory / 1073741824.0);
+                            content->w, content->h, need / 1073741824.0, p->max_memory / 1073741824.0);
     }
-    const struct nst_backend_ops *backend;
-    int bf16;
-    if ((rc = nst_choose_backend(p, &backend, &bf16, err))) return rc;
+    return NST_OK;
+}
 
-    // OpenMP's thread count is the calling thread's: set for this run, given back after
-    int threads_before = omp_get_max_threads();
-    if (p->threads > 0) omp_set_num_threads(p->threads);
-    size_t npix = (size_t)w * h, n = 3 * npix;
-    float *x = malloc(n * sizeof(float)), *grad = malloc(n * sizeof(float));
-    float *good = malloc(n * sizeof(float));
-    float *content_x = malloc(n * sizeof(float));
-    float *style_x[NST_MAX_STYLES] = {0};
-    int sw[NST_MAX_STYLES], sh[NST_MAX_STYLES];
-    float blend[NST_MAX_STYLES];
-    nst_objective obj;
-    nst_adam adam;
-    nst_lbfgs lbfgs;
-    memset(&obj, 0, sizeof obj); memset(&adam, 0, sizeof adam); memset(&lbfgs, 0, sizeof lbfgs);
-    if (!x || !grad || !good || !content_x) { rc = nst_fail(err, NST_ERR_NOMEM, "out of memory for a %dx%d image", w, h); goto done; }
-
+// The pictures in the model's space, the blend weights, and the pictures' part of
+// the fingerprint.
+static int load_pictures(transfer_run *r, const nst_vgg_weights *wts, const nst_image *content,
+                         const nst_image *styles, nst_error *err) {
+    const nst_params *p = r->p;
+    r->x = malloc(r->n * sizeof(float));
+    r->grad = malloc(r->n * sizeof(float));
+    r->good = malloc(r->n * sizeof(float));
+    r->content_x = malloc(r->n * sizeof(float));
+    if (!r->x || !r->grad || !r->good || !r->content_x)
+        return nst_fail(err, NST_ERR_NOMEM, "out of memory for a %dx%d image", r->w, r->h);
     double bsum = 0;
-    for (int s = 0; s < n_styles; s++) bsum += p->style_blend[s] > 0 ? p->style_blend[s] : 0;
-    for (int s = 0; s < n_styles; s++) {
-        if (p->style_blend[s] < 0 || !isfinite(p->style_blend[s])) {
-            rc = nst_fail(err, NST_ERR_USAGE, "style blend weights must be >= 0"); goto done;
-        }
-        blend[s] = bsum > 0 ? (float)(p->style_blend[s] / bsum) : 1.0f / n_styles;
-        sw[s] = styles[s].w; sh[s] = styles[s].h;
-        if (!(style_x[s] = malloc((size_t)3 * sw[s] * sh[s] * sizeof(float)))) {
-            rc = nst_fail(err, NST_ERR_NOMEM, "out of memory for style image %d", s + 1); goto done;
-        }
-        nst_rgb_to_model(style_x[s], styles[s].data, (size_t)sw[s] * sh[s], &wts->norm);
+    for (int s = 0; s < r->n_styles; s++) bsum += p->style_blend[s] > 0 ? p->style_blend[s] : 0;
+    for (int s = 0; s < r->n_styles; s++) {
+        if (p->style_blend[s] < 0 || !isfinite(p->style_blend[s]))
+            return nst_fail(err, NST_ERR_USAGE, "style blend weights must be >= 0");
+        r->blend[s] = bsum > 0 ? (float)(p->style_blend[s] / bsum) : 1.0f / r->n_styles;
+        r->sw[s] = styles[s].w; r->sh[s] = styles[s].h;
+        if (!(r->style_x[s] = malloc((size_t)3 * r->sw[s] * r->sh[s] * sizeof(float))))
+            return nst_fail(err, NST_ERR_NOMEM, "out of memory for style image %d", s + 1);
+        nst_rgb_to_model(r->style_x[s], styles[s].data, (size_t)r->sw[s] * r->sh[s], &wts->norm);
     }
-    nst_rgb_to_model(content_x, content->data, npix, &wts->norm);
-    uLong fp = 0;
+    nst_rgb_to_model(r->content_x, content->data, r->npix, &wts->norm);
     if (p->checkpoint || p->resume) {
-        fp = crc_bytes(weights_crc(crc32(0L, Z_NULL, 0), wts), content_x, n * sizeof(float));
-        for (int s = 0; s < n_styles; s++) fp = crc_bytes(fp, style_x[s], (size_t)3 * sw[s] * sh[s] * sizeof(float));
+        r->fp = crc_bytes(weights_crc(crc32(0L, Z_NULL, 0), wts), r->content_x, r->n * sizeof(float));
+        for (int s = 0; s < r->n_styles; s++)
+            r->fp = crc_bytes(r->fp, r->style_x[s], (size_t)3 * r->sw[s] * r->sh[s] * sizeof(float));
     }
-    if ((rc = nst_objective_init(&obj, wts, p, content_x, w, h, (const float *const *)style_x, sw, sh,
-                                 n_styles, blend, backend, bf16, err))) goto done;
-    if (p->style_masks || p->content_mask) {
-        float *sm[NST_MAX_STYLES] = {0}, *cm = NULL;
-        rc = NST_OK;
-        for (int s = 0; p->style_masks && s < n_styles && !rc; s++)
-            if (!(sm[s] = mask_values(&p->style_masks[s], w, h, err))) rc = err ? err->code : NST_ERR_NOMEM;
-        if (!rc && p->content_mask && !(cm = mask_values(p->content_mask, w, h, err))) rc = err ? err->code : NST_ERR_NOMEM;
-        if (!rc) rc = nst_objective_set_masks(&obj, p->style_masks ? (const float *const *)sm : NULL, n_styles, cm, w, h, err);
-        for (int s = 0; !rc && s < NST_MAX_STYLES; s++) if (sm[s]) fp = crc_bytes(fp, sm[s], npix * sizeof(float));
-        if (!rc && cm) fp = crc_bytes(fp, cm, npix * sizeof(float)) ^ 0x9e3779b9u;   // a content mask is not a style mask
-        for (int s = 0; s < NST_MAX_STYLES; s++) free(sm[s]);
-        free(cm);
-        if (rc) goto done;
-    }
-    if (p->optimizer == NST_OPTIMIZER_ADAM) rc = nst_adam_init(&adam, n, p->lr, err);
-    else rc = nst_lbfgs_init(&lbfgs, n, p->lbfgs_history, p->lr, err);
-    if (rc) goto done;
+    return NST_OK;
+}
+
+// The masks at the picture's size, into the loss and the fingerprint.
+static int set_masks(transfer_run *r, nst_error *err) {
+    const nst_params *p = r->p;
+    float *sm[NST_MAX_STYLES] = {0}, *cm = NULL;
+    int rc = NST_OK;
+    for (int s = 0; p->style_masks && s < r->n_styles && !rc; s++)
+        if (!(sm[s] = mask_values(&p->style_masks[s], r->w, r->h, err))) rc = err ? err->code : NST_ERR_NOMEM;
+    if (!rc && p->content_mask && !(cm = mask_values(p->content_mask, r->w, r->h, err))) rc = err ? err->code : NST_ERR_NOMEM;
+    if (!rc)
+        rc = nst_objective_set_masks(&r->obj, p->style_masks ? (const float *const *)sm : NULL, r->n_styles, cm, r->w,
+                                     r->h, err);
+    for (int s = 0; !rc && s < NST_MAX_STYLES; s++) if (sm[s]) r->fp = crc_bytes(r->fp, sm[s], r->npix * sizeof(float));
+    if (!rc && cm) r->fp = crc_bytes(r->fp, cm, r->npix * sizeof(float)) ^ 0x9e3779b9u;   // a content mask is not a style mask
+    for (int s = 0; s < NST_MAX_STYLES; s++) free(sm[s]);
+    free(cm);
+    return rc;
+}
+
+// The loss (targets and masks) and the optimizer.
+static int set_up_loss(transfer_run *r, const nst_vgg_weights *wts, nst_error *err) {
+    const nst_params *p = r->p;
+    const struct nst_backend_ops *backend;
+    int bf16, rc;
+    if ((rc = nst_choose_backend(p, &backend, &bf16, err)) ||
+        (rc = nst_objective_init(&r->obj, wts, p, r->content_x, r->w, r->h, (const float *const *)r->style_x, r->sw,
+                                 r->sh, r->n_styles, r->blend, backend, bf16, err)))
+        return rc;
+    if ((p->style_masks || p->content_mask) && (rc = set_masks(r, err))) return rc;
+    if (p->optimizer == NST_OPTIMIZER_ADAM) rc = nst_adam_init(&r->adam, r->n, p->lr, err);
+    else rc = nst_lbfgs_init(&r->lbfgs, r->n, p->lbfgs_history, p->lr, err);
+    if (rc) return rc;
     // AUTO's variable is the picture in 0..255 units: a first step that moved the
     // largest value by 1e-3 there (the raw contract's minimum) changed the loss less
     // than bf16's rounding does, and L-BFGS then stalled on noise (measured: stuck at
     // its first loss for 7 iterations of 11 s each at 256 px on the full model); a
     // level is clear of it in bf16 and was slightly better in float32 too (loss 1.66
     // against 1.72 after 30 iterations)
-    if (obj.auto_scale) lbfgs.first_move = 1.0;
-    fp = settings_crc(fp, &obj, p, w, h, sw, sh, blend, n_styles);
-
+    if (r->obj.auto_scale) r->lbfgs.first_move = 1.0;
+    r->fp = settings_crc(r->fp, &r->obj, p, r->w, r->h, r->sw, r->sh, r->blend, r->n_styles);
     // the optimizer's variable: the picture in the model's units, or in pixel units (AUTO)
-    nst_input_norm var = nst_objective_variable_norm(&wts->norm, obj.auto_scale);
-    run_state rs = {&var, x, w, h};
-    double f, elapsed = 0;
-    int start = 0, saved_at = -1;   // the iteration the last checkpoint this run wrote holds
-    if (p->resume) {
-        nst_checkpoint ck = checkpoint_of(stage, 0, w, h, p, (uint32_t)fp, 0, &obj, 0, x, grad, &adam, &lbfgs);
-        if ((rc = nst_checkpoint_read(p->resume, &ck, err))) goto done;
-        if (ck.iter > p->iterations) {
-            rc = nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint is at iteration %d, past this run's %d iterations",
-                          p->resume, ck.iter + stage->iter_offset, p->iterations + stage->iter_offset);
-            goto done;
-        }
-        start = ck.iter;
-        f = ck.loss;
-        for (int t = 0; t < obj.n_terms && t < NST_CHECKPOINT_TERMS; t++) obj.terms[t].last = ck.term[t];
-        obj.last_range = ck.range;
-        elapsed = ck.elapsed_s;
-    } else {
-        if ((rc = init_image(x, &var, content, styles, p, err))) goto done;
-        f = nst_objective_eval(&obj, x, grad);
+    r->var = nst_objective_variable_norm(&wts->norm, r->obj.auto_scale);
+    r->rs = (run_state){&r->var, r->x, r->w, r->h};
+    return NST_OK;
+}
+
+static nst_checkpoint checkpoint_now(transfer_run *r, int it, double f, double elapsed) {
+    return checkpoint_of(r->stage, it, r->w, r->h, r->p, (uint32_t)r->fp, f, &r->obj, elapsed, r->x, r->grad,
+                         &r->adam, &r->lbfgs);
+}
+
+// The start: a checkpoint, or the starting picture and its loss.
+static int start_point(transfer_run *r, const nst_image *content, const nst_image *styles, double *f, int *start,
+                       double *elapsed, nst_error *err) {
+    const nst_params *p = r->p;
+    *start = 0;
+    *elapsed = 0;
+    if (!p->resume) {
+        int rc = init_image(r->x, &r->var, content, styles, p, err);
+        if (!rc) *f = nst_objective_eval(&r->obj, r->x, r->grad);
+        return rc;
     }
+    nst_checkpoint ck = checkpoint_now(r, 0, 0, 0);
+    int rc = nst_checkpoint_read(p->resume, &ck, err);
+    if (rc) return rc;
+    if (ck.iter > p->iterations)
+        return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint is at iteration %d, past this run's %d iterations",
+                        p->resume, ck.iter + r->stage->iter_offset, p->iterations + r->stage->iter_offset);
+    *start = ck.iter;
+    *f = ck.loss;
+    for (int t = 0; t < r->obj.n_terms && t < NST_CHECKPOINT_TERMS; t++) r->obj.terms[t].last = ck.term[t];
+    r->obj.last_range = ck.range;
+    *elapsed = ck.elapsed_s;
+    return NST_OK;
+}
+
+// The iterations, with progress and checkpoints; r->good holds the last good picture.
+static int optimize(transfer_run *r, const nst_image *content, const nst_image *styles, nst_error *err) {
+    const nst_params *p = r->p;
+    int offset = r->stage->iter_offset, start, saved_at = -1, it, rc;   // saved_at: the last checkpoint's iteration
+    double f, elapsed;
+    if ((rc = start_point(r, content, styles, &f, &start, &elapsed, err))) return rc;
     double t0 = now_s() - elapsed;
-    memcpy(good, x, n * sizeof(float));
-    int it;
+    memcpy(r->good, r->x, r->n * sizeof(float));
     for (it = start;; it++) {
-        if (!isfinite(f) || !all_finite(grad, n)) {
-            rc = nst_fail(err, NST_ERR_NUMERIC, "the loss became %s at iteration %d; keeping the last good image",
-                          isfinite(f) ? "finite with a NaN/Inf gradient" : "NaN or infinite", it + stage->iter_offset);
-            goto done;
-        }
-        memcpy(good, x, n * sizeof(float));
+        if (!isfinite(f) || !all_finite(r->grad, r->n))
+            return nst_fail(err, NST_ERR_NUMERIC, "the loss became %s at iteration %d; keeping the last good image",
+                            isfinite(f) ? "finite with a NaN/Inf gradient" : "NaN or infinite", it + offset);
+        memcpy(r->good, r->x, r->n * sizeof(float));
         if (p->progress) {
-            nst_progress pr = progress_of(&obj, it, p->iterations, now_s() - t0, f, &rs);
+            nst_progress pr = progress_of(&r->obj, it, p->iterations, now_s() - t0, f, &r->rs);
             if (p->progress(&pr, p->progress_user)) {
-                rc = nst_fail(err, NST_ERR_INTERRUPTED, "stopped at iteration %d", it + stage->iter_offset);
+                rc = nst_fail(err, NST_ERR_INTERRUPTED, "stopped at iteration %d", it + offset);
                 break;
             }
         }
         if (it >= p->iterations) break;
-        int every = p->checkpoint_every;
-        if (p->checkpoint && every > 0 && it > start && (it + stage->iter_offset) % every == 0) {
-            nst_checkpoint ck = checkpoint_of(stage, it, w, h, p, (uint32_t)fp, f, &obj, now_s() - t0, x, grad, &adam, &lbfgs);
-            if (nst_checkpoint_write(p->checkpoint, &ck, err)) { rc = fail_write(err); write_failed = 1; goto done; }
+        if (p->checkpoint && p->checkpoint_every > 0 && it > start && (it + offset) % p->checkpoint_every == 0) {
+            nst_checkpoint ck = checkpoint_now(r, it, f, now_s() - t0);
+            if (nst_checkpoint_write(p->checkpoint, &ck, err)) { r->write_failed = 1; return fail_write(err); }
             saved_at = it;
         }
         if (p->optimizer == NST_OPTIMIZER_ADAM) {
-            if (nst_adam_step(&adam, x, grad) != NST_STEP_OK) {
-                rc = nst_fail(err, NST_ERR_NUMERIC, "the gradient overflowed float32 in Adam's moments at iteration %d "
-                              "(lower the weights or the learning rate); keeping the last good image",
-                              it + 1 + stage->iter_offset);
-                goto done;
-            }
-            f = nst_objective_eval(&obj, x, grad);
+            if (nst_adam_step(&r->adam, r->x, r->grad) != NST_STEP_OK)
+                return nst_fail(err, NST_ERR_NUMERIC, "the gradient overflowed float32 in Adam's moments at iteration %d "
+                                "(lower the weights or the learning rate); keeping the last good image",
+                                it + 1 + offset);
+            f = nst_objective_eval(&r->obj, r->x, r->grad);
         } else {
-            int st = nst_lbfgs_step(&lbfgs, x, &f, grad, nst_objective_eval, &obj);
+            int st = nst_lbfgs_step(&r->lbfgs, r->x, &f, r->grad, nst_objective_eval, &r->obj);
             if (st == NST_STEP_FAILED) { f = NAN; continue; }
             if (st == NST_STEP_CONVERGED) break;   // no further decrease is possible
         }
     }
     // the end, or a stop asked for: the state as it is now, for --resume
     if (p->checkpoint && saved_at != it) {
-        nst_checkpoint ck = checkpoint_of(stage, it, w, h, p, (uint32_t)fp, f, &obj, now_s() - t0, x, grad, &adam, &lbfgs);
+        nst_checkpoint ck = checkpoint_now(r, it, f, now_s() - t0);
         if (nst_checkpoint_write(p->checkpoint, &ck, err)) {   // reported even after a stop: it was asked for
-            rc = fail_write(err);
-            write_failed = 1;
+            r->write_failed = 1;
+            return fail_write(err);
         }
     }
-done:
+    return rc;
+}
+
+int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_image *styles,
+                      int n_styles, const nst_params *p, const nst_stage *stage, nst_image *out, nst_error *err) {
+    const nst_vgg_weights *wts = &m->weights;
+    int rc = check_request(m, content, styles, n_styles, p, err);
+    if (rc) return rc;
+    transfer_run *r = calloc(1, sizeof *r);
+    if (!r) return nst_fail(err, NST_ERR_NOMEM, "out of memory");
+    r->p = p;
+    r->stage = stage;
+    r->w = content->w; r->h = content->h; r->n_styles = n_styles;
+    r->npix = (size_t)r->w * r->h; r->n = 3 * r->npix;
+    // OpenMP's thread count is the calling thread's: set for this run, given back after
+    int threads_before = omp_get_max_threads();
+    if (p->threads > 0) omp_set_num_threads(p->threads);
+    if (!(rc = load_pictures(r, wts, content, styles, err)) && !(rc = set_up_loss(r, wts, err)))
+        rc = optimize(r, content, styles, err);
     // a checkpoint that could not be written stops the run with the picture so far
-    if (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC || write_failed) {
+    if (r->good && (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC || r->write_failed)) {
         nst_error tmp;
         nst_input_norm out_norm = nst_objective_variable_norm(&wts->norm, p->loss_scale == NST_LOSS_SCALE_AUTO);
-        if (nst_image_alloc(out, w, h, &tmp) == NST_OK) nst_model_to_rgb(out->data, good, npix, &out_norm);
+        if (nst_image_alloc(out, r->w, r->h, &tmp) == NST_OK) nst_model_to_rgb(out->data, r->good, r->npix, &out_norm);
         else if (rc == NST_OK) rc = nst_fail(err, tmp.code, "%s", tmp.msg);
     }
-    nst_adam_free(&adam);
-    nst_lbfgs_free(&lbfgs);
-    nst_objective_free(&obj);
-    for (int s = 0; s < NST_MAX_STYLES; s++) free(style_x[s]);
-    free(x); free(grad); free(good); free(content_x);
+    nst_adam_free(&r->adam);
+    nst_lbfgs_free(&r->lbfgs);
+    nst_objective_free(&r->obj);
+    for (int s = 0; s < NST_MAX_STYLES; s++) free(r->style_x[s]);
+    free(r->x); free(r->grad); free(r->good); free(r->content_x);
+    free(r);
     omp_set_num_threads(threads_before);
     return rc;
 }
