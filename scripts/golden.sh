@@ -8,7 +8,9 @@
 # exit 1 and one line per difference). Hashes hold for one machine, thread count and
 # build: record on the commit before the change, check after it, on the same machine.
 # NST=path picks the binary (default build/nst); the models are ../shared's partial
-# Caffe VGG19 and build/fixtures' random full one (make fixtures).
+# Caffe VGG19 and build/fixtures' random full one (make fixtures). FILE's "# machine:"
+# line names the CPU, its vector features, the core count and the kernel libraries;
+# "check" on another machine compares nothing and exits 77 (a skip, for tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:?usage: scripts/golden.sh record|check FILE}
@@ -18,6 +20,13 @@ shared=${NST_SHARED:-../shared}
 partial=$shared/models/vgg19-conv1_1-conv3_4.caffe.safetensors
 full=build/fixtures/vgg19_random_full.pth
 [ -f "$partial" ] && [ -f "$full" ] || { echo "golden: needs $partial and $full (make fixtures)" >&2; exit 1; }
+# the machine, as far as the kernels that run (and so the bits) depend on it
+machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(grep -m1 '^flags' /proc/cpuinfo |
+    tr ' ' '\n' | grep -E '^(avx2|fma|avx512f|avx512bw|avx512_vnni|avx512_bf16|amx_bf16|amx_tile)$' | sort | tr '\n' ' ')$(nproc) cores; $(dpkg-query -W -f '${Package} ${Version} ' libdnnl2 libopenblas0-pthread 2>/dev/null)"
+if [ "$mode" = check ] && [ "$(grep -m1 '^# machine: ' "$file" | cut -c12-)" != "$machine" ]; then
+    echo "golden: $file was recorded on another machine ($(grep -m1 '^# machine: ' "$file" | cut -c12-)); this is $machine: nothing compared"
+    exit 77
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # masks: the left and right halves of the content's frame, as PNGs nst reads
@@ -73,7 +82,8 @@ for r in "${runs[@]}"; do
 done
 case $mode in
 record)
-    { echo "# scripts/golden.sh on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    { echo "# scripts/golden.sh record at $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+      echo "# machine: $machine"
       cat "$out"; } > "$file"
     echo "golden: $(grep -c . "$out") hashes written to $file" ;;
 check)
