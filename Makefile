@@ -49,7 +49,14 @@ $(BUILD)/libnst.a: $(OBJ)
 
 $(BUILD)/nst: $(CLI_OBJ) $(BUILD)/libnst.a
 	$(CC) -o $@ $^ $(LDLIBS)
-$(BUILD)/nst $(BUILD)/tests/test_plot: LDLIBS += $(GIF_LIBS)
+$(BUILD)/nst $(BUILD)/tests/test_plot $(BUILD)/tests/test_options: LDLIBS += $(GIF_LIBS)
+
+# The option table's test links the CLI's objects that read and write options.
+CLI_LIB_OBJ := $(addprefix $(BUILD)/obj/cli/,options.o option_table.o option_values.o help.o config.o files.o)
+$(BUILD)/obj/tests/test_options.o: CFLAGS += -Icli
+$(BUILD)/tests/test_options: $(BUILD)/obj/tests/test_options.o $(BUILD)/obj/tests/testlib.o $(CLI_LIB_OBJ) $(BUILD)/libnst.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/testlib.o $(BUILD)/libnst.a
 	@mkdir -p $(dir $@)
@@ -181,7 +188,8 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Wall -Wextra -Wno-unkn
                -Iinclude -Isrc -Icli $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
                $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(if $(HAVE_HDF5),-DNST_HAVE_HDF5) $(FUZZ_SAN)
 FUZZ_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -fopenmp
-FUZZ_LIB_OBJ := $(SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/cli/options.o
+FUZZ_LIB_OBJ := $(SRC:%.c=$(FUZZ_BUILD)/obj/%.o) \
+                $(addprefix $(FUZZ_BUILD)/obj/cli/,options.o option_table.o option_values.o help.o)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 
 .PHONY: fuzz fuzz-build fuzz-long fuzz-clean valgrind
