@@ -16,7 +16,7 @@ PKGS := $(REQUIRED_PKGS) $(if $(HAVE_OPENBLAS),openblas) $(if $(HAVE_HDF5),hdf5)
 HAVE_DNNL := $(shell printf '\043include <oneapi/dnnl/dnnl.h>\nint main(void){return 0;}\n' | $(CC) -x c - -o /dev/null -ldnnl 2>/dev/null && echo 1)
 
 CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g -Wall -Wextra -fopenmp \
-          -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+          -Iinclude $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
           $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(if $(HAVE_DNNL),-DNST_HAVE_DNNL) \
           $(if $(HAVE_HDF5),-DNST_HAVE_HDF5) $(SAN) $(EXTRA_CFLAGS)
 LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) $(if $(HAVE_DNNL),-ldnnl) -lm -fopenmp $(SAN)
@@ -37,11 +37,18 @@ TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all test check asan clean fixtures weights examples install uninstall
 .SECONDARY:
-all: $(BUILD)/nst $(TESTS) $(TOOLS) $(BUILD)/libnst.so $(BUILD)/examples/header_example
+all: $(BUILD)/nst $(TESTS) $(TOOLS) $(BUILD)/libnst.so $(BUILD)/examples/header_example $(BUILD)/nst-shared
 
+# The library, tests and tools see the internal headers (src/); the CLI only the
+# public one, include/nst.h, as a program built against the installed library does.
+INTERNAL_INC := -Isrc
 $(BUILD)/obj/%.o: %.c $(wildcard include/*.h) $(shell find src -name '*.h') $(wildcard cli/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(INTERNAL_INC) -c $< -o $@
+
+$(BUILD)/obj/cli/%.o: cli/%.c $(wildcard include/*.h) $(wildcard cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Icli -c $< -o $@
 
 $(BUILD)/libnst.a: $(OBJ)
 	@rm -f $@
@@ -49,7 +56,19 @@ $(BUILD)/libnst.a: $(OBJ)
 
 $(BUILD)/nst: $(CLI_OBJ) $(BUILD)/libnst.a
 	$(CC) -o $@ $^ $(LDLIBS)
-$(BUILD)/nst $(BUILD)/tests/test_plot: LDLIBS += $(GIF_LIBS)
+$(BUILD)/nst $(BUILD)/nst-shared $(BUILD)/tests/test_plot $(BUILD)/tests/test_options: LDLIBS += $(GIF_LIBS)
+
+# The same program linked against libnst.so, which exports only what nst.h declares:
+# it links only if the CLI uses nothing else (tests/test_install.c runs it).
+$(BUILD)/nst-shared: $(CLI_OBJ) $(BUILD)/libnst.so
+	$(CC) -o $@ $(CLI_OBJ) -L$(BUILD) -lnst $(LDLIBS)
+
+# The option table's test links the CLI's objects that read and write options.
+CLI_LIB_OBJ := $(addprefix $(BUILD)/obj/cli/,options.o option_table.o option_values.o help.o config.o files.o)
+$(BUILD)/obj/tests/test_options.o: INTERNAL_INC += -Icli
+$(BUILD)/tests/test_options: $(BUILD)/obj/tests/test_options.o $(BUILD)/obj/tests/testlib.o $(CLI_LIB_OBJ) $(BUILD)/libnst.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/testlib.o $(BUILD)/libnst.a
 	@mkdir -p $(dir $@)
@@ -103,7 +122,7 @@ PIC_OBJ := $(SRC:%.c=$(BUILD)/pic/%.o)
 
 $(BUILD)/pic/%.o: %.c $(wildcard include/*.h) $(shell find src -name '*.h')
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(CFLAGS) $(INTERNAL_INC) -fPIC -c $< -o $@
 
 $(BUILD)/libnst.map: include/nst.h
 	@mkdir -p $(dir $@)
@@ -181,7 +200,8 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Wall -Wextra -Wno-unkn
                -Iinclude -Isrc -Icli $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
                $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(if $(HAVE_HDF5),-DNST_HAVE_HDF5) $(FUZZ_SAN)
 FUZZ_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -fopenmp
-FUZZ_LIB_OBJ := $(SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/cli/options.o
+FUZZ_LIB_OBJ := $(SRC:%.c=$(FUZZ_BUILD)/obj/%.o) \
+                $(addprefix $(FUZZ_BUILD)/obj/cli/,options.o option_table.o option_values.o help.o)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 
 .PHONY: fuzz fuzz-build fuzz-long fuzz-clean valgrind

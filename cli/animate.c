@@ -2,8 +2,6 @@
 // looping GIF through giflib.
 #include <stdio.h>
 #include "animate.h"
-#include "util/status.h"
-#include "util/atomic_file.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +27,9 @@ int cli_anim_check_path(const char *path, nst_error *err) {
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash + 1 : path, '.');
     if (!dot || strcasecmp(dot, ".gif"))
-        return nst_fail(err, NST_ERR_USAGE, "--animate %s: use a .gif file name", path);
+        return nst_error_set(err, NST_ERR_USAGE, "--animate %s: use a .gif file name", path);
     if (!cli_anim_available())
-        return nst_fail(err, NST_ERR_USAGE, "--animate: this nst was built without giflib (install libgif-dev and rebuild)");
+        return nst_error_set(err, NST_ERR_USAGE, "--animate: this nst was built without giflib (install libgif-dev and rebuild)");
     return NST_OK;
 }
 
@@ -44,7 +42,7 @@ int cli_anim_init(cli_anim *a, int every, int max_frames, int max_side, nst_erro
     a->iters = calloc((size_t)a->max_frames, sizeof *a->iters);
     if (!a->frames || !a->iters) {
         cli_anim_free(a);
-        return nst_fail(err, NST_ERR_NOMEM, "out of memory for the animation");
+        return nst_error_set(err, NST_ERR_NOMEM, "out of memory for the animation");
     }
     return NST_OK;
 }
@@ -95,10 +93,7 @@ static void thin(cli_anim *a) {
 
 void cli_anim_fix_size(cli_anim *a, int w, int h) {
     int longest = w > h ? w : h;
-    if (longest > a->max_side) {   // as nst_image_fit rounds
-        if (w >= h) { h = (int)(((long long)h * a->max_side * 2 + w) / (2LL * w)); w = a->max_side; }
-        else { w = (int)(((long long)w * a->max_side * 2 + h) / (2LL * h)); h = a->max_side; }
-    }
+    if (longest > a->max_side) nst_fit_size(w, h, a->max_side, &w, &h);   // as nst_image_fit rounds
     a->w = w > 0 ? w : 1;
     a->h = h > 0 ? h : 1;
     a->fixed = 1;
@@ -112,12 +107,12 @@ int cli_anim_add(cli_anim *a, const nst_image *img, int iter, nst_error *err) {
     if (rc) return rc;
     if (a->n && (small.w != a->w || small.h != a->h)) {
         nst_image_free(&small);
-        return nst_fail(err, NST_ERR_USAGE, "animation frames of different sizes");
+        return nst_error_set(err, NST_ERR_USAGE, "animation frames of different sizes");
     }
     unsigned char *f = malloc((size_t)small.w * small.h);
     if (!f) {
         nst_image_free(&small);
-        return nst_fail(err, NST_ERR_NOMEM, "out of memory for an animation frame");
+        return nst_error_set(err, NST_ERR_NOMEM, "out of memory for an animation frame");
     }
     quantise(f, &small);
     if (a->n == a->max_frames) thin(a);
@@ -163,7 +158,7 @@ static int put_frame(GifFileType *gif, const cli_anim *a, int i) {
 int cli_anim_write(const cli_anim *a, const char *path, nst_error *err) {
     int rc = cli_anim_check_path(path, err);
     if (rc) return rc;
-    if (a->n == 0) return nst_fail(err, NST_ERR_USAGE, "%s: no frames to write", path);
+    if (a->n == 0) return nst_error_set(err, NST_ERR_USAGE, "%s: no frames to write", path);
 #ifdef NST_HAVE_GIFLIB
     GifColorType colors[256];
     memset(colors, 0, sizeof colors);
@@ -176,7 +171,7 @@ int cli_anim_write(const cli_anim *a, const char *path, nst_error *err) {
                 c->Blue = (GifByteType)lroundf(b * 255.0f / (LB - 1));
             }
     ColorMapObject *cmap = GifMakeMapObject(256, colors);
-    if (!cmap) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    if (!cmap) return nst_error_set(err, NST_ERR_NOMEM, "%s: out of memory", path);
     nst_atomic_file af;
     if ((rc = nst_atomic_open(&af, path, err))) { GifFreeMapObject(cmap); return rc; }
     int gerr = 0, ok = 0;
@@ -198,10 +193,10 @@ int cli_anim_write(const cli_anim *a, const char *path, nst_error *err) {
     ok = ok && !ferror(af.f);
     rc = nst_atomic_close(&af, ok, err);
     if (!ok && rc == NST_OK)
-        rc = nst_fail(err, NST_ERR_IO, "%s: cannot write the animation: %s", path,
+        rc = nst_error_set(err, NST_ERR_IO, "%s: cannot write the animation: %s", path,
                       gerr ? GifErrorString(gerr) : "write error");
     return rc;
 #else
-    return nst_fail(err, NST_ERR_USAGE, "%s: this nst was built without giflib", path);
+    return nst_error_set(err, NST_ERR_USAGE, "%s: this nst was built without giflib", path);
 #endif
 }

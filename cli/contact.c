@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include "contact.h"
 #include "draw.h"
-#include "util/status.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +11,7 @@ int cli_contact_check_path(const char *path, nst_error *err) {
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash + 1 : path, '.');
     if (!dot || (strcasecmp(dot, ".png") && strcasecmp(dot, ".jpg") && strcasecmp(dot, ".jpeg")))
-        return nst_fail(err, NST_ERR_USAGE, "--contact-sheet %s: use a .png or .jpg file name", path);
+        return nst_error_set(err, NST_ERR_USAGE, "--contact-sheet %s: use a .png or .jpg file name", path);
     return NST_OK;
 }
 
@@ -37,7 +36,7 @@ int cli_contact_sheet(const char *path, const nst_image *content, const nst_imag
     int rc = cli_contact_check_path(path, err);
     if (rc) return rc;
     if (n_styles < 0 || n_styles > NST_MAX_STYLES)
-        return nst_fail(err, NST_ERR_USAGE, "%s: bad number of style pictures", path);
+        return nst_error_set(err, NST_ERR_USAGE, "%s: bad number of style pictures", path);
     int n = n_styles + 2, H = result->h;
     nst_image panels[NST_MAX_STYLES + 2];
     char labels[NST_MAX_STYLES + 2][32];
@@ -50,7 +49,7 @@ int cli_contact_sheet(const char *path, const nst_image *content, const nst_imag
         else snprintf(labels[i], sizeof labels[i], "style %d", i);
         long w = lround((double)src->w * H / src->h);
         if (w < 1) w = 1;
-        if (w > 65536) { rc = nst_fail(err, NST_ERR_LIMIT, "%s: a panel would be too wide", path); break; }
+        if (w > 65536) { rc = nst_error_set(err, NST_ERR_LIMIT, "%s: a panel would be too wide", path); break; }
         rc = nst_image_resize(&panels[i], src, (int)w, H, err);
         width += (int)w;
     }

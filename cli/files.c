@@ -1,7 +1,5 @@
 #include <stdio.h>
 #include "files.h"
-#include "util/status.h"
-#include "util/atomic_file.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +21,11 @@ int cli_check_output_dir(const char *path, nst_error *err) {
     else strcpy(dir, ".");
     struct stat st;
     if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-        return nst_fail(err, NST_ERR_IO, "%s: output directory %s does not exist", path, dir);
+        return nst_error_set(err, NST_ERR_IO, "%s: output directory %s does not exist", path, dir);
     if (access(dir, W_OK))
-        return nst_fail(err, NST_ERR_IO, "%s: output directory %s is not writable: %s", path, dir, strerror(errno));
+        return nst_error_set(err, NST_ERR_IO, "%s: output directory %s is not writable: %s", path, dir, strerror(errno));
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return nst_fail(err, NST_ERR_USAGE, "%s: output is a directory", path);
+        return nst_error_set(err, NST_ERR_USAGE, "%s: output is a directory", path);
     return NST_OK;
 }
 
@@ -44,5 +42,5 @@ int cli_write_text_atomic(const char *path, const char *text, nst_error *err) {
     if (rc) return rc;
     int ok = fputs(text, af.f) >= 0;
     rc = nst_atomic_close(&af, ok, err);
-    return ok ? rc : nst_fail(err, NST_ERR_IO, "%s: cannot write", path);
+    return ok ? rc : nst_error_set(err, NST_ERR_IO, "%s: cannot write", path);
 }

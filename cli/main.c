@@ -7,7 +7,7 @@
 #include "animate.h"
 #include "contact.h"
 #include "config.h"
-#include <math.h>
+#include "option_table.h"
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,67 +116,103 @@ static void record_stop(cli_options *o, int stop) {
     o->size = o->scales[k];
 }
 
-static int run(int argc, char **argv) {
-    cli_options o;
-    nst_error err = {0};
-    int r = cli_parse(&o, argc, argv, &err);
-    if (r > 0) return 0;
-    if (r < 0) { fprintf(stderr, "nst: %s\n", err.msg); return err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code); }
+// The files a run reads and writes, and what it holds while it runs; one owner,
+// freed by run_free on every path.
+typedef struct run_state {
+    cli_options *o;                           // heap: large (paths, the --config pool)
+    const char *inputs[4 + 2 * NST_MAX_STYLES];   // no output may replace one of them
+    int n_inputs;
+    char config_path[4200];                   // OUTPUT.json
+    char model_buf[4096];
+    const char *model_path;
+    nst_model *model;
+    nst_image content_full, content, init_full, content_mask;
+    nst_image style_full[NST_MAX_STYLES], styles[NST_MAX_STYLES], masks[NST_MAX_STYLES];
+    nst_image out;
+    int w, h;                                 // the result's size
+    char content_layers[512], style_layers[512];
+    FILE *log;
+    cli_plot plot;
+    cli_anim anim;
+} run_state;
 
-    // the inputs: no output may replace one of them
-    const char *inputs[4 + 2 * NST_MAX_STYLES];
-    int n_inputs = 0;
-    if (o.params.resume) inputs[n_inputs++] = o.params.resume;   // first: --checkpoint may replace it
-    inputs[n_inputs++] = o.content;
-    for (int s = 0; s < o.n_styles; s++) inputs[n_inputs++] = o.styles[s];
-    for (int s = 0; s < o.n_style_masks; s++) inputs[n_inputs++] = o.style_masks[s];
-    if (o.init_path) inputs[n_inputs++] = o.init_path;
-    if (o.content_mask) inputs[n_inputs++] = o.content_mask;
-    for (int s = 0; s < o.n_styles; s++)
-        if (cli_same_file(o.output, o.styles[s])) {
-            fprintf(stderr, "nst: %s: the output is one of the style inputs; refusing to overwrite it\n", o.output);
+static void run_free(run_state *r) {
+    if (r->log) fclose(r->log);
+    cli_plot_free(&r->plot);
+    cli_anim_free(&r->anim);
+    nst_image_free(&r->out);
+    for (int s = 0; s < NST_MAX_STYLES; s++) {
+        nst_image_free(&r->styles[s]);
+        nst_image_free(&r->style_full[s]);
+        nst_image_free(&r->masks[s]);
+    }
+    nst_image_free(&r->content); nst_image_free(&r->content_full); nst_image_free(&r->init_full);
+    nst_image_free(&r->content_mask);
+    nst_model_free(r->model);
+    free(r->o);
+    free(r);
+}
+
+// The output, OUTPUT.json and the log: none may replace an input (nor the log the output).
+// Returns 0, else the exit code.
+static int check_outputs(run_state *r) {
+    const cli_options *o = r->o;
+    nst_error err;
+    if (o->params.resume) r->inputs[r->n_inputs++] = o->params.resume;   // first: --checkpoint may replace it
+    r->inputs[r->n_inputs++] = o->content;
+    for (int s = 0; s < o->n_styles; s++) r->inputs[r->n_inputs++] = o->styles[s];
+    for (int s = 0; s < o->n_style_masks; s++) r->inputs[r->n_inputs++] = o->style_masks[s];
+    if (o->init_path) r->inputs[r->n_inputs++] = o->init_path;
+    if (o->content_mask) r->inputs[r->n_inputs++] = o->content_mask;
+    for (int s = 0; s < o->n_styles; s++)
+        if (cli_same_file(o->output, o->styles[s])) {
+            fprintf(stderr, "nst: %s: the output is one of the style inputs; refusing to overwrite it\n", o->output);
             return 2;
         }
-    for (int k = 0; k < n_inputs; k++)
-        if (cli_same_file(o.output, inputs[k])) {
-            fprintf(stderr, "nst: %s: the output is one of the inputs; refusing to overwrite it\n", o.output);
+    for (int k = 0; k < r->n_inputs; k++)
+        if (cli_same_file(o->output, r->inputs[k])) {
+            fprintf(stderr, "nst: %s: the output is one of the inputs; refusing to overwrite it\n", o->output);
             return 2;
         }
-    if (cli_check_output_dir(o.output, &err)) return fail(&err);
-    char config_path[4200];
-    cli_config_path(config_path, sizeof config_path, o.output);
-    for (int k = 0; k < n_inputs; k++)
-        if (cli_same_file(config_path, inputs[k])) {
-            fprintf(stderr, "nst: %s: the record of the options would overwrite an input\n", config_path);
+    if (cli_check_output_dir(o->output, &err)) return fail(&err);
+    cli_config_path(r->config_path, sizeof r->config_path, o->output);
+    for (int k = 0; k < r->n_inputs; k++)
+        if (cli_same_file(r->config_path, r->inputs[k])) {
+            fprintf(stderr, "nst: %s: the record of the options would overwrite an input\n", r->config_path);
             return 2;
         }
-    if (o.log_path) {
-        int clash = !strcmp(o.log_path, o.output) || cli_same_file(o.log_path, o.output) ||
-                    !strcmp(o.log_path, config_path);
-        for (int k = 0; k < n_inputs; k++) clash |= cli_same_file(o.log_path, inputs[k]);
+    if (o->log_path) {
+        int clash = !strcmp(o->log_path, o->output) || cli_same_file(o->log_path, o->output) ||
+                    !strcmp(o->log_path, r->config_path);
+        for (int k = 0; k < r->n_inputs; k++) clash |= cli_same_file(o->log_path, r->inputs[k]);
         if (clash) {
-            fprintf(stderr, "nst: %s: the log would overwrite an input or the output\n", o.log_path);
+            fprintf(stderr, "nst: %s: the log would overwrite an input or the output\n", o->log_path);
             return 2;
         }
     }
+    return 0;
+}
 
-    // --plot, --animate, --contact-sheet, --checkpoint: the right kind of file, not an
-    // input (a checkpoint may replace the one it resumes from), not another output,
-    // in a writable directory
-    const char *extra[4] = {o.plot_path, o.animate_path, o.contact_path, o.params.checkpoint};
+// --plot, --animate, --contact-sheet, --checkpoint: the right kind of file, not an
+// input (a checkpoint may replace the one it resumes from), not another output, in a
+// writable directory. Returns 0, else the exit code.
+static int check_side_outputs(const run_state *r) {
+    const cli_options *o = r->o;
+    nst_error err;
+    const char *extra[4] = {o->plot_path, o->animate_path, o->contact_path, o->params.checkpoint};
     const char *extra_opt[4] = {"--plot", "--animate", "--contact-sheet", "--checkpoint"};
-    if ((o.plot_path && cli_plot_check_path(o.plot_path, &err)) ||
-        (o.animate_path && cli_anim_check_path(o.animate_path, &err)) ||
-        (o.contact_path && cli_contact_check_path(o.contact_path, &err))) {
+    if ((o->plot_path && cli_plot_check_path(o->plot_path, &err)) ||
+        (o->animate_path && cli_anim_check_path(o->animate_path, &err)) ||
+        (o->contact_path && cli_contact_check_path(o->contact_path, &err))) {
         fprintf(stderr, "nst: %s\n", err.msg);
         return 2;
     }
     for (int e = 0; e < 4; e++) {
         if (!extra[e]) continue;
-        int clash = !strcmp(extra[e], o.output) || cli_same_file(extra[e], o.output) ||
-                    !strcmp(extra[e], config_path) || (o.log_path && !strcmp(extra[e], o.log_path));
-        int first_input = e == 3 && o.params.resume ? 1 : 0;
-        for (int k = first_input; k < n_inputs; k++) clash |= cli_same_file(extra[e], inputs[k]);
+        int clash = !strcmp(extra[e], o->output) || cli_same_file(extra[e], o->output) ||
+                    !strcmp(extra[e], r->config_path) || (o->log_path && !strcmp(extra[e], o->log_path));
+        int first_input = e == 3 && o->params.resume ? 1 : 0;
+        for (int k = first_input; k < r->n_inputs; k++) clash |= cli_same_file(extra[e], r->inputs[k]);
         for (int f = 0; f < e; f++) clash |= extra[f] && !strcmp(extra[e], extra[f]);
         if (clash) {
             fprintf(stderr, "nst: %s: the %s file would overwrite an input or another output\n", extra[e], extra_opt[e]);
@@ -184,171 +220,204 @@ static int run(int argc, char **argv) {
         }
         if (cli_check_output_dir(extra[e], &err)) return fail(&err);
     }
+    return 0;
+}
 
-    char model_buf[4096];
-    const char *model_path = cli_model_path(&o, model_buf, sizeof model_buf);
-    nst_model *model = NULL;
-    nst_image content_full = {0}, content = {0}, init_full = {0}, content_mask = {0};
-    nst_image style_full[NST_MAX_STYLES] = {{0}}, styles[NST_MAX_STYLES] = {{0}};
-    nst_image masks[NST_MAX_STYLES] = {{0}};
-    nst_image out = {0};
-    FILE *log = NULL;
-    int code = 0;
-    cli_plot plot = {0};
-    cli_anim anim = {0};
+// The model and the pictures; the content and styles fitted to the size unless
+// --scales, where nst_transfer_scales resizes them for each stage.
+static int load_inputs(run_state *r, nst_error *err) {
+    cli_options *o = r->o;
+    if (nst_model_load(&r->model, r->model_path, err)) return -1;
+    if (o->model_input && nst_model_set_input(r->model, o->model_input, err)) return -1;
+    if (nst_image_load(&r->content_full, o->content, o->max_pixels, err)) return -1;
+    for (int s = 0; s < o->n_styles; s++)
+        if (nst_image_load(&r->style_full[s], o->styles[s], o->max_pixels, err)) return -1;
+    nst_fit_size(r->content_full.w, r->content_full.h, o->size, &r->w, &r->h);
+    if (!o->n_scales) {
+        if (nst_image_fit(&r->content, &r->content_full, o->size, err)) return -1;
+        for (int s = 0; s < o->n_styles; s++)
+            if (nst_image_fit(&r->styles[s], &r->style_full[s], nst_style_size(o->size, o->style_scale), err)) return -1;
+    }
+    if (o->init_path) {
+        if (nst_image_load(&r->init_full, o->init_path, o->max_pixels, err)) return -1;
+        o->params.init_image = &r->init_full;
+    }
+    if (o->n_style_masks) {
+        for (int s = 0; s < o->n_style_masks; s++)
+            if (nst_image_load(&r->masks[s], o->style_masks[s], o->max_pixels, err)) return -1;
+        o->params.style_masks = r->masks;
+    }
+    if (o->content_mask) {
+        if (nst_image_load(&r->content_mask, o->content_mask, o->max_pixels, err)) return -1;
+        o->params.content_mask = &r->content_mask;
+    }
+    return nst_resolve_layers(r->model, &o->params, r->content_layers, sizeof r->content_layers, r->style_layers,
+                              sizeof r->style_layers, err) ? -1 : 0;
+}
 
-    if (access(model_path, F_OK) && !o.model && !getenv("NST_MODEL")) {
-        fprintf(stderr, "nst: %s: no model there; run `make weights`, or give one with --model FILE or $NST_MODEL\n", model_path);
+// The run's size, stages, model, layers and memory estimate, on stderr.
+static void describe_run(const run_state *r) {
+    const cli_options *o = r->o;
+    char est[32], lim[32], stages[200] = "";
+    if (o->n_scales) {
+        int len = snprintf(stages, sizeof stages, " in %d stages (", o->n_scales);
+        for (int k = 0; k < o->n_scales && len < (int)sizeof stages; k++)
+            len += snprintf(stages + len, sizeof stages - len, "%s%d px", k ? ", " : "", o->scales[k]);
+        if (len < (int)sizeof stages) snprintf(stages + len, sizeof stages - len, ")");
+    }
+    fprintf(stderr, "nst: %dx%d%s, model %s (%d conv layers, %s input), content layers %s, style layers %s\n", r->w,
+            r->h, stages, r->model_path, nst_model_conv_count(r->model), nst_model_input_convention(r->model),
+            r->content_layers, r->style_layers);
+    // the styles at the size the (last) run gives them
+    int sw[NST_MAX_STYLES], sh[NST_MAX_STYLES];
+    for (int s = 0; s < o->n_styles; s++)
+        nst_fit_size(r->style_full[s].w, r->style_full[s].h, nst_style_size(o->size, o->style_scale), &sw[s], &sh[s]);
+    double bytes = (double)nst_estimate_bytes(r->model, &o->params, r->w, r->h, sw, sh, o->n_styles);
+    if (o->params.max_memory)
+        fprintf(stderr, "nst: memory estimate %s at %dx%d, limit %s (--max-memory)\n",
+                human_bytes(est, sizeof est, bytes), r->w, r->h,
+                human_bytes(lim, sizeof lim, (double)o->params.max_memory));
+    else
+        fprintf(stderr, "nst: memory estimate %s at %dx%d, no limit\n", human_bytes(est, sizeof est, bytes), r->w, r->h);
+}
+
+// The log and the animation's frames, before the run. Returns 0, else the exit code.
+static int open_side_outputs(run_state *r) {
+    const cli_options *o = r->o;
+    nst_error err;
+    if (o->log_path && !(r->log = fopen(o->log_path, "w"))) {
+        fprintf(stderr, "nst: %s: cannot write the log\n", o->log_path);
         return 3;
     }
-    if (nst_model_load(&model, model_path, &err)) { code = fail(&err); goto done; }
-    if (o.model_input && nst_model_set_input(model, o.model_input, &err)) { code = fail(&err); goto done; }
-    if (nst_image_load(&content_full, o.content, o.max_pixels, &err)) { code = fail(&err); goto done; }
-    for (int s = 0; s < o.n_styles; s++)
-        if (nst_image_load(&style_full[s], o.styles[s], o.max_pixels, &err)) { code = fail(&err); goto done; }
-    // with --scales, nst_transfer_scales resizes for each stage itself
-    int w, h;
-    nst_fit_size(content_full.w, content_full.h, o.size, &w, &h);
-    if (!o.n_scales) {
-        if (nst_image_fit(&content, &content_full, o.size, &err)) { code = fail(&err); goto done; }
-        int style_size = (int)lroundf(o.size * o.style_scale);
-        if (style_size < 16) style_size = 16;
-        for (int s = 0; s < o.n_styles; s++)
-            if (nst_image_fit(&styles[s], &style_full[s], style_size, &err)) { code = fail(&err); goto done; }
-    }
-    if (o.init_path) {
-        if (nst_image_load(&init_full, o.init_path, o.max_pixels, &err)) { code = fail(&err); goto done; }
-        o.params.init_image = &init_full;
-    }
-    if (o.n_style_masks) {
-        for (int s = 0; s < o.n_style_masks; s++)
-            if (nst_image_load(&masks[s], o.style_masks[s], o.max_pixels, &err)) { code = fail(&err); goto done; }
-        o.params.style_masks = masks;
-    }
-    if (o.content_mask) {
-        if (nst_image_load(&content_mask, o.content_mask, o.max_pixels, &err)) { code = fail(&err); goto done; }
-        o.params.content_mask = &content_mask;
-    }
-
-    char cl[512], sl[512];
-    if (nst_resolve_layers(model, &o.params, cl, sizeof cl, sl, sizeof sl, &err)) { code = fail(&err); goto done; }
-    int total_iterations = o.params.iterations;
-    if (o.n_scales) {
-        total_iterations = 0;
-        for (int k = 0; k < o.n_scales; k++) total_iterations += o.iterations[k];
-    }
-    if (!o.quiet) {
-        char est[32], lim[32], stages[200] = "";
-        if (o.n_scales) {
-            int len = snprintf(stages, sizeof stages, " in %d stages (", o.n_scales);
-            for (int k = 0; k < o.n_scales && len < (int)sizeof stages; k++)
-                len += snprintf(stages + len, sizeof stages - len, "%s%d px", k ? ", " : "", o.scales[k]);
-            if (len < (int)sizeof stages) snprintf(stages + len, sizeof stages - len, ")");
+    if (o->animate_path) {
+        int total_iterations = o->params.iterations;
+        if (o->n_scales) {
+            total_iterations = 0;
+            for (int k = 0; k < o->n_scales; k++) total_iterations += o->iterations[k];
         }
-        fprintf(stderr, "nst: %dx%d%s, model %s (%d conv layers, %s input), content layers %s, style layers %s\n",
-                w, h, stages, model_path, nst_model_conv_count(model), nst_model_input_convention(model), cl, sl);
-        // the styles at the size the (last) run gives them
-        int sw[NST_MAX_STYLES], sh[NST_MAX_STYLES], style_size = (int)lroundf(o.size * o.style_scale);
-        for (int s = 0; s < o.n_styles; s++)
-            nst_fit_size(style_full[s].w, style_full[s].h, style_size < 16 ? 16 : style_size, &sw[s], &sh[s]);
-        double bytes = (double)nst_estimate_bytes(model, &o.params, w, h, sw, sh, o.n_styles);
-        if (o.params.max_memory)
-            fprintf(stderr, "nst: memory estimate %s at %dx%d, limit %s (--max-memory)\n",
-                    human_bytes(est, sizeof est, bytes), w, h, human_bytes(lim, sizeof lim, (double)o.params.max_memory));
-        else
-            fprintf(stderr, "nst: memory estimate %s at %dx%d, no limit\n", human_bytes(est, sizeof est, bytes), w, h);
+        int every = o->animate_every > 0 ? o->animate_every : total_iterations / 50;
+        if (cli_anim_init(&r->anim, every > 0 ? every : 1, CLI_ANIM_MAX_FRAMES, CLI_ANIM_MAX_SIDE, &err))
+            return fail(&err);
+        if (o->n_scales) cli_anim_fix_size(&r->anim, r->w, r->h);   // the stages' frames grow: show them at the end's size
     }
+    return 0;
+}
 
-    if (o.log_path && !(log = fopen(o.log_path, "w"))) {
-        fprintf(stderr, "nst: %s: cannot write the log\n", o.log_path);
-        code = 3;
-        goto done;
+// The picture kept (the result, or the one so far), OUTPUT.json beside it, and the
+// plot, animation and contact sheet. Returns 0, else the exit code.
+static int write_results(run_state *r, int st, int last_iter) {
+    cli_options *o = r->o;
+    nst_error err;
+    if (nst_image_save(&r->out, o->output, &err)) return fail(&err);
+    // what made it, beside it
+    cli_run_info info = {r->model_path, r->content_layers, r->style_layers, nst_model_input_convention(r->model)};
+    if ((st == NST_ERR_INTERRUPTED || st == NST_ERR_IO) && last_iter >= 0) record_stop(o, last_iter);
+    if (cli_config_write(r->config_path, o, &info, &err)) return fail(&err);
+    // the pictures of the run, also after an interrupt or a NaN
+    if (o->plot_path && cli_plot_write(&r->plot, o->plot_path, &err)) return fail(&err);
+    if (o->animate_path) {
+        // end on the result, unless the last frame taken is already it
+        if ((r->anim.n == 0 || r->anim.iters[r->anim.n - 1] != last_iter) &&
+            cli_anim_add(&r->anim, &r->out, last_iter, &err))
+            return fail(&err);
+        if (cli_anim_write(&r->anim, o->animate_path, &err)) return fail(&err);
     }
-    if (o.animate_path) {
-        int every = o.animate_every > 0 ? o.animate_every : total_iterations / 50;
-        if (cli_anim_init(&anim, every > 0 ? every : 1, CLI_ANIM_MAX_FRAMES, CLI_ANIM_MAX_SIDE, &err)) {
-            code = fail(&err);
-            goto done;
-        }
-        if (o.n_scales) cli_anim_fix_size(&anim, w, h);   // the stages' frames grow: show them at the end's size
+    if (o->contact_path) {
+        // the content at the result's size (with --scales it was not resized here)
+        if ((!r->content.data && nst_image_resize(&r->content, &r->content_full, r->out.w, r->out.h, &err)) ||
+            cli_contact_sheet(o->contact_path, &r->content, r->style_full, o->n_styles, &r->out, &err))
+            return fail(&err);
     }
-    run_ctx ctx = {&o, log, !o.quiet && isatty(2), {0}, 0, o.plot_path ? &plot : NULL,
-                   o.animate_path ? &anim : NULL, -1};
-    o.params.progress = on_progress;
-    o.params.progress_user = &ctx;
+    return 0;
+}
+
+// The optimization, with progress and signals, then what it leaves. Returns the exit code.
+static int transfer(run_state *r) {
+    cli_options *o = r->o;
+    nst_error err = {0};
+    run_ctx ctx = {o, r->log, !o->quiet && isatty(2), {0}, 0, o->plot_path ? &r->plot : NULL,
+                   o->animate_path ? &r->anim : NULL, -1};
+    o->params.progress = on_progress;
+    o->params.progress_user = &ctx;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-
-    int st = o.n_scales
-        ? nst_transfer_scales(model, &content_full, style_full, o.n_styles, o.scales, o.iterations, o.n_scales,
-                              o.style_scale, &o.params, &out, &err)
-        : nst_transfer(model, &content, styles, o.n_styles, &o.params, &out, &err);
+    int st = o->n_scales
+        ? nst_transfer_scales(r->model, &r->content_full, r->style_full, o->n_styles, o->scales, o->iterations,
+                              o->n_scales, o->style_scale, &o->params, &r->out, &err)
+        : nst_transfer(r->model, &r->content, r->styles, o->n_styles, &o->params, &r->out, &err);
     if (ctx.bar) fputc('\n', stderr);
-    if (ctx.save_failed) { code = fail(&ctx.save_err); goto done; }
-    // a checkpoint that could not be written stops the run with the picture so far
-    int kept = st == NST_OK || st == NST_ERR_INTERRUPTED || st == NST_ERR_NUMERIC || (st == NST_ERR_IO && out.data);
-    if (!kept) { code = fail(&err); goto done; }
-    if (out.data) {
-        nst_error serr;
-        if (nst_image_save(&out, o.output, &serr)) { code = fail(&serr); goto done; }
-        // what made it, beside it
-        cli_run_info info = {model_path, cl, sl, nst_model_input_convention(model)};
-        if ((st == NST_ERR_INTERRUPTED || st == NST_ERR_IO) && ctx.last_iter >= 0) record_stop(&o, ctx.last_iter);
-        if (cli_config_write(config_path, &o, &info, &serr)) { code = fail(&serr); goto done; }
-        // the pictures of the run, also after an interrupt or a NaN
-        if (o.plot_path && cli_plot_write(&plot, o.plot_path, &serr)) { code = fail(&serr); goto done; }
-        if (o.animate_path) {
-            // end on the result, unless the last frame taken is already it
-            if ((anim.n == 0 || anim.iters[anim.n - 1] != ctx.last_iter) &&
-                cli_anim_add(&anim, &out, ctx.last_iter, &serr)) { code = fail(&serr); goto done; }
-            if (cli_anim_write(&anim, o.animate_path, &serr)) { code = fail(&serr); goto done; }
-        }
-        if (o.contact_path) {
-            // the content at the result's size (with --scales it was not resized here)
-            if ((!content.data && nst_image_resize(&content, &content_full, out.w, out.h, &serr)) ||
-                cli_contact_sheet(o.contact_path, &content, style_full, o.n_styles, &out, &serr)) {
-                code = fail(&serr);
-                goto done;
-            }
-        }
-    }
-    int ckpt_written = st == NST_ERR_INTERRUPTED && o.params.checkpoint;
+    if (ctx.save_failed) return fail(&ctx.save_err);
+    if (!nst_transfer_kept(st, &r->out)) return fail(&err);
+    int code = write_results(r, st, ctx.last_iter);
+    if (code) return code;
+    int ckpt_written = st == NST_ERR_INTERRUPTED && o->params.checkpoint;
     if (st == NST_ERR_INTERRUPTED || (st == NST_ERR_IO && interrupted)) {
         fprintf(stderr, "nst: interrupted at iteration %d; wrote the current image to %s%s%s and its options to %s\n",
-                ctx.last_iter, o.output, ckpt_written ? ", a checkpoint to " : "",
-                ckpt_written ? o.params.checkpoint : "", config_path);
+                ctx.last_iter, o->output, ckpt_written ? ", a checkpoint to " : "",
+                ckpt_written ? o->params.checkpoint : "", r->config_path);
         code = interrupted == SIGTERM ? 143 : 130;
     }
     if (st == NST_ERR_IO) {   // a checkpoint could not be written: that is the error, whatever else
-        fprintf(stderr, "nst: %s (the picture so far is in %s)\n", err.msg, o.output);
+        fprintf(stderr, "nst: %s (the picture so far is in %s)\n", err.msg, o->output);
         code = 3;
     } else if (st == NST_ERR_NUMERIC) {
         code = fail(&err);
-    } else if (st == NST_OK && !o.quiet) {
-        fprintf(stderr, "nst: wrote %s and %s\n", o.output, config_path);
+    } else if (st == NST_OK && !o->quiet) {
+        fprintf(stderr, "nst: wrote %s and %s\n", o->output, r->config_path);
     }
-done:
-    if (log) fclose(log);
-    cli_plot_free(&plot);
-    cli_anim_free(&anim);
-    nst_image_free(&out);
-    for (int s = 0; s < NST_MAX_STYLES; s++) {
-        nst_image_free(&styles[s]);
-        nst_image_free(&style_full[s]);
-        nst_image_free(&masks[s]);
+    return code;
+}
+
+// A whole run: options, checks, inputs, the optimization. Returns the exit code.
+static int run_with(run_state *r, int argc, char **argv) {
+    nst_error err = {0};
+    int parsed = cli_parse(r->o, argc, argv, &err);
+    if (parsed > 0) return 0;
+    if (parsed < 0) {
+        fprintf(stderr, "nst: %s\n", err.msg);
+        return err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code);
     }
-    nst_image_free(&content); nst_image_free(&content_full); nst_image_free(&init_full);
-    nst_image_free(&content_mask);
-    nst_model_free(model);
+    int code = check_outputs(r);
+    if (!code) code = check_side_outputs(r);
+    if (code) return code;
+    r->model_path = cli_model_path(r->o, r->model_buf, sizeof r->model_buf);
+    if (access(r->model_path, F_OK) && !r->o->model && !getenv("NST_MODEL")) {
+        fprintf(stderr, "nst: %s: no model there; run `make weights`, or give one with --model FILE or $NST_MODEL\n",
+                r->model_path);
+        return 3;
+    }
+    if (load_inputs(r, &err)) return fail(&err);
+    if (!r->o->quiet) describe_run(r);
+    if ((code = open_side_outputs(r))) return code;
+    return transfer(r);
+}
+
+static int run(int argc, char **argv) {
+    run_state *r = calloc(1, sizeof *r);
+    cli_options *o = malloc(sizeof *o);
+    if (!r || !o) {
+        free(r);
+        free(o);
+        fprintf(stderr, "nst: out of memory\n");
+        return cli_exit_code(NST_ERR_NOMEM);
+    }
+    r->o = o;
+    int code = run_with(r, argc, argv);
+    run_free(r);
     return code;
 }
 
 int main(int argc, char **argv) {
     nst_blas_single_threaded();   // this program owns the process: nst's threads split the products
     if (argc >= 2 && !strcmp(argv[1], "model")) return cli_model_command(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "completion")) {
+        if (argc == 3 && !strcmp(argv[2], "bash")) { cli_completion_bash(stdout); return 0; }
+        fprintf(stderr, "nst: usage: nst completion bash\n");
+        return 2;
+    }
     if (argc < 2) { cli_usage(stderr); return 2; }
     return run(argc, argv);
 }

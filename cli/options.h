@@ -42,11 +42,14 @@ typedef struct cli_options {
     size_t pool_used;
 } cli_options;
 
+// o's state before any option: the defaults of the library and of the CLI.
+void cli_options_default(cli_options *o);
 // Parses argv into o (defaults first). Returns 0 to run, 1 when --help or
 // --version was printed, -1 on an error (message and code in err: NST_ERR_USAGE for
 // a usage error, NST_ERR_IO / NST_ERR_FORMAT for a --config file that cannot be read
 // or is not a JSON object).
 int cli_parse(cli_options *o, int argc, char **argv, nst_error *err);
+// --help, from the option table (help.c).
 void cli_usage(FILE *out);
 // The model path: --model, else $NST_MODEL, else the per-user default.
 const char *cli_model_path(const cli_options *o, char *buf, size_t n);

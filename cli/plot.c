@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include "plot.h"
 #include "draw.h"
-#include "util/status.h"
-#include "util/atomic_file.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +18,7 @@ int cli_plot_add(cli_plot *pl, const nst_progress *p, nst_error *err) {
     if (pl->n == pl->cap) {
         size_t cap = pl->cap ? 2 * pl->cap : 256;
         cli_plot_row *rows = realloc(pl->rows, cap * sizeof *rows);
-        if (!rows) return nst_fail(err, NST_ERR_NOMEM, "out of memory for the plot's data");
+        if (!rows) return nst_error_set(err, NST_ERR_NOMEM, "out of memory for the plot's data");
         pl->rows = rows;
         pl->cap = cap;
     }
@@ -52,7 +50,7 @@ static const char *extension(const char *path) {
 int cli_plot_check_path(const char *path, nst_error *err) {
     const char *ext = extension(path);
     if (strcasecmp(ext, ".svg") && strcasecmp(ext, ".png"))
-        return nst_fail(err, NST_ERR_USAGE, "--plot %s: use a .svg or .png file name", path);
+        return nst_error_set(err, NST_ERR_USAGE, "--plot %s: use a .svg or .png file name", path);
     return NST_OK;
 }
 
@@ -271,6 +269,6 @@ int cli_plot_write(const cli_plot *pl, const char *path, nst_error *err) {
     fputs("</svg>\n", af.f);
     int ok = !ferror(af.f);
     rc = nst_atomic_close(&af, ok, err);
-    if (!ok && rc == NST_OK) rc = nst_fail(err, NST_ERR_IO, "%s: cannot write", path);
+    if (!ok && rc == NST_OK) rc = nst_error_set(err, NST_ERR_IO, "%s: cannot write", path);
     return rc;
 }

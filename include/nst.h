@@ -20,9 +20,15 @@
  *   nst_params. Pictures (nst_image) are planar float RGB, 0..255.
  *
  * FUNCTIONS
- *   Version
+ *   Version, errors, files
  *     nst_version()              the library's version, "MAJOR.MINOR.PATCH" (the
  *                                same as NST_VERSION for a matching header).
+ *     nst_error_set(err, code, fmt, ...)
+ *                                fills err as the library does (one line), for
+ *                                programs that report their own errors the same way.
+ *     nst_atomic_open(&af, path, err), nst_atomic_close(&af, ok, err)
+ *                                write a file through a temporary one renamed into
+ *                                place, as nst_image_save does.
  *   Pictures
  *     nst_image_load(img, path, max_pixels, err)
  *                                decodes a JPEG or PNG (by content) into img;
@@ -36,6 +42,9 @@
  *                                resizes so the longest side is `longest`.
  *     nst_fit_size(w, h, longest, &fit_w, &fit_h)
  *                                the size nst_image_fit gives, without resizing.
+ *     nst_style_size(size, style_scale)
+ *                                the longest side of the style pictures of a run
+ *                                whose result has longest side size.
  *     nst_image_alloc(img, w, h, err)   allocates a w x h picture (zeroed).
  *     nst_image_free(img)        frees; safe on a zeroed or freed picture.
  *   Models
@@ -85,6 +94,10 @@
  *     nst_progress_term(progress, "style")
  *                                a loss term's weighted value by name ("content",
  *                                "style", "tv", "range"); 0 when the run has none.
+ *     nst_transfer_kept(status, &out)
+ *                                whether out holds a picture to keep after a
+ *                                transfer returned status (the result or the
+ *                                picture so far).
  *   Colour (what p.preserve_colors uses; YCbCr is JPEG's full-range BT.601)
  *     nst_color_keep_chroma(&out, &result, &content, err)
  *                                result's luminance Y with content's chroma Cb, Cr
@@ -169,12 +182,13 @@
 #define NST_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define NST_VERSION "0.4.0"
+#define NST_VERSION "0.5.0"
 #define NST_DEFAULT_MAX_PIXELS 50000000LL   /* 50 megapixels */
 
 typedef enum nst_status {
@@ -198,6 +212,27 @@ typedef struct nst_error {
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *nst_version(void);
 
+/* Fills err (when not NULL) with code and the message fmt formats, on one line (line
+ * breaks become spaces), and returns code: `return nst_error_set(err, ...)`. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+int nst_error_set(nst_error *err, int code, const char *fmt, ...);
+
+/* A file written through a temporary one renamed into place, so that an existing file
+ * is never left half-written. nst_atomic_open creates "<path>.tmp.<random>" beside
+ * path, exclusively, with the mode of the file it will replace (else 0666 less the
+ * umask); write to af->f. nst_atomic_close flushes, syncs and renames it into place,
+ * removing the temporary file on failure; ok = 0 abandons it (removes it) and returns
+ * NST_OK. */
+typedef struct nst_atomic_file {
+    FILE *f;          /* write here */
+    char *tmp_path;   /* owned until nst_atomic_close */
+    const char *path; /* borrowed: the final name */
+} nst_atomic_file;
+int nst_atomic_open(nst_atomic_file *af, const char *path, nst_error *err);
+int nst_atomic_close(nst_atomic_file *af, int ok, nst_error *err);
+
 /* ---- Images -------------------------------------------------------------
  * Planar float RGB: data is (3, h, w), channel-major, values 0..255.
  * A zeroed nst_image is empty; nst_image_free is safe on it and idempotent. */
@@ -219,6 +254,10 @@ int nst_image_resize(nst_image *dst, const nst_image *src, int w, int h, nst_err
 /* Resizes so that the longest side is `longest` (aspect kept, exact copy when
  * already that size). */
 int nst_image_fit(nst_image *dst, const nst_image *src, int longest, nst_error *err);
+/* The longest side of the style pictures of a run whose result has longest side
+ * `size`: size * style_scale, rounded, and at least 16 (the smallest size a run
+ * takes). nst_transfer_scales uses it for each stage. */
+int nst_style_size(int size, float style_scale);
 /* The size nst_image_fit gives a w x h picture: longest side `longest`, the other
  * rounded to nearest, at least 1. */
 void nst_fit_size(int w, int h, int longest, int *fit_w, int *fit_h);
@@ -415,6 +454,11 @@ size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h,
  * checkpoint that could not be written, *out holds the last good image. */
 int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *styles,
                  int n_styles, const nst_params *p, nst_image *out, nst_error *err);
+/* 1 when *out, after nst_transfer or nst_transfer_scales returned status, holds a
+ * picture to keep: the result (NST_OK), or the last good picture after
+ * NST_ERR_INTERRUPTED, NST_ERR_NUMERIC or NST_ERR_IO from a checkpoint that could not
+ * be written; else 0 (*out is then empty). */
+int nst_transfer_kept(int status, const nst_image *out);
 
 /* Coarse to fine. content and styles are given at any size: stage k resizes the content
  * so its longest side is scales[k] (ascending) and the styles to scales[k]*style_scale,

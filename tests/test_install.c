@@ -120,6 +120,35 @@ static void test_staged_install(void) {
     CHECKF(shell(cmd) == 0, "uninstall left files: %s", out_text);
 }
 
+static void load_check(const char *path, int w, int h);
+
+// The nst program linked against libnst.so (make's nst-shared, linked again here): it
+// links only if the CLI uses nothing but what nst.h declares, and it runs.
+static void test_cli_against_shared_library(void) {
+    char cmd[12000], out[600];
+    snprintf(cmd, sizeof cmd, "rm -f %s/nst-shared && make -s -C %s BUILD=%s SAN='%s' %s/nst-shared", build, root, build,
+             san_flags, build);
+    int rc = shell(cmd);
+    CHECKF(rc == 0, "linking the CLI against libnst.so: %s", out_text);
+    if (rc) return;
+    char soname[64], want[100];
+    soname_of(soname, sizeof soname);
+    snprintf(want, sizeof want, "Shared library: [%s]", soname);
+    snprintf(cmd, sizeof cmd, "readelf -d %s/nst-shared", build);
+    CHECKF(shell(cmd) == 0 && strstr(out_text, want), "not linked to %s: %s", soname, out_text);
+    // the library's functions come from the shared library, not from a copy inside
+    snprintf(cmd, sizeof cmd, "nm -D %s/nst-shared | grep -c ' U nst_transfer$'", build);
+    CHECKF(shell(cmd) == 0 && atoi(out_text) == 1, "nst_transfer is not taken from libnst.so: %s", out_text);
+    snprintf(cmd, sizeof cmd, "LD_LIBRARY_PATH=%s %s/nst-shared --version", build, build);
+    CHECKF(shell(cmd) == 0 && strstr(out_text, "nst " NST_VERSION), "%s", out_text);
+    snprintf(out, sizeof out, "%s/shared.png", tmp);
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 LD_LIBRARY_PATH=%s %s/nst-shared -c %s -s %s -m %s -o %s --size 32 "
+             "--iterations 2 -q", build, build, content, style, model, out);
+    rc = shell(cmd);
+    CHECKF(rc == 0, "exit %d: %s", rc, out_text);
+    load_check(out, 32, 24);
+}
+
 static char prefix[512];
 
 // Copies examples/embed to tmp and builds `target` there against the install in prefix.
@@ -272,6 +301,7 @@ int main(void) {
     snprintf(style, sizeof style, "%s/images/starry_night_crop.png", shared_abs);
     TEST(test_version);
     TEST(test_shared_library);
+    TEST(test_cli_against_shared_library);
     TEST(test_staged_install);
     TEST(test_embed_shared);
     TEST(test_embed_static);

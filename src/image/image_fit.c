@@ -1,5 +1,6 @@
 #include "nst.h"
 #include "util/status.h"
+#include <math.h>
 
 void nst_fit_size(int src_w, int src_h, int longest, int *fit_w, int *fit_h) {
     int w, h;
@@ -20,4 +21,9 @@ int nst_image_fit(nst_image *dst, const nst_image *src, int longest, nst_error *
     int w, h;
     nst_fit_size(src->w, src->h, longest, &w, &h);
     return nst_image_resize(dst, src, w, h, err);
+}
+
+int nst_style_size(int size, float style_scale) {
+    int style_size = (int)lroundf(size * style_scale);
+    return style_size < 16 ? 16 : style_size;
 }

@@ -76,12 +76,18 @@ int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *
     rc = nst_transfer_core(m, &pr.content, pr.styles, n_styles, p, &alone, out, err);
     prepared_free(&pr);
     // the picture so far is kept on interruption, NaN and a failed checkpoint, so it gets its colours too
-    if (out->data && (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC || rc == NST_ERR_IO)) {
+    if (nst_transfer_kept(rc, out)) {
         nst_error ferr;
         int frc = finish_colors(out, content, p->preserve_colors, &ferr);
         if (frc && rc == NST_OK) { if (err) *err = ferr; rc = frc; }
     }
     return rc;
+}
+
+int nst_transfer_kept(int status, const nst_image *out) {
+    // a checkpoint that could not be written stops the run with the picture so far
+    return out && out->data &&
+           (status == NST_OK || status == NST_ERR_INTERRUPTED || status == NST_ERR_NUMERIC || status == NST_ERR_IO);
 }
 
 // Progress across stages: iterations and optimization time count on from the previous
@@ -156,9 +162,9 @@ int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_
     }
     if (p->max_memory) {   // the last stage is the largest: refuse before any stage runs
         int w, h, sw[NST_MAX_STYLES], sh[NST_MAX_STYLES];
-        int last = scales[n_scales - 1], style_size = (int)lroundf(last * style_scale);
+        int last = scales[n_scales - 1], style_size = nst_style_size(last, style_scale);
         nst_fit_size(content->w, content->h, last, &w, &h);
-        for (int s = 0; s < n_styles; s++) nst_fit_size(styles[s].w, styles[s].h, style_size < 16 ? 16 : style_size, &sw[s], &sh[s]);
+        for (int s = 0; s < n_styles; s++) nst_fit_size(styles[s].w, styles[s].h, style_size, &sw[s], &sh[s]);
         size_t need = nst_estimate_bytes(m, p, w, h, sw, sh, n_styles);
         if (need > p->max_memory)
             return nst_fail(err, NST_ERR_LIMIT, "a %dx%d run needs about %.1f GiB, more than the limit of %.1f GiB (--max-memory)",
@@ -178,13 +184,13 @@ int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_
         q.resume = k == first ? p->resume : NULL;
         stage_progress sp = {p, done, total, k > 0, time_offset, 0};
         if (p->progress) { q.progress = on_stage_progress; q.progress_user = &sp; }
-        int style_size = (int)lroundf(scales[k] * style_scale);
+        int style_size = nst_style_size(scales[k], style_scale);
         if ((rc = nst_image_fit(&c, &pr.content, scales[k], err))) break;
         if (k > first) {   // (a resumed stage starts from its checkpoint)
             if ((rc = upsample_stylization(&start, &prev, &prev_c, &c, err))) break;
             q.init = NST_INIT_IMAGE; q.init_image = &start; q.init_noise_blend = 0;
         }
-        for (int s = 0; s < n_styles && !rc; s++) rc = nst_image_fit(&st[s], &pr.styles[s], style_size < 16 ? 16 : style_size, err);
+        for (int s = 0; s < n_styles && !rc; s++) rc = nst_image_fit(&st[s], &pr.styles[s], style_size, err);
         nst_image result = {0};
         nst_stage stage = {k, done};
         if (!rc) rc = nst_transfer_core(m, &c, st, n_styles, &q, &stage, &result, err);
@@ -201,7 +207,7 @@ int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_
     prepared_free(&pr);
     nst_image_free(&c); nst_image_free(&prev_c); nst_image_free(&start);
     *out = prev;
-    if (out->data && (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC || rc == NST_ERR_IO)) {
+    if (nst_transfer_kept(rc, out)) {
         nst_error ferr;
         int frc = finish_colors(out, content, p->preserve_colors, &ferr);
         if (frc && rc == NST_OK) { if (err) *err = ferr; rc = frc; }

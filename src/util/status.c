@@ -3,17 +3,31 @@
 #include <stdio.h>
 #include <string.h>
 
-int nst_fail(nst_error *err, int code, const char *fmt, ...) {
+static int set_error(nst_error *err, int code, const char *fmt, va_list ap) {
     if (err) {
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
         // keep messages on one line whatever the file name holds
         for (char *p = err->msg; *p; p++)
             if (*p == '\n' || *p == '\r') *p = ' ';
         err->code = code;
     }
+    return code;
+}
+
+int nst_fail(nst_error *err, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    set_error(err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+// The same for programs, through the public header.
+int nst_error_set(nst_error *err, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    set_error(err, code, fmt, ap);
+    va_end(ap);
     return code;
 }
 
