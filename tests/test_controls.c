@@ -117,19 +117,19 @@ static void test_normalized_gradients_rescale_each_term(void) {
     snprintf(p.style_layers, sizeof p.style_layers, "relu1_1");
     size_t n = (size_t)3 * content.w * content.h;
     float *x = malloc(n * sizeof(float)), *c = malloc(n * sizeof(float)), *g[2];
-    nst_rgb_to_model(c, content.data, (size_t)content.w * content.h, &model->weights.norm);
+    nsti_rgb_to_model(c, content.data, (size_t)content.w * content.h, &model->weights.norm);
     for (size_t i = 0; i < n; i++) x[i] = c[i] + 10.0f * sinf((float)i);
     const float *styles[1] = {c};
     float blend = 1;
     for (int k = 0; k < 2; k++) {
-        nst_objective obj;
+        nsti_objective obj;
         nst_error err;
         p.normalize_gradients = k;
         g[k] = malloc(n * sizeof(float));
-        CHECK(nst_objective_init(&obj, &model->weights, &p, c, content.w, content.h, styles, &content.w, &content.h,
-                                 1, &blend, &nst_backend_blas, 0, &err) == 0);
-        nst_objective_eval(&obj, x, g[k]);
-        nst_objective_free(&obj);
+        CHECK(nsti_objective_init(&obj, &model->weights, &p, c, content.w, content.h, styles, &content.w, &content.h,
+                                 1, &blend, &nsti_backend_blas, 0, &err) == 0);
+        nsti_objective_eval(&obj, x, g[k]);
+        nsti_objective_free(&obj);
     }
     double dot = 0, n0 = 0, n1 = 0;
     for (size_t i = 0; i < n; i++) { dot += (double)g[0][i] * g[1][i]; n0 += (double)g[0][i] * g[0][i]; n1 += (double)g[1][i] * g[1][i]; }

@@ -40,7 +40,7 @@ static float want_bias(int i, size_t n) {
 }
 
 // w holds exactly the fixture weights in its first n layers and nothing after.
-static void check_expected(const nst_vgg_weights *w, int n, const char *what) {
+static void check_expected(const nsti_vgg_weights *w, int n, const char *what) {
     CHECKF(w->n_conv == n, "%s: %d layers, want %d", what, w->n_conv, n);
     for (int i = 0; i < n && i < w->n_conv; i++) {
         size_t bad = 0, first = 0;
@@ -56,19 +56,19 @@ static void check_expected(const nst_vgg_weights *w, int n, const char *what) {
     for (int i = n; i < NST_MAX_CONVS; i++) CHECK(w->weight[i] == NULL && w->bias[i] == NULL);
 }
 
-static int load_ok(nst_vgg_weights *w, const char *path) {
+static int load_ok(nsti_vgg_weights *w, const char *path) {
     nst_error err = {0, ""};
-    int rc = nst_weights_load(w, path, &err);
+    int rc = nsti_weights_load(w, path, &err);
     CHECKF(rc == NST_OK, "%s: %s", path, err.msg);
     return rc == NST_OK;
 }
 
 static void expect_loads(const char *name, int n, const char *dtype) {
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     if (!load_ok(&w, fixture(name))) return;
     check_expected(&w, n, name);
     CHECKF(!strcmp(w.dtype, dtype), "%s: dtype %s, want %s", name, w.dtype, dtype);
-    nst_weights_free(&w);
+    nsti_weights_free(&w);
 }
 
 #endif
@@ -98,7 +98,7 @@ static void test_partial_against_numpy_dump(void) {
     if (!ref) return;
     const char *files[] = {"keras_v01_partial_f32.h5", "tfkeras_partial_f32.h5"};
     for (int f = 0; f < 2; f++) {
-        nst_vgg_weights w;
+        nsti_vgg_weights w;
         if (!load_ok(&w, fixture(files[f]))) continue;
         const float *want = (const float *)ref;
         for (int i = 0; i < 8 && i < w.n_conv; i++) {
@@ -109,52 +109,52 @@ static void test_partial_against_numpy_dump(void) {
                    vgg19_name(i));
             want += vgg19_cout(i);
         }
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
     free(ref);
 }
 
 // The reader's own interface: torchvision names in Keras' order, shapes, dtypes.
 static void test_reader_api(void) {
-    nst_h5_file *f;
+    nsti_h5_file *f;
     nst_error err = {0, ""};
-    int rc = nst_h5_open(&f, fixture("tfkeras_full_f16.h5"), &err);
+    int rc = nsti_h5_open(&f, fixture("tfkeras_full_f16.h5"), &err);
     CHECKF(rc == NST_OK, "%s", err.msg);
     if (rc != NST_OK) return;
-    CHECK(nst_h5_count(f) == 32);
-    CHECK(nst_h5_name(f, 32) == NULL && nst_h5_name(f, -1) == NULL);
-    CHECK(!strcmp(nst_h5_name(f, 0), "features.0.weight") && !strcmp(nst_h5_name(f, 1), "features.0.bias"));
-    CHECK(!strcmp(nst_h5_name(f, 31), "features.34.bias"));
-    CHECK(!strcmp(nst_h5_dtype(f, "features.34.weight"), "F16"));
-    CHECK(nst_h5_dtype(f, "classifier.0.weight") == NULL);
+    CHECK(nsti_h5_count(f) == 32);
+    CHECK(nsti_h5_name(f, 32) == NULL && nsti_h5_name(f, -1) == NULL);
+    CHECK(!strcmp(nsti_h5_name(f, 0), "features.0.weight") && !strcmp(nsti_h5_name(f, 1), "features.0.bias"));
+    CHECK(!strcmp(nsti_h5_name(f, 31), "features.34.bias"));
+    CHECK(!strcmp(nsti_h5_dtype(f, "features.34.weight"), "F16"));
+    CHECK(nsti_h5_dtype(f, "classifier.0.weight") == NULL);
     float *d;
     int64_t shape[8];
     int ndim;
-    rc = nst_h5_read_f32(f, "features.28.weight", &d, shape, &ndim, &err);
+    rc = nsti_h5_read_f32(f, "features.28.weight", &d, shape, &ndim, &err);
     CHECKF(rc == NST_OK, "%s", err.msg);
     if (rc == NST_OK) {
         CHECK(ndim == 4 && shape[0] == 512 && shape[1] == 512 && shape[2] == 3 && shape[3] == 3 && shape[4] == 0);
         CHECK(d[0] == want_weight(12, 0) && d[weight_n(12) - 1] == want_weight(12, weight_n(12) - 1));
         free(d);
     }
-    rc = nst_h5_read_f32(f, "features.2.bias", &d, shape, &ndim, &err);
+    rc = nsti_h5_read_f32(f, "features.2.bias", &d, shape, &ndim, &err);
     CHECK(rc == NST_OK && ndim == 1 && shape[0] == 64);
     if (rc == NST_OK) free(d);
-    rc = nst_h5_read_f32(f, "features.1.weight", &d, shape, &ndim, &err);
+    rc = nsti_h5_read_f32(f, "features.1.weight", &d, shape, &ndim, &err);
     CHECK(rc == NST_ERR_MODEL && d == NULL && strstr(err.msg, "tfkeras_full_f16.h5"));
-    nst_h5_close(f);
+    nsti_h5_close(f);
 }
 
 // Two sessions may load models in two threads: libhdf5 is not thread-safe, hdf5.c locks.
 static void *load_thread(void *arg) {
     long bad = 0;
     for (int r = 0; r < 3; r++) {
-        nst_vgg_weights w;
+        nsti_vgg_weights w;
         nst_error err = {0, ""};
-        if (nst_weights_load(&w, (const char *)arg, &err) != NST_OK) { bad++; continue; }
+        if (nsti_weights_load(&w, (const char *)arg, &err) != NST_OK) { bad++; continue; }
         for (int i = 0; i < w.n_conv; i++)
             for (size_t k = 0; k < weight_n(i); k += 97) bad += w.weight[i][k] != want_weight(i, k);
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
     return (void *)bad;
 }
@@ -243,15 +243,15 @@ static void test_fetch_weights(void) {
     snprintf(cmd, sizeof cmd, env_fmt, root, bin, dest, h5, env, "keras");
     rc = nst_test_shell(cmd, tmpdir, out, sizeof out);
     CHECKF(rc == 0 && strstr(out, "stored "), "right MD5: exit %d: %s", rc, out);
-    nst_st_file *st = NULL;
+    nsti_st_file *st = NULL;
     nst_error err = {0, ""};
-    if (rc == 0 && nst_st_open(&st, dest, &err) == NST_OK) {
-        CHECK(!strcmp(nst_st_dtype(st, "features.0.weight"), "F32"));
-        nst_st_close(st);
-        nst_vgg_weights w;
+    if (rc == 0 && nsti_st_open(&st, dest, &err) == NST_OK) {
+        CHECK(!strcmp(nsti_st_dtype(st, "features.0.weight"), "F32"));
+        nsti_st_close(st);
+        nsti_vgg_weights w;
         if (load_ok(&w, dest)) {
             check_expected(&w, 8, "converted");
-            nst_weights_free(&w);
+            nsti_weights_free(&w);
         }
     } else CHECKF(0, "%s: %s", dest, err.msg);
     unlink(dest);
@@ -269,7 +269,7 @@ static void test_sniff(void) {
     FILE *fp = fopen(path, "wb");
     CHECK(fp && fwrite(buf, 1, sizeof buf, fp) == sizeof buf);
     if (fp) fclose(fp);
-    CHECK(nst_h5_sniff(path) == 1);
+    CHECK(nsti_h5_sniff(path) == 1);
 #ifdef NST_HAVE_HDF5
     expect_fail(path, NST_ERR_FORMAT, "cannot open as HDF5");
 #else
@@ -279,7 +279,7 @@ static void test_sniff(void) {
     fp = fopen(path, "wb");
     CHECK(fp && fwrite(buf, 1, sizeof buf, fp) == sizeof buf);
     if (fp) fclose(fp);
-    CHECK(nst_h5_sniff(path) == 0);
+    CHECK(nsti_h5_sniff(path) == 0);
     unlink(path);
 }
 

@@ -76,6 +76,27 @@ static void test_shared_library(void) {
     CHECKF(!strcmp(out_text, declared), "exported:\n%s\ndeclared:\n%s", out_text, declared);
 }
 
+// libnst.a links into other programs whole: its global symbols are the public nst_
+// ones nst.h declares and internal ones under their own prefix, nsti_, so none can
+// clash with an embedding program's names (or pass for public API).
+static void test_static_library_prefixes(void) {
+    char cmd[4096], declared[8192];
+    declared[0] = '\n';   // each name between newlines
+    declared_functions(declared + 1, sizeof declared - 1);
+    snprintf(cmd, sizeof cmd, "nm -g --defined-only %s/libnst.a | awk 'NF == 3 && $2 ~ /[TDBR]/ {print $3}' | "
+             "grep -v '^nsti_' | sort -u", build);
+    CHECK(shell(cmd) == 0);
+    char *save = NULL, *copy = strdup(out_text);
+    int n = 0;
+    for (char *sym = copy ? strtok_r(copy, "\n", &save) : NULL; sym; sym = strtok_r(NULL, "\n", &save), n++) {
+        char line[256];
+        snprintf(line, sizeof line, "\n%s\n", sym);
+        CHECKF(!strncmp(sym, "nst_", 4) && strstr(declared, line), "libnst.a defines %s: not nst.h's, not nsti_", sym);
+    }
+    CHECKF(n >= 20, "%d public symbols in libnst.a", n);
+    free(copy);
+}
+
 static void test_staged_install(void) {
     char cmd[8192], stage[512], p[1200];
     snprintf(stage, sizeof stage, "%s/stage", tmp);
@@ -302,6 +323,7 @@ int main(void) {
     TEST(test_version);
     TEST(test_shared_library);
     TEST(test_cli_against_shared_library);
+    TEST(test_static_library_prefixes);
     TEST(test_staged_install);
     TEST(test_embed_shared);
     TEST(test_embed_static);

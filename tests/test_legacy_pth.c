@@ -35,15 +35,15 @@ static void same_bits(const char *what, const float *got, const float *want, siz
         }
 }
 
-static int load_ok(nst_vgg_weights *w, const char *path) {
+static int load_ok(nsti_vgg_weights *w, const char *path) {
     nst_error err = {0, ""};
-    int rc = nst_weights_load(w, path, &err);
+    int rc = nsti_weights_load(w, path, &err);
     CHECKF(rc == NST_OK, "%s: %s", path, err.msg);
     return rc == NST_OK;
 }
 
 // w's first n layers against torch's floats laid out w0 b0 w1 b1 ...
-static void check_layers(const nst_vgg_weights *w, int n, const char *expected) {
+static void check_layers(const nsti_vgg_weights *w, int n, const char *expected) {
     size_t len = 0, at = 0;
     float *want = (float *)read_all(fixture(expected), &len);
     if (!want) return;
@@ -65,7 +65,7 @@ static void check_p8(const char *tag, const char *dtype) {
     snprintf(legacy, sizeof legacy, "p8_%s.pth", tag);
     snprintf(zip, sizeof zip, "p8_%s_zip.pth", tag);
     snprintf(expected, sizeof expected, "expected_p8_%s.bin", tag);
-    nst_vgg_weights a, b;
+    nsti_vgg_weights a, b;
     if (!load_ok(&a, fixture(legacy))) return;
     CHECK(a.n_conv == 4);
     CHECKF(strcmp(a.dtype, dtype) == 0, "dtype %s, want %s", a.dtype, dtype);
@@ -77,9 +77,9 @@ static void check_p8(const char *tag, const char *dtype) {
             same_bits("legacy vs zip bias", a.bias[i], b.bias[i], (size_t)vgg19_cout(i));
         }
         CHECK(strcmp(a.norm.name, b.norm.name) == 0);   // the format does not change the convention
-        nst_weights_free(&b);
+        nsti_weights_free(&b);
     }
-    nst_weights_free(&a);
+    nsti_weights_free(&a);
 }
 
 static void test_torch_save_f32(void) { check_p8("f32", "F32"); }
@@ -87,31 +87,31 @@ static void test_torch_save_f16(void) { check_p8("f16", "F16"); }
 static void test_torch_save_bf16(void) { check_p8("bf16", "BF16"); }
 
 static void test_pickle_protocol_4(void) {
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     if (!load_ok(&w, fixture("p8_f32_proto4.pth"))) return;
     check_layers(&w, 4, "expected_p8_f32.bin");
-    nst_weights_free(&w);
+    nsti_weights_free(&w);
 }
 
 static void test_views_into_one_storage(void) {
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     if (!load_ok(&w, fixture("views.pth"))) return;
     CHECK(w.n_conv == 2);
     check_layers(&w, 2, "expected_views.bin");
-    nst_weights_free(&w);
+    nsti_weights_free(&w);
 }
 
 // Every conv layer plus classifier.*, as PyTorch 0.2-0.3 wrote them (_rebuild_tensor).
 static void test_jcjohnson_like(void) {
-    nst_pth_file *f = NULL;
+    nsti_pth_file *f = NULL;
     nst_error err = {0, ""};
-    CHECKF(nst_pth_open(&f, fixture("jcjohnson.pth"), &err) == NST_OK, "%s", err.msg);
+    CHECKF(nsti_pth_open(&f, fixture("jcjohnson.pth"), &err) == NST_OK, "%s", err.msg);
     if (f) {
-        CHECK(nst_pth_count(f) == 32 + 6);
-        CHECK(strcmp(nst_pth_format(f), "pth (legacy)") == 0);
-        nst_pth_close(f);
+        CHECK(nsti_pth_count(f) == 32 + 6);
+        CHECK(strcmp(nsti_pth_format(f), "pth (legacy)") == 0);
+        nsti_pth_close(f);
     }
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     if (!load_ok(&w, fixture("jcjohnson.pth"))) return;
     CHECK(w.n_conv == 16);
     CHECK(strcmp(w.dtype, "F32") == 0);
@@ -127,50 +127,50 @@ static void test_jcjohnson_like(void) {
     }
     CHECK(!probe || at * 4 == len);
     free(probe);
-    nst_weights_free(&w);
+    nsti_weights_free(&w);
 }
 
 // PyTorch 0.1 under Python 2: tensor classes filled by BUILD, SHORT_BINSTRING keys,
 // OrderedDict([[key, value], ...]).
 static void test_python2_pytorch01(void) {
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     if (!load_ok(&w, fixture("py2_v0.pth"))) return;
     CHECK(w.n_conv == 2 && strcmp(w.dtype, "F16") == 0);
     check_layers(&w, 2, "expected_py2_v0.bin");
-    nst_weights_free(&w);
+    nsti_weights_free(&w);
 }
 
 static void test_storage_view_and_cuda(void) {
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     if (load_ok(&w, fixture("storage_view.pth"))) {
         check_layers(&w, 1, "expected_small.bin");
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
     if (load_ok(&w, fixture("cuda.pth"))) {
         check_layers(&w, 1, "expected_small.bin");
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
 }
 
 // The pickles are read in a growing prefix of the file: one over 64 KB still loads,
 // also in protocol 4, whose frames the first prefix cuts.
 static void check_big_pickle(const char *name) {
-    nst_pth_file *f = NULL;
+    nsti_pth_file *f = NULL;
     nst_error err = {0, ""};
-    CHECKF(nst_pth_open(&f, fixture(name), &err) == NST_OK, "%s", err.msg);
+    CHECKF(nsti_pth_open(&f, fixture(name), &err) == NST_OK, "%s", err.msg);
     if (!f) return;
-    CHECK(nst_pth_count(f) == 3002);
+    CHECK(nsti_pth_count(f) == 3002);
     float *d = NULL;
     int64_t shape[8];
     int ndim = 0;
-    CHECK(nst_pth_read_f32(f, "classifier.2999.bias", &d, shape, &ndim, &err) == NST_OK);
+    CHECK(nsti_pth_read_f32(f, "classifier.2999.bias", &d, shape, &ndim, &err) == NST_OK);
     CHECK(d && ndim == 1 && shape[0] == 2 && d[0] == 2999.0f && d[1] == 2999.0f);
     free(d);
-    nst_pth_close(f);
-    nst_vgg_weights w;
+    nsti_pth_close(f);
+    nsti_vgg_weights w;
     if (load_ok(&w, fixture(name))) {
         check_layers(&w, 1, "expected_small.bin");
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
 }
 
@@ -180,28 +180,28 @@ static void test_big_pickle(void) {
 }
 
 static void test_api(void) {
-    nst_pth_file *f = NULL;
+    nsti_pth_file *f = NULL;
     nst_error err = {0, ""};
-    CHECKF(nst_pth_open(&f, fixture("p8_f16.pth"), &err) == NST_OK, "%s", err.msg);
+    CHECKF(nsti_pth_open(&f, fixture("p8_f16.pth"), &err) == NST_OK, "%s", err.msg);
     if (f) {
-        CHECK(strcmp(nst_pth_format(f), "pth (legacy)") == 0);
-        CHECK(nst_pth_count(f) == 8);
-        CHECK(nst_pth_name(f, 0) && strcmp(nst_pth_name(f, 0), "features.0.weight") == 0);
-        CHECK(nst_pth_name(f, 8) == NULL);
-        CHECK(nst_pth_dtype(f, "features.7.bias") && strcmp(nst_pth_dtype(f, "features.7.bias"), "F16") == 0);
+        CHECK(strcmp(nsti_pth_format(f), "pth (legacy)") == 0);
+        CHECK(nsti_pth_count(f) == 8);
+        CHECK(nsti_pth_name(f, 0) && strcmp(nsti_pth_name(f, 0), "features.0.weight") == 0);
+        CHECK(nsti_pth_name(f, 8) == NULL);
+        CHECK(nsti_pth_dtype(f, "features.7.bias") && strcmp(nsti_pth_dtype(f, "features.7.bias"), "F16") == 0);
         float *d = NULL;
         int64_t shape[8];
         int ndim = 0;
-        CHECK(nst_pth_read_f32(f, "features.5.weight", &d, shape, &ndim, &err) == NST_OK);
+        CHECK(nsti_pth_read_f32(f, "features.5.weight", &d, shape, &ndim, &err) == NST_OK);
         CHECK(ndim == 4 && shape[0] == 128 && shape[1] == 64 && shape[2] == 3 && shape[3] == 3);
         free(d);
-        CHECK(nst_pth_read_f32(f, "nope", &d, shape, &ndim, &err) == NST_ERR_MODEL && d == NULL);
-        nst_pth_close(f);
+        CHECK(nsti_pth_read_f32(f, "nope", &d, shape, &ndim, &err) == NST_ERR_MODEL && d == NULL);
+        nsti_pth_close(f);
     }
-    CHECKF(nst_pth_open(&f, fixture("p8_f16_zip.pth"), &err) == NST_OK, "%s", err.msg);
+    CHECKF(nsti_pth_open(&f, fixture("p8_f16_zip.pth"), &err) == NST_OK, "%s", err.msg);
     if (f) {
-        CHECK(strcmp(nst_pth_format(f), "pth (zip)") == 0);
-        nst_pth_close(f);
+        CHECK(strcmp(nsti_pth_format(f), "pth (zip)") == 0);
+        nsti_pth_close(f);
     }
 }
 
@@ -209,36 +209,36 @@ static void test_sniff(void) {
     static const uint8_t p2[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc},
                          p4[] = {0x80, 0x04, 0x95, 15, 0, 0, 0, 0, 0, 0, 0, 0x8a, 0x0a, 0x6c},
                          st[] = {0x40, 0, 0, 0, 0, 0, 0, 0, '{'}, zip[] = {'P', 'K', 3, 4};
-    CHECK(nst_pth_sniff(p2, sizeof p2) == NST_PTH_LEGACY);
-    CHECK(nst_pth_sniff(p4, sizeof p4) == NST_PTH_LEGACY);
-    CHECK(nst_pth_sniff(p4, 12) == 0);   // cut before the LONG1
-    CHECK(nst_pth_sniff(p2, 3) == 0);
-    CHECK(nst_pth_sniff(st, sizeof st) == 0);
-    CHECK(nst_pth_sniff(zip, sizeof zip) == NST_PTH_ZIP);
+    CHECK(nsti_pth_sniff(p2, sizeof p2) == NST_PTH_LEGACY);
+    CHECK(nsti_pth_sniff(p4, sizeof p4) == NST_PTH_LEGACY);
+    CHECK(nsti_pth_sniff(p4, 12) == 0);   // cut before the LONG1
+    CHECK(nsti_pth_sniff(p2, 3) == 0);
+    CHECK(nsti_pth_sniff(st, sizeof st) == 0);
+    CHECK(nsti_pth_sniff(zip, sizeof zip) == NST_PTH_ZIP);
 }
 
-// One refusal: through nst_weights_load and nst_pth_open, the same code and one
+// One refusal: through nsti_weights_load and nsti_pth_open, the same code and one
 // line naming the file and holding `needle`.
 static void refused(const char *name, int code, const char *needle) {
     const char *path = fixture(name);
     if (access(path, R_OK) != 0) { CHECKF(0, "missing fixture %s", path); return; }
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     nst_error err = {0, ""};
-    int rc = nst_weights_load(&w, path, &err);
+    int rc = nsti_weights_load(&w, path, &err);
     if (getenv("NST_TEST_VERBOSE")) printf("  [%d] %s\n", rc, err.msg);
     CHECKF(rc == code, "%s: code %d, want %d: %s", name, rc, code, err.msg);
     CHECKF(rc != NST_OK && rc == err.code, "%s: rc %d, err.code %d", name, rc, err.code);
     CHECKF(strstr(err.msg, name) != NULL, "message does not name %s: %s", name, err.msg);
     CHECKF(strstr(err.msg, needle) != NULL, "%s: message lacks '%s': %s", name, needle, err.msg);
     CHECKF(!strchr(err.msg, '\n'), "message has a newline: %s", err.msg);
-    if (rc == NST_OK) nst_weights_free(&w);
+    if (rc == NST_OK) nsti_weights_free(&w);
     CHECK(rc == NST_OK || (w.n_conv == 0 && w.weight[0] == NULL));
-    nst_pth_file *f = (nst_pth_file *)1;
+    nsti_pth_file *f = (nsti_pth_file *)1;
     nst_error err2 = {0, ""};
-    int rc2 = nst_pth_open(&f, path, &err2);
-    CHECKF(rc2 == rc && f == NULL && strcmp(err.msg, err2.msg) == 0, "%s: nst_pth_open gave %d: %s", name, rc2,
+    int rc2 = nsti_pth_open(&f, path, &err2);
+    CHECKF(rc2 == rc && f == NULL && strcmp(err.msg, err2.msg) == 0, "%s: nsti_pth_open gave %d: %s", name, rc2,
            err2.msg);
-    if (rc2 == NST_OK && f) nst_pth_close(f);
+    if (rc2 == NST_OK && f) nsti_pth_close(f);
 }
 
 static void test_refusals(void) {
@@ -296,16 +296,16 @@ static void test_every_prefix(void) {
         FILE *fp = fopen(path, "wb");
         if (!fp || fwrite(d, 1, n, fp) != n) { CHECKF(0, "cannot write %s", path); if (fp) fclose(fp); break; }
         fclose(fp);
-        nst_pth_file *f = NULL;
+        nsti_pth_file *f = NULL;
         nst_error err = {0, ""};
-        int rc = nst_pth_open(&f, path, &err);
+        int rc = nsti_pth_open(&f, path, &err);
         if (n == len) {
             CHECKF(rc == NST_OK, "the whole file: %s", err.msg);
         } else if (rc == NST_OK || !strstr(err.msg, path) || strchr(err.msg, '\n') || rc != NST_ERR_FORMAT) {
             CHECKF(0, "prefix of %zu bytes: rc %d: %s", n, rc, err.msg);
             bad++;
         }
-        nst_pth_close(f);
+        nsti_pth_close(f);
     }
     unlink(path);
     free(d);

@@ -23,12 +23,12 @@
 // small difference of large, smooth activations (each rounded to 8 bits).
 #define RTOL_BF16_GRAD 0.15
 static double rtol = RTOL;
-static int use_bf16;   // nst_vgg_init's bf16 argument: bit 0 bf16, the rest a forced oneDNN layout
+static int use_bf16;   // nsti_vgg_init's bf16 argument: bit 0 bf16, the rest a forced oneDNN layout
 
 typedef struct fixture {
     const char *name;
-    nst_vgg_weights w;
-    nst_st_file *st;
+    nsti_vgg_weights w;
+    nsti_st_file *st;
     int ok;
 } fixture;
 
@@ -37,7 +37,7 @@ static float *get(fixture *fx, const char *key, int64_t *numel) {
     int64_t shape[8];
     int nd;
     nst_error err;
-    if (nst_st_read_f32(fx->st, key, &d, shape, &nd, &err)) { CHECKF(0, "%s", err.msg); return NULL; }
+    if (nsti_st_read_f32(fx->st, key, &d, shape, &nd, &err)) { CHECKF(0, "%s", err.msg); return NULL; }
     int64_t n = 1;
     for (int i = 0; i < nd; i++) n *= shape[i];
     if (numel) *numel = n;
@@ -50,52 +50,52 @@ static int open_fixture(fixture *fx, const char *model_path, const char *fixture
     memset(&fx->w, 0, sizeof fx->w);
     fx->st = NULL;
     snprintf(path, sizeof path, "%s/%s", nst_test_fixtures(), fixture_file);
-    if (nst_st_open(&fx->st, path, &err)) { CHECKF(0, "%s", err.msg); return 0; }
-    if (nst_weights_load(&fx->w, model_path, &err)) { CHECKF(0, "%s", err.msg); return 0; }
+    if (nsti_st_open(&fx->st, path, &err)) { CHECKF(0, "%s", err.msg); return 0; }
+    if (nsti_weights_load(&fx->w, model_path, &err)) { CHECKF(0, "%s", err.msg); return 0; }
     return 1;
 }
 
 static void close_fixture(fixture *fx) {
-    nst_weights_free(&fx->w);
-    if (fx->st) nst_st_close(fx->st);
+    nsti_weights_free(&fx->w);
+    if (fx->st) nsti_st_close(fx->st);
 }
 
 // Every convX_Y and reluX_Y activation of the fixture's input image.
-static void check_activations(fixture *fx, const char *prefix, int avg_pool, const nst_backend_ops *backend) {
+static void check_activations(fixture *fx, const char *prefix, int avg_pool, const nsti_backend_ops *backend) {
     int64_t n;
     char key[128];
     snprintf(key, sizeof key, "%sx", prefix);
     float *x = get(fx, key, &n);
     if (!x) return;
-    nst_vgg net;
+    nsti_vgg net;
     nst_error err;
     int keep[NST_MAX_CONVS];
     for (int i = 0; i < NST_MAX_CONVS; i++) keep[i] = NST_LOSS_PRE | NST_LOSS_POST;
-    if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 37, 45, keep, avg_pool, backend, use_bf16, 0, &err)) { CHECKF(0, "%s", err.msg); free(x); return; }
+    if (nsti_vgg_init(&net, &fx->w, fx->w.n_conv, 37, 45, keep, avg_pool, backend, use_bf16, 0, &err)) { CHECKF(0, "%s", err.msg); free(x); return; }
     int forced = use_bf16 >> 1;   // a forced layout must be the one that runs
     if (forced)
-        CHECKF(!strcmp(nst_dnnl_layout_name(&net), forced == NST_DNNL_LAYOUT_CHANNELS_LAST ? "nhwc" : "nChw16c"),
-               "layout %s, forced %d", nst_dnnl_layout_name(&net), forced);
+        CHECKF(!strcmp(nsti_dnnl_layout_name(&net), forced == NST_DNNL_LAYOUT_CHANNELS_LAST ? "nhwc" : "nChw16c"),
+               "layout %s, forced %d", nsti_dnnl_layout_name(&net), forced);
     // the layout chosen for this CPU runs no reference kernel (on AMX, bf16's first
     // layer did: 7.5 s of a 512-px iteration); a forced one may, on a CPU not made for it
     char slow[256];
-    if (!forced) CHECKF(nst_dnnl_reference_kernels(&net, slow, sizeof slow) == 0, "bf16=%d: %s", use_bf16, slow);
-    nst_vgg_forward(&net, x);
+    if (!forced) CHECKF(nsti_dnnl_reference_kernels(&net, slow, sizeof slow) == 0, "bf16=%d: %s", use_bf16, slow);
+    nsti_vgg_forward(&net, x);
     for (int i = 0; i < fx->w.n_conv; i++)
         for (int relu = 0; relu < 2; relu++) {
-            nst_layer_ref r = {i, relu};
+            nsti_layer_ref r = {i, relu};
             char lname[16];
-            nst_layer_format(lname, sizeof lname, &fx->w, r);
+            nsti_layer_format(lname, sizeof lname, &fx->w, r);
             snprintf(key, sizeof key, "%sact.%s", prefix, lname);
             int64_t m;
             float *want = get(fx, key, &m);
             if (!want) continue;
             CHECKF(m == (int64_t)fx->w.layer[i].cout * net.h[i] * net.w[i], "%s: size %lld", key, (long long)m);
             if (m == (int64_t)fx->w.layer[i].cout * net.h[i] * net.w[i])
-                nst_test_close(key, nst_vgg_activation(&net, r), want, (long)m, rtol, 0);
+                nst_test_close(key, nsti_vgg_activation(&net, r), want, (long)m, rtol, 0);
             free(want);
         }
-    nst_vgg_free(&net);
+    nsti_vgg_free(&net);
     free(x);
 }
 
@@ -135,7 +135,7 @@ static void case_params(nst_params *p, const char *prefix, int n_conv) {
     }
 }
 
-static void check_losses(fixture *fx, const char *prefix, const nst_backend_ops *backend) {
+static void check_losses(fixture *fx, const char *prefix, const nsti_backend_ops *backend) {
     char key[128];
     float *x, *content, *style, *loss, *grad;
     snprintf(key, sizeof key, "%sx", prefix); x = get(fx, key, NULL);
@@ -145,16 +145,16 @@ static void check_losses(fixture *fx, const char *prefix, const nst_backend_ops 
     snprintf(key, sizeof key, "%sgrad", prefix); grad = get(fx, key, NULL);
     nst_params p;
     case_params(&p, prefix, fx->w.n_conv);
-    nst_objective obj;
+    nsti_objective obj;
     nst_error err;
     const float *styles[1] = {style};
     int sw = 33, sh = 41;
     float blend = 1;
     if (x && content && style && loss && grad &&
-        !nst_objective_init(&obj, &fx->w, &p, content, 45, 37, styles, &sw, &sh, 1, &blend, backend, use_bf16, &err)) {
+        !nsti_objective_init(&obj, &fx->w, &p, content, 45, 37, styles, &sw, &sh, 1, &blend, backend, use_bf16, &err)) {
         float *g = malloc(sizeof(float) * 3 * 37 * 45);
-        double f = nst_objective_eval(&obj, x, g);
-        float got[4] = {(float)f, (float)nst_objective_last(&obj, "content"), (float)nst_objective_last(&obj, "style"), (float)nst_objective_last(&obj, "tv")};
+        double f = nsti_objective_eval(&obj, x, g);
+        float got[4] = {(float)f, (float)nsti_objective_last(&obj, "content"), (float)nsti_objective_last(&obj, "style"), (float)nsti_objective_last(&obj, "tv")};
         for (int i = 0; i < 4; i++) {
             const char *names[4] = {"total", "content", "style", "tv"};
             snprintf(key, sizeof key, "%s%s loss (%s)", fx->name, prefix, names[i]);
@@ -171,10 +171,10 @@ static void check_losses(fixture *fx, const char *prefix, const nst_backend_ops 
         else nst_test_close(key, g, grad, 3 * 37 * 45, rtol, 0);
         // the same input twice gives the same bits
         float *g2 = malloc(sizeof(float) * 3 * 37 * 45);
-        double f2 = nst_objective_eval(&obj, x, g2);
+        double f2 = nsti_objective_eval(&obj, x, g2);
         CHECK(f2 == f && memcmp(g, g2, sizeof(float) * 3 * 37 * 45) == 0);
         free(g); free(g2);
-        nst_objective_free(&obj);
+        nsti_objective_free(&obj);
     } else if (x && content && style && loss && grad) {
         CHECKF(0, "%s", err.msg);
     }
@@ -184,14 +184,14 @@ static void check_losses(fixture *fx, const char *prefix, const nst_backend_ops 
 static void check_grams(fixture *fx) {
     float *style = get(fx, "main.style_image", NULL);
     if (!style) return;
-    nst_vgg net;
+    nsti_vgg net;
     nst_error err;
-    if (nst_vgg_init(&net, &fx->w, fx->w.n_conv, 41, 33, NULL, 0, &nst_backend_blas, 0, 1, &err)) { CHECKF(0, "%s", err.msg); free(style); return; }
-    nst_vgg_forward(&net, style);
+    if (nsti_vgg_init(&net, &fx->w, fx->w.n_conv, 41, 33, NULL, 0, &nsti_backend_blas, 0, 1, &err)) { CHECKF(0, "%s", err.msg); free(style); return; }
+    nsti_vgg_forward(&net, style);
     const char *names[5] = {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"};
     for (int k = 0; k < 5; k++) {
-        nst_layer_ref r;
-        if (nst_layer_parse(&r, names[k], &fx->w)) continue;
+        nsti_layer_ref r;
+        if (nsti_layer_parse(&r, names[k], &fx->w)) continue;
         char key[64];
         snprintf(key, sizeof key, "main.gram.%s", names[k]);
         int64_t m;
@@ -199,12 +199,12 @@ static void check_grams(fixture *fx) {
         int c = fx->w.layer[r.conv].cout;
         size_t n = (size_t)net.h[r.conv] * net.w[r.conv];
         float *g = malloc(sizeof(float) * c * c);
-        nst_gram(nst_sgemm, g, nst_vgg_activation(&net, r), c, (int)n, (float)(c * n));
+        nsti_gram(nsti_sgemm, g, nsti_vgg_activation(&net, r), c, (int)n, (float)(c * n));
         if (want && m == (int64_t)c * c) nst_test_close(key, g, want, m, RTOL, 0);
         else CHECKF(0, "%s missing or wrong size", key);
         free(g); free(want);
     }
-    nst_vgg_free(&net);
+    nsti_vgg_free(&net);
     free(style);
 }
 
@@ -216,7 +216,7 @@ static void run_model(const char *name, const char *model_path, const char *fixt
         static const int bf16_arg[7] = {0, 0, 0, 1, NST_DNNL_LAYOUT_CHANNELS_LAST << 1,
                                         1 | NST_DNNL_LAYOUT_BLOCKED << 1, 1 | NST_DNNL_LAYOUT_CHANNELS_LAST << 1};
         for (int b = 0; b < 7; b++) {
-            const nst_backend_ops *be = b == 0 ? &nst_backend_reference : b == 1 ? &nst_backend_blas : &nst_backend_dnnl;
+            const nsti_backend_ops *be = b == 0 ? &nsti_backend_reference : b == 1 ? &nsti_backend_blas : &nsti_backend_dnnl;
             if (!be->available()) continue;
             if ((bf16_arg[b] & 1) && !be->has_bf16()) { printf("     (no bf16 on this CPU: bf16 not checked)\n"); continue; }
             use_bf16 = bf16_arg[b];
@@ -251,31 +251,31 @@ static void test_partial_caffe_model_against_pytorch(void) {
 // oneDNN's ISA values (dnnl_types.h of libdnnl 2.6) are bit sets: AVX2-VNNI (0x407) is
 // numerically above AVX512-AMX (0x3e7) but has neither AMX nor AVX512-BF16 (0xe7).
 static void test_isa_is_a_set_of_features(void) {
-    CHECK(!nst_dnnl_isa_includes(0x407, 0x3e7) && !nst_dnnl_isa_includes(0x407, 0xe7));
-    CHECK(nst_dnnl_isa_includes(0x3e7, 0x3e7) && nst_dnnl_isa_includes(0x3e7, 0xe7));
-    CHECK(nst_dnnl_isa_includes(0xe7, 0xe7) && !nst_dnnl_isa_includes(0xe7, 0x3e7));
-    CHECK(!nst_dnnl_isa_includes(0x67, 0xe7));   // AVX512-VNNI: no bf16
+    CHECK(!nsti_dnnl_isa_includes(0x407, 0x3e7) && !nsti_dnnl_isa_includes(0x407, 0xe7));
+    CHECK(nsti_dnnl_isa_includes(0x3e7, 0x3e7) && nsti_dnnl_isa_includes(0x3e7, 0xe7));
+    CHECK(nsti_dnnl_isa_includes(0xe7, 0xe7) && !nsti_dnnl_isa_includes(0xe7, 0x3e7));
+    CHECK(!nsti_dnnl_isa_includes(0x67, 0xe7));   // AVX512-VNNI: no bf16
 }
 
 static void test_missing_layer_lists_available(void) {
     char model[1024];
     snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     nst_error err;
-    if (nst_weights_load(&w, model, &err)) { CHECKF(0, "%s", err.msg); return; }
+    if (nsti_weights_load(&w, model, &err)) { CHECKF(0, "%s", err.msg); return; }
     nst_params p;
     nst_params_default(&p);
     snprintf(p.style_layers, sizeof p.style_layers, "relu1_1,relu5_1");
-    nst_objective obj;
+    nsti_objective obj;
     memset(&obj, 0, sizeof obj);
-    CHECK(nst_objective_layers(&obj, &w, &p, &err) == NST_ERR_MODEL);
+    CHECK(nsti_objective_layers(&obj, &w, &p, &err) == NST_ERR_MODEL);
     CHECKF(strstr(err.msg, "relu5_1") && strstr(err.msg, "conv3_4"), "%s", err.msg);
     // defaults fall back to the deepest layers present
     nst_params_default(&p);
-    CHECK(nst_objective_layers(&obj, &w, &p, &err) == 0);
+    CHECK(nsti_objective_layers(&obj, &w, &p, &err) == 0);
     CHECK(obj.n_content == 1 && obj.content[0].conv == 5 && obj.content[0].relu);   // relu3_2
     CHECK(obj.n_style == 3 && obj.style[2].conv == 4);   // relu1_1, relu2_1, relu3_1
-    nst_weights_free(&w);
+    nsti_weights_free(&w);
 }
 
 // VGG16 is data too: torchvision's layout (poolings after conv1_2, 2_2, 3_3, 4_3) comes
@@ -285,26 +285,26 @@ static void test_vgg16_against_pytorch(void) {
     for (int f = 0; f < 2; f++) {
         char model[1024];
         snprintf(model, sizeof model, "%s/%s", nst_test_fixtures(), files[f]);
-        nst_vgg_weights w;
+        nsti_vgg_weights w;
         nst_error err;
-        if (nst_weights_load(&w, model, &err)) { CHECKF(0, "%s", err.msg); continue; }
-        CHECKF(w.n_conv == 13 && !strcmp(nst_layout_arch(w.layer, w.n_conv), "vgg16"), "%s: %d layers", files[f], w.n_conv);
+        if (nsti_weights_load(&w, model, &err)) { CHECKF(0, "%s", err.msg); continue; }
+        CHECKF(w.n_conv == 13 && !strcmp(nsti_layout_arch(w.layer, w.n_conv), "vgg16"), "%s: %d layers", files[f], w.n_conv);
         CHECK(!strcmp(w.layer[12].name, "conv5_3") && w.layer[7].pool_before && w.layer[7].cin == 256 &&
               w.layer[7].cout == 512 && !w.layer[6].pool_before);
         // the defaults come from the table: relu4_2 and each block's first layer
         nst_params p;
         nst_params_default(&p);
-        nst_objective obj;
+        nsti_objective obj;
         memset(&obj, 0, sizeof obj);
-        CHECK(nst_objective_layers(&obj, &w, &p, &err) == 0);
+        CHECK(nsti_objective_layers(&obj, &w, &p, &err) == 0);
         CHECK(obj.n_content == 1 && obj.content[0].conv == 8 && obj.content[0].relu);
         static const int firsts[5] = {0, 2, 4, 7, 10};
         CHECK(obj.n_style == 5);
         for (int i = 0; i < 5 && i < obj.n_style; i++) CHECKF(obj.style[i].conv == firsts[i], "style %d", i);
         snprintf(p.style_layers, sizeof p.style_layers, "relu5_4");   // VGG19's, not VGG16's
-        CHECK(nst_objective_layers(&obj, &w, &p, &err) == NST_ERR_MODEL);
+        CHECK(nsti_objective_layers(&obj, &w, &p, &err) == NST_ERR_MODEL);
         CHECKF(strstr(err.msg, "conv5_3"), "%s", err.msg);
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
         run_model(f ? "vgg16 safetensors " : "vgg16 pth ", model, "net_vgg16.safetensors");
     }
 }

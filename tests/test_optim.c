@@ -10,22 +10,22 @@
 static void test_adam_matches_torch(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/adam.safetensors", nst_test_fixtures());
-    nst_st_file *f;
+    nsti_st_file *f;
     nst_error err;
-    if (nst_st_open(&f, path, &err)) { CHECKF(0, "%s", err.msg); return; }
+    if (nsti_st_open(&f, path, &err)) { CHECKF(0, "%s", err.msg); return; }
     float *p0, *grads, *traj;
     int64_t s0[8], s1[8], s2[8];
     int nd;
-    CHECK(nst_st_read_f32(f, "p0", &p0, s0, &nd, &err) == 0);
-    CHECK(nst_st_read_f32(f, "grads", &grads, s1, &nd, &err) == 0);
-    CHECK(nst_st_read_f32(f, "traj", &traj, s2, &nd, &err) == 0);
-    nst_st_close(f);
+    CHECK(nsti_st_read_f32(f, "p0", &p0, s0, &nd, &err) == 0);
+    CHECK(nsti_st_read_f32(f, "grads", &grads, s1, &nd, &err) == 0);
+    CHECK(nsti_st_read_f32(f, "traj", &traj, s2, &nd, &err) == 0);
+    nsti_st_close(f);
     if (nst_test_case_failed) return;
     size_t n = (size_t)s0[0];
-    nst_adam a;
-    CHECK(nst_adam_init(&a, n, 0.01f, &err) == 0);
+    nsti_adam a;
+    CHECK(nsti_adam_init(&a, n, 0.01f, &err) == 0);
     for (int step = 0; step < (int)s1[0]; step++) {
-        CHECK(nst_adam_step(&a, p0, grads + step * n) == NST_STEP_OK);
+        CHECK(nsti_adam_step(&a, p0, grads + step * n) == NST_STEP_OK);
         char what[32];
         snprintf(what, sizeof what, "adam step %d", step + 1);
         nst_test_close(what, p0, traj + step * n, (long)n, 1e-6, 1e-7);
@@ -33,11 +33,11 @@ static void test_adam_matches_torch(void) {
     // a gradient whose square overflows float32: the step says so (0 is success, as
     // for L-BFGS)
     float huge[4] = {1e20f, 0, 0, 0}, x4[4] = {0, 0, 0, 0};
-    nst_adam b;
-    CHECK(nst_adam_init(&b, 4, 0.01f, &err) == 0);
-    CHECK(nst_adam_step(&b, x4, huge) == NST_STEP_FAILED);
-    nst_adam_free(&b);
-    nst_adam_free(&a);
+    nsti_adam b;
+    CHECK(nsti_adam_init(&b, 4, 0.01f, &err) == 0);
+    CHECK(nsti_adam_step(&b, x4, huge) == NST_STEP_FAILED);
+    nsti_adam_free(&b);
+    nsti_adam_free(&a);
     free(p0); free(grads); free(traj);
 }
 
@@ -66,15 +66,15 @@ static double quadratic(void *ctx, const float *x, float *g) {
     return f;
 }
 
-static void run_lbfgs(nst_objective_fn fn, size_t n, float *x, int iters) {
-    nst_lbfgs o;
+static void run_lbfgs(nsti_objective_fn fn, size_t n, float *x, int iters) {
+    nsti_lbfgs o;
     nst_error err;
     float *g = malloc(n * sizeof(float));
-    CHECK(nst_lbfgs_init(&o, n, 10, 1.0f, &err) == 0);
+    CHECK(nsti_lbfgs_init(&o, n, 10, 1.0f, &err) == 0);
     double f = fn(&n, x, g);
     for (int i = 0; i < iters; i++)
-        if (nst_lbfgs_step(&o, x, &f, g, fn, &n)) break;
-    nst_lbfgs_free(&o);
+        if (nsti_lbfgs_step(&o, x, &f, g, fn, &n)) break;
+    nsti_lbfgs_free(&o);
     free(g);
 }
 
@@ -100,15 +100,15 @@ static double nan_objective(void *ctx, const float *x, float *g) {
 }
 
 static void test_lbfgs_reports_nan(void) {
-    nst_lbfgs o;
+    nsti_lbfgs o;
     nst_error err;
     float x[1] = {0.4f}, g[1];
-    CHECK(nst_lbfgs_init(&o, 1, 5, 1.0f, &err) == 0);
+    CHECK(nsti_lbfgs_init(&o, 1, 5, 1.0f, &err) == 0);
     double f = nan_objective(NULL, x, g);
     int st = 0;
-    for (int i = 0; i < 50 && st == 0; i++) st = nst_lbfgs_step(&o, x, &f, g, nan_objective, NULL);
+    for (int i = 0; i < 50 && st == 0; i++) st = nsti_lbfgs_step(&o, x, &f, g, nan_objective, NULL);
     CHECK(isfinite(f) && x[0] < 0.5f);   // never moves to a NaN point
-    nst_lbfgs_free(&o);
+    nsti_lbfgs_free(&o);
 }
 
 static double bowl(void *ctx, const float *x, float *g) {   // convex: 0.5 (x0^2 + 2 x1^2)
@@ -125,21 +125,21 @@ static double cap(void *ctx, const float *x, float *g) {    // concave: -0.5 |x|
 // A pair of negative curvature is not stored, and leaves the stored ones as they were
 // (a full history once had the oldest pair's s and y overwritten, its rho kept).
 static void test_lbfgs_rejected_pair_keeps_history(void) {
-    nst_lbfgs o;
+    nsti_lbfgs o;
     nst_error err;
-    CHECK(nst_lbfgs_init(&o, 2, 1, 1.0f, &err) == 0);
+    CHECK(nsti_lbfgs_init(&o, 2, 1, 1.0f, &err) == 0);
     float x[2] = {1.0f, 1.0f}, g[2];
     double f = bowl(NULL, x, g);
-    CHECK(nst_lbfgs_step(&o, x, &f, g, bowl, NULL) == 0);
+    CHECK(nsti_lbfgs_step(&o, x, &f, g, bowl, NULL) == 0);
     CHECKF(o.count == 1, "count %d after a convex step", o.count);
     float s0[2] = {o.s[0][0], o.s[0][1]}, y0[2] = {o.y[0][0], o.y[0][1]};
     double rho0 = o.rho[0];
     f = cap(NULL, x, g);   // from here on the function curves down
-    CHECK(nst_lbfgs_step(&o, x, &f, g, cap, NULL) == 0);
+    CHECK(nsti_lbfgs_step(&o, x, &f, g, cap, NULL) == 0);
     CHECKF(o.count == 1 && o.rho[0] == rho0, "count %d, rho %g (was %g)", o.count, o.rho[0], rho0);
     CHECKF(o.s[0][0] == s0[0] && o.s[0][1] == s0[1] && o.y[0][0] == y0[0] && o.y[0][1] == y0[1],
            "the stored pair changed: s (%g, %g) -> (%g, %g)", s0[0], s0[1], o.s[0][0], o.s[0][1]);
-    nst_lbfgs_free(&o);
+    nsti_lbfgs_free(&o);
 }
 
 int main(void) {

@@ -62,7 +62,7 @@ static nst_model *scaled_twin(const nst_model *m, float k) {
     memset(t->weights.weight, 0, sizeof t->weights.weight);   // its own copies, below
     memset(t->weights.bias, 0, sizeof t->weights.bias);
     for (int i = 0; i < m->weights.n_conv; i++) {
-        const nst_conv_layer *l = &m->weights.layer[i];
+        const nsti_conv_layer *l = &m->weights.layer[i];
         size_t nw = (size_t)l->cout * l->cin * 9, nb = (size_t)l->cout;
         t->weights.weight[i] = malloc(nw * sizeof(float));
         t->weights.bias[i] = malloc(nb * sizeof(float));
@@ -277,21 +277,21 @@ static void test_auto_gradient_through_the_input_conversion(void) {
     nst_params_default(&p);
     p.tv_weight = 5;
     p.style_weight = 10;
-    nst_objective obj;
+    nsti_objective obj;
     const float *styles[1] = {s};
     int sw = W, sh = H;
     float blend = 1;
-    if (nst_objective_init(&obj, &m->weights, &p, c, W, H, styles, &sw, &sh, 1, &blend, &nst_backend_blas, 0, &err)) {
+    if (nsti_objective_init(&obj, &m->weights, &p, c, W, H, styles, &sw, &sh, 1, &blend, &nsti_backend_blas, 0, &err)) {
         CHECKF(0, "%s", err.msg);
     } else {
         CHECK(obj.to_model[0] != 1.0f && obj.xbuf);   // the conversion is on the path
-        nst_objective_eval(&obj, u, g);
+        nsti_objective_eval(&obj, u, g);
         double worst = 0;
         for (int t = 0; t < 24; t++) {
             size_t i = (size_t)t * 37 % n;
             float keep = u[i], h = 0.05f;
-            u[i] = keep + h; double fp = nst_objective_eval(&obj, u, g2);
-            u[i] = keep - h; double fm = nst_objective_eval(&obj, u, g2);
+            u[i] = keep + h; double fp = nsti_objective_eval(&obj, u, g2);
+            u[i] = keep - h; double fm = nsti_objective_eval(&obj, u, g2);
             u[i] = keep;
             double fd = (fp - fm) / (2 * h), err_i = fabs(fd - g[i]) / (fabs(fd) + fabs(g[i]) + 1e-9);
             if (err_i > worst) worst = err_i;
@@ -300,18 +300,18 @@ static void test_auto_gradient_through_the_input_conversion(void) {
         CHECKF(worst < 2e-2, "worst %.3e", worst);
         // the network sees the picture clamped to 0..255: the same content and style
         // terms as at the clamped picture itself, where the range penalty is 0
-        nst_objective_eval(&obj, u, g2);
-        double content_out = nst_objective_last(&obj, "content"), style_out = nst_objective_last(&obj, "style"), range_out = nst_objective_last(&obj, "range");
+        nsti_objective_eval(&obj, u, g2);
+        double content_out = nsti_objective_last(&obj, "content"), style_out = nsti_objective_last(&obj, "style"), range_out = nsti_objective_last(&obj, "range");
         for (size_t i = 0; i < n; i++) {
             int ch = (int)(i / (W * H));
             u[i] = fminf(fmaxf(u[i], obj.lo[ch]), obj.hi[ch]);
         }
-        nst_objective_eval(&obj, u, g2);
-        CHECKF(range_out > 0 && nst_objective_last(&obj, "range") == 0, "range penalty %g outside, %g inside", range_out, nst_objective_last(&obj, "range"));
-        CHECKF(nst_objective_last(&obj, "content") == content_out && nst_objective_last(&obj, "style") == style_out,
+        nsti_objective_eval(&obj, u, g2);
+        CHECKF(range_out > 0 && nsti_objective_last(&obj, "range") == 0, "range penalty %g outside, %g inside", range_out, nsti_objective_last(&obj, "range"));
+        CHECKF(nsti_objective_last(&obj, "content") == content_out && nsti_objective_last(&obj, "style") == style_out,
                "content %.9g vs %.9g, style %.9g vs %.9g: the network saw values outside 0..255", content_out,
-               nst_objective_last(&obj, "content"), style_out, nst_objective_last(&obj, "style"));
-        nst_objective_free(&obj);
+               nsti_objective_last(&obj, "content"), style_out, nsti_objective_last(&obj, "style"));
+        nsti_objective_free(&obj);
     }
     nst_model_free(m);
     free(c); free(s); free(u); free(g); free(g2);

@@ -123,63 +123,63 @@ static double quadratic(void *ctx, const float *x, float *g) {
 // read back into a fresh one, both take the next step to the same bits.
 static void test_lbfgs_state_round_trip(void) {
     enum { N = 12 };
-    nst_lbfgs a, b;
+    nsti_lbfgs a, b;
     nst_error err;
-    CHECK(nst_lbfgs_init(&a, N, 3, 1.0f, &err) == 0 && nst_lbfgs_init(&b, N, 3, 1.0f, &err) == 0);
+    CHECK(nsti_lbfgs_init(&a, N, 3, 1.0f, &err) == 0 && nsti_lbfgs_init(&b, N, 3, 1.0f, &err) == 0);
     float x[N], g[N], xb[N], gb[N];
     for (int i = 0; i < N; i++) x[i] = (float)(i % 5) - 1.0f;
     double f = quadratic(NULL, x, g);
-    for (int k = 0; k < 4; k++) CHECK(nst_lbfgs_step(&a, x, &f, g, quadratic, NULL) == 0);
+    for (int k = 0; k < 4; k++) CHECK(nsti_lbfgs_step(&a, x, &f, g, quadratic, NULL) == 0);
     CHECKF(a.count == 3 && a.head != 2, "count %d head %d: the ring has not wrapped", a.count, a.head);
     char path[300];
     path_in_tmp(path, sizeof path, "unit.ckpt");
     // four terms: the fourth goes to the slot after the range penalty's
-    nst_checkpoint ck = {.iter = 4, .w = 2, .h = 2, .optimizer = NST_OPTIMIZER_LBFGS, .fingerprint = 0xabcdef12u,
+    nsti_checkpoint ck = {.iter = 4, .w = 2, .h = 2, .optimizer = NST_OPTIMIZER_LBFGS, .fingerprint = 0xabcdef12u,
                          .loss = f, .n_terms = 4, .term = {1, 2, 3, 7}, .range = 0.25, .elapsed_s = 4.5,
                          .x = x, .grad = g, .lbfgs = &a};
-    CHECKF(nst_checkpoint_write(path, &ck, &err) == 0, "%s", err.msg);
-    nst_checkpoint in = {.w = 2, .h = 2, .optimizer = NST_OPTIMIZER_LBFGS, .fingerprint = 0xabcdef12u, .n_terms = 4,
+    CHECKF(nsti_checkpoint_write(path, &ck, &err) == 0, "%s", err.msg);
+    nsti_checkpoint in = {.w = 2, .h = 2, .optimizer = NST_OPTIMIZER_LBFGS, .fingerprint = 0xabcdef12u, .n_terms = 4,
                          .x = xb, .grad = gb, .lbfgs = &b};
-    CHECKF(nst_checkpoint_read(path, &in, &err) == 0, "%s", err.msg);
+    CHECKF(nsti_checkpoint_read(path, &in, &err) == 0, "%s", err.msg);
     CHECK(in.iter == 4 && in.loss == f && in.term[0] == 1 && in.term[1] == 2 && in.term[2] == 3 && in.term[3] == 7 &&
           in.range == 0.25 && in.elapsed_s == 4.5);
     CHECK(memcmp(x, xb, sizeof x) == 0 && memcmp(g, gb, sizeof g) == 0 && b.count == 3 && b.iter == a.iter);
     double fb = in.loss;
-    CHECK(nst_lbfgs_step(&a, x, &f, g, quadratic, NULL) == 0);
-    CHECK(nst_lbfgs_step(&b, xb, &fb, gb, quadratic, NULL) == 0);
+    CHECK(nsti_lbfgs_step(&a, x, &f, g, quadratic, NULL) == 0);
+    CHECK(nsti_lbfgs_step(&b, xb, &fb, gb, quadratic, NULL) == 0);
     CHECKF(memcmp(x, xb, sizeof x) == 0 && f == fb, "the step after reading differs: f %.17g vs %.17g", f, fb);
-    nst_lbfgs_free(&a);
-    nst_lbfgs_free(&b);
+    nsti_lbfgs_free(&a);
+    nsti_lbfgs_free(&b);
 }
 
 static void test_adam_state_round_trip(void) {
     enum { N = 12 };
-    nst_adam a, b;
+    nsti_adam a, b;
     nst_error err;
-    CHECK(nst_adam_init(&a, N, 0.1f, &err) == 0 && nst_adam_init(&b, N, 0.1f, &err) == 0);
+    CHECK(nsti_adam_init(&a, N, 0.1f, &err) == 0 && nsti_adam_init(&b, N, 0.1f, &err) == 0);
     float x[N], g[N], xb[N], gb[N];
     for (int i = 0; i < N; i++) x[i] = (float)i;
     double f = quadratic(NULL, x, g);
-    for (int k = 0; k < 3; k++) { nst_adam_step(&a, x, g); f = quadratic(NULL, x, g); }
+    for (int k = 0; k < 3; k++) { nsti_adam_step(&a, x, g); f = quadratic(NULL, x, g); }
     char path[300];
     path_in_tmp(path, sizeof path, "unit_adam.ckpt");
-    nst_checkpoint ck = {.iter = 3, .w = 2, .h = 2, .optimizer = NST_OPTIMIZER_ADAM, .fingerprint = 7, .loss = f,
+    nsti_checkpoint ck = {.iter = 3, .w = 2, .h = 2, .optimizer = NST_OPTIMIZER_ADAM, .fingerprint = 7, .loss = f,
                          .x = x, .grad = g, .adam = &a};
-    CHECKF(nst_checkpoint_write(path, &ck, &err) == 0, "%s", err.msg);
-    nst_checkpoint in = {.w = 2, .h = 2, .optimizer = NST_OPTIMIZER_ADAM, .fingerprint = 7, .x = xb, .grad = gb,
+    CHECKF(nsti_checkpoint_write(path, &ck, &err) == 0, "%s", err.msg);
+    nsti_checkpoint in = {.w = 2, .h = 2, .optimizer = NST_OPTIMIZER_ADAM, .fingerprint = 7, .x = xb, .grad = gb,
                          .adam = &b};
-    CHECKF(nst_checkpoint_read(path, &in, &err) == 0, "%s", err.msg);
+    CHECKF(nsti_checkpoint_read(path, &in, &err) == 0, "%s", err.msg);
     CHECK(b.t == 3 && memcmp(a.m, b.m, N * sizeof(float)) == 0 && memcmp(a.v, b.v, N * sizeof(float)) == 0);
-    nst_adam_step(&a, x, g);
-    nst_adam_step(&b, xb, gb);
+    nsti_adam_step(&a, x, g);
+    nsti_adam_step(&b, xb, gb);
     CHECK(memcmp(x, xb, sizeof x) == 0);
     // the same file, expected with another fingerprint, size or optimizer: refused
     in.fingerprint = 8;
-    CHECK(nst_checkpoint_read(path, &in, &err) == NST_ERR_USAGE && strstr(err.msg, "other pictures"));
+    CHECK(nsti_checkpoint_read(path, &in, &err) == NST_ERR_USAGE && strstr(err.msg, "other pictures"));
     in.fingerprint = 7; in.w = 3;
-    CHECK(nst_checkpoint_read(path, &in, &err) == NST_ERR_USAGE && strstr(err.msg, "2x2"));
-    nst_adam_free(&a);
-    nst_adam_free(&b);
+    CHECK(nsti_checkpoint_read(path, &in, &err) == NST_ERR_USAGE && strstr(err.msg, "2x2"));
+    nsti_adam_free(&a);
+    nsti_adam_free(&b);
 }
 
 // ---- Killed, stopped, resumed --------------------------------------------------------

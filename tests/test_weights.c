@@ -63,7 +63,7 @@ static int same_bits(const char *what, const float *got, const float *want, size
 static size_t weight_n(int i) { return (size_t)vgg19_cout(i) * (size_t)vgg19_cin(i) * 9; }
 
 // w's first n layers against floats laid out w0 b0 w1 b1 ...; returns floats used.
-static size_t check_layers(const nst_vgg_weights *w, int n, const float *want, const char *what) {
+static size_t check_layers(const nsti_vgg_weights *w, int n, const float *want, const char *what) {
     size_t at = 0;
     char label[128];
     for (int i = 0; i < n; i++) {
@@ -79,7 +79,7 @@ static size_t check_layers(const nst_vgg_weights *w, int n, const float *want, c
     return at;
 }
 
-static int norm_equal(const nst_input_norm *a, const nst_input_norm *b) {
+static int norm_equal(const nsti_input_norm *a, const nsti_input_norm *b) {
     return a->bgr == b->bgr && a->scale == b->scale && !memcmp(a->mean, b->mean, sizeof a->mean) &&
            !memcmp(a->std, b->std, sizeof a->std) && a->name && b->name && !strcmp(a->name, b->name);
 }
@@ -90,9 +90,9 @@ static void expect_fail(const char *path, int code, const char *needle) {
     nst_test_weights_refused(path, code, needle);
 }
 
-static int load_ok(nst_vgg_weights *w, const char *path) {
+static int load_ok(nsti_vgg_weights *w, const char *path) {
     nst_error err = {0, ""};
-    if (nst_weights_load(w, path, &err) != NST_OK) {
+    if (nsti_weights_load(w, path, &err) != NST_OK) {
         CHECKF(0, "loading %s: %s", path, err.msg);
         return 0;
     }
@@ -278,7 +278,7 @@ static void test_half_to_float_matches_torch(void) {
     CHECK(n == 65536);
     int bad = 0;
     for (size_t i = 0; i < n && bad < 5; i++) {
-        float got = nst_half_to_float((uint16_t)i);
+        float got = nsti_half_to_float((uint16_t)i);
         int ok = isnan(want[i]) ? isnan(got) != 0 : memcmp(&got, &want[i], 4) == 0;
         if (!ok) { bad++; CHECKF(0, "half 0x%04zx: got %.9g want %.9g", i, got, want[i]); }
     }
@@ -292,7 +292,7 @@ static void test_bf16_to_float_matches_torch(void) {
     CHECK(n == 65536);
     int bad = 0;
     for (size_t i = 0; i < n && bad < 5; i++) {
-        float got = nst_bf16_to_float((uint16_t)i);
+        float got = nsti_bf16_to_float((uint16_t)i);
         int ok = isnan(want[i]) ? isnan(got) != 0 : memcmp(&got, &want[i], 4) == 0;
         if (!ok) { bad++; CHECKF(0, "bf16 0x%04zx: got %.9g want %.9g", i, got, want[i]); }
     }
@@ -307,7 +307,7 @@ static void test_float_to_half_rounds_like_torch(void) {
     CHECK(m == 2 * n && n > 100000);
     int bad = 0;
     for (size_t i = 0; i < n && 2 * i + 1 < m && bad < 5; i++) {
-        uint16_t want = (uint16_t)(out[2 * i] | out[2 * i + 1] << 8), got = nst_float_to_half(in[i]);
+        uint16_t want = (uint16_t)(out[2 * i] | out[2 * i + 1] << 8), got = nsti_float_to_half(in[i]);
         int want_nan = (want & 0x7c00) == 0x7c00 && (want & 0x3ff);
         int got_nan = (got & 0x7c00) == 0x7c00 && (got & 0x3ff);
         if (want_nan ? !got_nan : got != want) {
@@ -321,44 +321,44 @@ static void test_float_to_half_rounds_like_torch(void) {
 
 // The layer table from `features` indices: VGG19's and VGG16's, and the refusals.
 static void test_layout_from_features(void) {
-    nst_conv_layer l[NST_MAX_CONVS];
+    nsti_conv_layer l[NST_MAX_CONVS];
     int f19[16], bad = -1;
     for (int i = 0; i < 16; i++) f19[i] = vgg19_feature(i);
-    CHECK(nst_layout_from_features(l, f19, 16, &bad) == 0);
+    CHECK(nsti_layout_from_features(l, f19, 16, &bad) == 0);
     for (int i = 0; i < 16; i++) {
         CHECKF(!strcmp(l[i].name, vgg19_name(i)), "layer %d: %s", i, l[i].name);
         CHECK(l[i].pool_before == (i == 2 || i == 4 || i == 8 || i == 12));
     }
-    CHECK(!strcmp(nst_layout_arch(l, 16), "vgg19") && !strcmp(nst_layout_arch(l, 8), "vgg"));
+    CHECK(!strcmp(nsti_layout_arch(l, 16), "vgg19") && !strcmp(nsti_layout_arch(l, 8), "vgg"));
     static const int f16[13] = {0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28};   // torchvision's vgg16
     static const char *const n16[13] = {"conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3",
                                         "conv4_1", "conv4_2", "conv4_3", "conv5_1", "conv5_2", "conv5_3"};
-    CHECK(nst_layout_from_features(l, f16, 13, &bad) == 0);
+    CHECK(nsti_layout_from_features(l, f16, 13, &bad) == 0);
     for (int i = 0; i < 13; i++) CHECKF(!strcmp(l[i].name, n16[i]), "vgg16 layer %d: %s", i, l[i].name);
-    CHECK(l[7].pool_before && l[10].pool_before && !l[8].pool_before && !strcmp(nst_layout_arch(l, 13), "vgg16"));
+    CHECK(l[7].pool_before && l[10].pool_before && !l[8].pool_before && !strcmp(nsti_layout_arch(l, 13), "vgg16"));
     int relu = -1;
-    CHECK(nst_layout_find(l, 13, "relu4_3", &relu) == 9 && relu == 1);
-    CHECK(nst_layout_find(l, 13, "conv5_4", &relu) == -1 && nst_layout_find(l, 13, "pool1", &relu) == -1);
+    CHECK(nsti_layout_find(l, 13, "relu4_3", &relu) == 9 && relu == 1);
+    CHECK(nsti_layout_find(l, 13, "conv5_4", &relu) == -1 && nsti_layout_find(l, 13, "pool1", &relu) == -1);
     static const int gap[3] = {0, 2, 6}, late[2] = {2, 4}, adjacent[2] = {0, 1};
-    CHECK(nst_layout_from_features(l, gap, 3, &bad) == -1 && bad == 2);
-    CHECK(nst_layout_from_features(l, late, 2, &bad) == -1 && bad == 0);
-    CHECK(nst_layout_from_features(l, adjacent, 2, &bad) == -1 && bad == 1);
+    CHECK(nsti_layout_from_features(l, gap, 3, &bad) == -1 && bad == 2);
+    CHECK(nsti_layout_from_features(l, late, 2, &bad) == -1 && bad == 0);
+    CHECK(nsti_layout_from_features(l, adjacent, 2, &bad) == -1 && bad == 1);
 }
 
 // --- real files load with exact values ---
 
 static void check_small3(const char *file, const char *expected, const char *dtype) {
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     size_t n = 0;
     float *want = read_floats(fixture(expected), &n);
     if (!want) return;
     if (load_ok(&w, fixture(file))) {
         CHECKF(w.n_conv == 3, "%s: n_conv %d", file, w.n_conv);
         CHECKF(!strcmp(w.dtype, dtype), "%s: dtype %s", file, w.dtype);
-        CHECK(norm_equal(&w.norm, &nst_norm_torchvision) && !w.norm_from_metadata);
+        CHECK(norm_equal(&w.norm, &nsti_norm_torchvision) && !w.norm_from_metadata);
         if (w.n_conv == 3) CHECK(check_layers(&w, 3, want, file) == n);
         CHECK(w.weight[3] == NULL && w.bias[3] == NULL);
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
         CHECK(w.n_conv == 0 && w.weight[0] == NULL);
     }
     free(want);
@@ -382,14 +382,14 @@ static void test_safetensors_bf16_exact(void) {
 
 // A module's state_dict: keys "0.weight"..., _metadata via BUILD, plus classifier.*.
 static void check_nofeat(const char *file) {
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     size_t n = 0;
     float *want = read_floats(fixture("expected_small2_nofeat.bin"), &n);
     if (!want) return;
     if (load_ok(&w, fixture(file))) {
         CHECKF(w.n_conv == 2, "n_conv %d", w.n_conv);
         if (w.n_conv == 2) CHECK(check_layers(&w, 2, want, file) == n);
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
     free(want);
 }
@@ -402,11 +402,11 @@ static void test_safetensors_keys_without_features_and_classifier_ignored(void) 
 static void test_shared_partial_caffe_model(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     if (!load_ok(&w, path)) return;
     CHECK(w.n_conv == 8);
     CHECK(w.norm_from_metadata == 1);
-    CHECK(norm_equal(&w.norm, &nst_norm_caffe));
+    CHECK(norm_equal(&w.norm, &nsti_norm_caffe));
     CHECK(w.norm.bgr == 1 && w.norm.scale == 1.0f && w.norm.std[0] == 1.0f);
     CHECK(w.norm.mean[0] == 103.939f && w.norm.mean[1] == 116.779f && w.norm.mean[2] == 123.68f);
     CHECK(!strcmp(w.dtype, "F32"));
@@ -438,17 +438,17 @@ static void test_shared_partial_caffe_model(void) {
     }
     json_decref(h);
     free(raw);
-    nst_weights_free(&w);
+    nsti_weights_free(&w);
 }
 
 static void test_full_vgg19_pth(void) {
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     size_t n = 0;
     float *probe = read_floats(fixture("vgg19_random_full_probe.bin"), &n);
     if (!probe) return;
     if (load_ok(&w, fixture("vgg19_random_full.pth"))) {
         CHECK(w.n_conv == 16 && !strcmp(w.dtype, "F32"));
-        CHECK(norm_equal(&w.norm, &nst_norm_torchvision) && !w.norm_from_metadata);
+        CHECK(norm_equal(&w.norm, &nsti_norm_torchvision) && !w.norm_from_metadata);
         size_t at = 0;
         for (int i = 0; i < w.n_conv && at < n; i++) {
             char label[64];
@@ -463,7 +463,7 @@ static void test_full_vgg19_pth(void) {
             at += 128;
         }
         CHECK(at == n);
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
     free(probe);
 }
@@ -471,14 +471,14 @@ static void test_full_vgg19_pth(void) {
 static void test_crafted_pth_loads(void) {
     // The builder's baseline must load, so that the hostile variants below fail for their own reason.
     const char *path = write_conv11_pth("good.pth", conv11_w, conv11_b);
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     if (load_ok(&w, path)) {
         CHECK(w.n_conv == 1 && !strcmp(w.dtype, "F32"));
         if (w.n_conv == 1) {
             same_bits("weight", w.weight[0], w11, 64 * 27);
             same_bits("bias", w.bias[0], b11, 64);
         }
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
     // A tensor at an offset inside a larger shared storage (torch allows it).
     pth_tensor b = conv11_b;
@@ -488,7 +488,7 @@ static void test_crafted_pth_loads(void) {
     path = write_conv11_pth("offset.pth", conv11_w, b);
     if (load_ok(&w, path)) {
         same_bits("bias at offset 100", w.bias[0], w11 + 100, 64);
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
 }
 
@@ -521,11 +521,11 @@ static void test_pickle_opcode_subset(void) {
     pk_bytes(&q, p.b + 2, p.n - 2);
     const char *files[2] = {write_pth("subset.pth", &p, sizeof w11), write_pth("frame.pth", &q, sizeof w11)};
     for (int k = 0; k < 2; k++) {
-        nst_vgg_weights w;
+        nsti_vgg_weights w;
         if (!load_ok(&w, files[k])) continue;
         CHECK(w.n_conv == 1);
         if (w.n_conv == 1) same_bits("bias", w.bias[0], b11, 64);
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
     // A FRAME claiming more bytes than there are.
     q.b[3 + 1] = 0x7f;
@@ -547,7 +547,7 @@ static void test_legacy_torch_format(void) {
 
 static void test_metadata_sets_norm(void) {
     st_tensor_spec t[] = {W11, B11};
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     const char *p = write_st("tv_custom.safetensors", t, 2,
                              "{\"input\":\"torchvision: RGB\",\"mean\":\"0.5, 0.25,0.125\",\"std\":\"[0.25,0.5,2]\"}");
     if (load_ok(&w, p)) {
@@ -555,19 +555,19 @@ static void test_metadata_sets_norm(void) {
         CHECK(w.norm.mean[0] == 0.5f && w.norm.mean[1] == 0.25f && w.norm.mean[2] == 0.125f);
         CHECK(w.norm.std[0] == 0.25f && w.norm.std[1] == 0.5f && w.norm.std[2] == 2.0f);
         CHECK(!strcmp(w.norm.name, "torchvision"));
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
     p = write_st("caffe_mean.safetensors", t, 2, "{\"input\":\"caffe\",\"mean_bgr\":\"1,2,3\"}");
     if (load_ok(&w, p)) {
         CHECK(w.norm_from_metadata == 1 && w.norm.bgr == 1 && w.norm.scale == 1.0f);
         CHECK(w.norm.mean[0] == 1.0f && w.norm.mean[1] == 2.0f && w.norm.mean[2] == 3.0f);
         CHECK(!strcmp(w.norm.name, "caffe"));
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
     p = write_st("no_input.safetensors", t, 2, "{\"architecture\":\"vgg19\"}");
     if (load_ok(&w, p)) {
-        CHECK(!w.norm_from_metadata && norm_equal(&w.norm, &nst_norm_torchvision));
-        nst_weights_free(&w);
+        CHECK(!w.norm_from_metadata && norm_equal(&w.norm, &nsti_norm_torchvision));
+        nsti_weights_free(&w);
     }
     expect_fail(write_st("bad_input.safetensors", t, 2, "{\"input\":\"keras\"}"), NST_ERR_FORMAT, "keras");
     expect_fail(write_st("bad_mean.safetensors", t, 2, "{\"input\":\"caffe\",\"mean_bgr\":\"1,2\"}"),
@@ -589,31 +589,31 @@ static int tmp_leftovers(void) {
 }
 
 static void roundtrip(const char *src, const char *dst, const char *dtype, const float *want, size_t n) {
-    nst_vgg_weights w, back;
+    nsti_vgg_weights w, back;
     nst_error err = {0, ""};
     if (!load_ok(&w, fixture(src))) return;
-    w.norm = nst_norm_caffe;
-    int rc = nst_weights_save(&w, tmp(dst), dtype, &err);
+    w.norm = nsti_norm_caffe;
+    int rc = nsti_weights_save(&w, tmp(dst), dtype, &err);
     CHECKF(rc == NST_OK, "save: %s", err.msg);
     CHECK(tmp_leftovers() == 0);
     if (rc == NST_OK && load_ok(&back, tmp(dst))) {
         CHECK(back.n_conv == w.n_conv && !strcmp(back.dtype, dtype));
-        CHECK(back.norm_from_metadata && norm_equal(&back.norm, &nst_norm_caffe));
+        CHECK(back.norm_from_metadata && norm_equal(&back.norm, &nsti_norm_caffe));
         CHECK(check_layers(&back, back.n_conv, want, dst) == n);
-        nst_weights_free(&back);
+        nsti_weights_free(&back);
         // The header carries the documented metadata.
-        nst_st_file *f = NULL;
-        if (nst_st_open(&f, tmp(dst), &err) == NST_OK) {
-            const char *in = nst_st_metadata(f, "input"), *layers = nst_st_metadata(f, "layers");
+        nsti_st_file *f = NULL;
+        if (nsti_st_open(&f, tmp(dst), &err) == NST_OK) {
+            const char *in = nsti_st_metadata(f, "input"), *layers = nsti_st_metadata(f, "layers");
             CHECK(in && !strcmp(in, "caffe: BGR channel order, 0-255 range, mean subtracted"));
             CHECK(layers && !strcmp(layers, w.n_conv == 3 ? "conv1_1..conv2_1" : "conv1_1..conv1_2"));
-            const char *arch = nst_st_metadata(f, "architecture");
+            const char *arch = nsti_st_metadata(f, "architecture");
             CHECK(arch && !strcmp(arch, "vgg"));   // a part of VGG19: no whole architecture
-            CHECK(nst_st_count(f) == 2 * w.n_conv && !strcmp(nst_st_name(f, 0), "features.0.weight"));
-            nst_st_close(f);
+            CHECK(nsti_st_count(f) == 2 * w.n_conv && !strcmp(nsti_st_name(f, 0), "features.0.weight"));
+            nsti_st_close(f);
         } else CHECKF(0, "%s", err.msg);
     }
-    nst_weights_free(&w);
+    nsti_weights_free(&w);
 }
 
 static void test_save_load_roundtrip_f32(void) {
@@ -632,26 +632,26 @@ static void test_save_load_roundtrip_f16(void) {
     // ... and float32 values come back rounded to nearest even.
     want = read_floats(fixture("expected_small2_nofeat.bin"), &n);
     if (!want) return;
-    for (size_t i = 0; i < n; i++) want[i] = nst_half_to_float(nst_float_to_half(want[i]));
+    for (size_t i = 0; i < n; i++) want[i] = nsti_half_to_float(nsti_float_to_half(want[i]));
     roundtrip("small2_nofeat.pth", "rt16b.safetensors", "F16", want, n);
     free(want);
 }
 
 static void test_save_failure_keeps_old_file(void) {
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     nst_error err = {0, ""};
     const char *path = tmp("keep.safetensors");
     write_bytes(path, "old", 3);
     if (!load_ok(&w, fixture("small3_f32.pth"))) return;
     // small3 holds 3e38, beyond F16's range: refused, the old file stays.
-    int rc = nst_weights_save(&w, path, "F16", &err);
+    int rc = nsti_weights_save(&w, path, "F16", &err);
     CHECKF(rc == NST_ERR_NUMERIC && strstr(err.msg, "keep.safetensors"), "%d %s", rc, err.msg);
-    rc = nst_weights_save(&w, path, "BF16", &err);
+    rc = nsti_weights_save(&w, path, "BF16", &err);
     CHECKF(rc == NST_ERR_USAGE && strstr(err.msg, "keep.safetensors"), "%d %s", rc, err.msg);
     w.weight[1][5] = NAN;
-    rc = nst_weights_save(&w, path, "F32", &err);
+    rc = nsti_weights_save(&w, path, "F32", &err);
     CHECKF(rc == NST_ERR_NUMERIC && strstr(err.msg, "conv1_2"), "%d %s", rc, err.msg);
-    rc = nst_weights_save(&w, tmp("no/such/dir.safetensors"), "F32", &err);
+    rc = nsti_weights_save(&w, tmp("no/such/dir.safetensors"), "F32", &err);
     CHECKF(rc != NST_OK, "saved into a missing directory");
     w.weight[1][5] = 0;
     size_t len = 0;
@@ -660,10 +660,10 @@ static void test_save_failure_keeps_old_file(void) {
     free(d);
     CHECK(tmp_leftovers() == 0);
     // And a good save replaces it.
-    rc = nst_weights_save(&w, path, "F32", &err);
+    rc = nsti_weights_save(&w, path, "F32", &err);
     CHECKF(rc == NST_OK, "%s", err.msg);
-    nst_weights_free(&w);
-    if (load_ok(&w, path)) { CHECK(w.n_conv == 3); nst_weights_free(&w); }
+    nsti_weights_free(&w);
+    if (load_ok(&w, path)) { CHECK(w.n_conv == 3); nsti_weights_free(&w); }
 }
 
 // --- broken safetensors ---
@@ -1005,28 +1005,28 @@ static void test_zip_entry_lying_about_size(void) {
 // --- the safetensors API directly ---
 
 static void test_safetensors_api(void) {
-    nst_st_file *f = NULL;
+    nsti_st_file *f = NULL;
     nst_error err = {0, ""};
-    if (nst_st_open(&f, fixture("small3_bf16.safetensors"), &err) != NST_OK) {
+    if (nsti_st_open(&f, fixture("small3_bf16.safetensors"), &err) != NST_OK) {
         CHECKF(0, "%s", err.msg);
         return;
     }
-    CHECK(nst_st_count(f) == 6);
-    CHECK(nst_st_name(f, 6) == NULL && nst_st_name(f, -1) == NULL);
-    CHECK(nst_st_metadata(f, "input") == NULL);
-    CHECK(nst_st_dtype(f, "features.5.bias") && !strcmp(nst_st_dtype(f, "features.5.bias"), "BF16"));
+    CHECK(nsti_st_count(f) == 6);
+    CHECK(nsti_st_name(f, 6) == NULL && nsti_st_name(f, -1) == NULL);
+    CHECK(nsti_st_metadata(f, "input") == NULL);
+    CHECK(nsti_st_dtype(f, "features.5.bias") && !strcmp(nsti_st_dtype(f, "features.5.bias"), "BF16"));
     float *d = NULL;
     int64_t shape[8];
     int nd = 0;
-    CHECK(nst_st_read_f32(f, "features.2.weight", &d, shape, &nd, &err) == NST_OK);
+    CHECK(nsti_st_read_f32(f, "features.2.weight", &d, shape, &nd, &err) == NST_OK);
     CHECK(nd == 4 && shape[0] == 64 && shape[1] == 64 && shape[2] == 3 && shape[3] == 3 && shape[4] == 0);
     free(d);
     d = NULL;
-    CHECK(nst_st_read_f32(f, "nope", &d, shape, &nd, &err) == NST_ERR_MODEL && d == NULL);
+    CHECK(nsti_st_read_f32(f, "nope", &d, shape, &nd, &err) == NST_ERR_MODEL && d == NULL);
     CHECK(strstr(err.msg, "small3_bf16.safetensors") && strstr(err.msg, "nope"));
-    nst_st_close(f);
-    f = (nst_st_file *)1;
-    CHECK(nst_st_open(&f, tmp("absent.safetensors"), &err) == NST_ERR_IO && f == NULL);
+    nsti_st_close(f);
+    f = (nsti_st_file *)1;
+    CHECK(nsti_st_open(&f, tmp("absent.safetensors"), &err) == NST_ERR_IO && f == NULL);
 }
 
 int main(void) {

@@ -130,13 +130,13 @@ unsigned char *nst_test_read_bytes(const char *path, size_t *len) {
 }
 
 void nst_test_weights_refused(const char *path, int code, const char *needle) {
-    nst_vgg_weights w;
+    nsti_vgg_weights w;
     nst_error err = {0, ""};
     memset(&w, 0x5a, sizeof w);  // garbage in: the loader must reset it
-    int rc = nst_weights_load(&w, path, &err);
+    int rc = nsti_weights_load(&w, path, &err);
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     CHECKF(rc != NST_OK, "%s loaded", base);
-    if (rc == NST_OK) { nst_weights_free(&w); return; }
+    if (rc == NST_OK) { nsti_weights_free(&w); return; }
     if (getenv("NST_TEST_VERBOSE")) printf("  [%d] %s\n", rc, err.msg);
     CHECKF(rc == err.code, "%s: return %d but err.code %d", base, rc, err.code);
     CHECKF(!code || rc == code, "%s: code %d, want %d (%s)", base, rc, code, err.msg);

@@ -23,18 +23,18 @@ static double luma(double r, double g, double b) { return KR * r + KG * g + KB *
 
 static int check_image(const nst_image *img, const char *what, nst_error *err) {
     if (!img || !img->data || img->w <= 0 || img->h <= 0)
-        return nst_fail(err, NST_ERR_USAGE, "%s: an empty picture", what);
+        return nsti_fail(err, NST_ERR_USAGE, "%s: an empty picture", what);
     return NST_OK;
 }
 
 int nst_color_keep_chroma(nst_image *out, const nst_image *result, const nst_image *content, nst_error *err) {
     int rc;
-    if (!out) return nst_fail(err, NST_ERR_USAGE, "nst_color_keep_chroma: no output picture");
+    if (!out) return nsti_fail(err, NST_ERR_USAGE, "nst_color_keep_chroma: no output picture");
     if ((rc = check_image(result, "nst_color_keep_chroma: result", err)) ||
         (rc = check_image(content, "nst_color_keep_chroma: content", err)))
         return rc;
     if (result->w != content->w || result->h != content->h)
-        return nst_fail(err, NST_ERR_USAGE, "nst_color_keep_chroma: result is %dx%d but content is %dx%d",
+        return nsti_fail(err, NST_ERR_USAGE, "nst_color_keep_chroma: result is %dx%d but content is %dx%d",
                         result->w, result->h, content->w, content->h);
     nst_image o = {0};
     if ((rc = nst_image_alloc(&o, result->w, result->h, err))) return rc;
@@ -72,7 +72,7 @@ static void luma_stats(const nst_image *img, double *mean, double *std) {
 
 int nst_color_luminance(nst_image *out, const nst_image *img, const nst_image *ref, nst_error *err) {
     int rc;
-    if (!out) return nst_fail(err, NST_ERR_USAGE, "nst_color_luminance: no output picture");
+    if (!out) return nsti_fail(err, NST_ERR_USAGE, "nst_color_luminance: no output picture");
     if ((rc = check_image(img, "nst_color_luminance: picture", err))) return rc;
     if (ref && (rc = check_image(ref, "nst_color_luminance: reference", err))) return rc;
     double scale = 1, shift = 0;
@@ -172,7 +172,7 @@ static void color_stats(const nst_image *img, double mean[3], double cov[3][3]) 
 
 int nst_color_match(nst_image *out, const nst_image *img, const nst_image *ref, nst_error *err) {
     int rc;
-    if (!out) return nst_fail(err, NST_ERR_USAGE, "nst_color_match: no output picture");
+    if (!out) return nsti_fail(err, NST_ERR_USAGE, "nst_color_match: no output picture");
     if ((rc = check_image(img, "nst_color_match: picture", err)) ||
         (rc = check_image(ref, "nst_color_match: reference", err)))
         return rc;
@@ -182,7 +182,7 @@ int nst_color_match(nst_image *out, const nst_image *img, const nst_image *ref, 
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
             if (!isfinite(ci[i][j]) || !isfinite(cr[i][j]))
-                return nst_fail(err, NST_ERR_NUMERIC, "nst_color_match: a picture holds NaN or infinite values");
+                return nsti_fail(err, NST_ERR_NUMERIC, "nst_color_match: a picture holds NaN or infinite values");
     // A = cov_ref^(1/2) cov_img^(-1/2), so that A cov_img A^T = cov_ref. Eigenvalues
     // below 1e-6 of the trace (and below 1e-6 in absolute terms, for a flat picture)
     // are raised to that floor: directions in which img hardly varies are not

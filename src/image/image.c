@@ -9,21 +9,21 @@ static int too_many_pixels(long long n) {
     return (unsigned long long)n > SIZE_MAX / (3 * sizeof(float));
 }
 
-int nst_image_check_size(const char *path, long long w, long long h,
+int nsti_image_check_size(const char *path, long long w, long long h,
                          long long max_pixels, nst_error *err) {
     if (w <= 0 || h <= 0)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: image has zero width or height (%lldx%lld)",
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: image has zero width or height (%lldx%lld)",
                         path, w, h);
     // Both fit in int here (the codecs cap them at 2^31-1), so w*h cannot overflow.
     if (w > INT_MAX || h > INT_MAX)
-        return nst_fail(err, NST_ERR_LIMIT, "%s: %lldx%lld pixels is too large", path, w, h);
+        return nsti_fail(err, NST_ERR_LIMIT, "%s: %lldx%lld pixels is too large", path, w, h);
     long long n = w * h;
     if (max_pixels > 0 && n > max_pixels)
-        return nst_fail(err, NST_ERR_LIMIT,
+        return nsti_fail(err, NST_ERR_LIMIT,
                         "%s: %lldx%lld pixels exceeds the limit of %lld (--max-pixels)",
                         path, w, h, max_pixels);
     if (too_many_pixels(n))
-        return nst_fail(err, NST_ERR_LIMIT, "%s: %lldx%lld pixels is too large", path, w, h);
+        return nsti_fail(err, NST_ERR_LIMIT, "%s: %lldx%lld pixels is too large", path, w, h);
     return NST_OK;
 }
 
@@ -31,13 +31,13 @@ int nst_image_alloc(nst_image *img, int w, int h, nst_error *err) {
     img->w = img->h = 0;
     img->data = NULL;
     if (w <= 0 || h <= 0)
-        return nst_fail(err, NST_ERR_USAGE, "invalid image size %dx%d", w, h);
+        return nsti_fail(err, NST_ERR_USAGE, "invalid image size %dx%d", w, h);
     if (too_many_pixels((long long)w * h))
-        return nst_fail(err, NST_ERR_LIMIT, "image size %dx%d is too large", w, h);
+        return nsti_fail(err, NST_ERR_LIMIT, "image size %dx%d is too large", w, h);
     // calloc so that a fresh image is black rather than undefined
     float *data = calloc((size_t)w * h * 3, sizeof(float));
     if (!data)
-        return nst_fail(err, NST_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
+        return nsti_fail(err, NST_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
     img->w = w;
     img->h = h;
     img->data = data;

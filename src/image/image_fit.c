@@ -17,7 +17,7 @@ void nst_fit_size(int src_w, int src_h, int longest, int *fit_w, int *fit_h) {
 }
 
 int nst_image_fit(nst_image *dst, const nst_image *src, int longest, nst_error *err) {
-    if (longest < 1) return nst_fail(err, NST_ERR_USAGE, "size must be at least 1, got %d", longest);
+    if (longest < 1) return nsti_fail(err, NST_ERR_USAGE, "size must be at least 1, got %d", longest);
     int w, h;
     nst_fit_size(src->w, src->h, longest, &w, &h);
     return nst_image_resize(dst, src, w, h, err);

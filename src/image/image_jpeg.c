@@ -108,7 +108,7 @@ static int decode(struct jpeg_reader *r, FILE *f, const char *path, long long ma
     jpeg_read_header(cinfo, TRUE);
 
     // Checked before start_decompress, which allocates the frame buffers.
-    int rc = nst_image_check_size(path, cinfo->image_width, cinfo->image_height,
+    int rc = nsti_image_check_size(path, cinfo->image_width, cinfo->image_height,
                                   max_pixels, err);
     if (rc) return rc;
     switch (cinfo->jpeg_color_space) {
@@ -122,9 +122,9 @@ static int decode(struct jpeg_reader *r, FILE *f, const char *path, long long ma
     int w = (int)cinfo->output_width, h = (int)cinfo->output_height;
     int nc = cinfo->output_components;
     rc = nst_image_alloc(&r->img, w, h, err);
-    if (rc) return nst_fail(err, rc, "%s: out of memory for %dx%d pixels", path, w, h);
+    if (rc) return nsti_fail(err, rc, "%s: out of memory for %dx%d pixels", path, w, h);
     r->row = malloc((size_t)w * nc);
-    if (!r->row) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    if (!r->row) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     while (cinfo->output_scanline < cinfo->output_height) {
         int y = (int)cinfo->output_scanline;
         JSAMPROW rows[1] = { r->row };
@@ -135,7 +135,7 @@ static int decode(struct jpeg_reader *r, FILE *f, const char *path, long long ma
     return NST_OK;
 }
 
-int nst_jpeg_read(FILE *f, const char *path, long long max_pixels, nst_image *img,
+int nsti_jpeg_read(FILE *f, const char *path, long long max_pixels, nst_image *img,
                   nst_error *err) {
     struct jpeg_reader r;
     memset(&r, 0, sizeof r);
@@ -144,13 +144,13 @@ int nst_jpeg_read(FILE *f, const char *path, long long max_pixels, nst_image *im
     int rc = decode(&r, f, path, max_pixels, err);
     if (rc == LIBJPEG_FAILED) {
         if (ferror(f))
-            rc = nst_fail(err, NST_ERR_IO, "%s: read error", path);
+            rc = nsti_fail(err, NST_ERR_IO, "%s: read error", path);
         else if (r.jerr.truncated)
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: truncated JPEG data", path);
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: truncated JPEG data", path);
         else if (r.jerr.pub.msg_code == JERR_OUT_OF_MEMORY)
-            rc = nst_fail(err, NST_ERR_NOMEM, "%s: out of memory decoding JPEG", path);
+            rc = nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory decoding JPEG", path);
         else
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: invalid JPEG data: %s", path, r.jerr.msg);
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: invalid JPEG data: %s", path, r.jerr.msg);
     }
     jpeg_destroy_decompress(&r.cinfo);   // safe after any failure, even in create
     free(r.row);
@@ -183,9 +183,9 @@ static int encode(struct jpeg_writer *wr, FILE *f, const char *path, const nst_i
     cinfo->optimize_coding = TRUE;
     jpeg_start_compress(cinfo, TRUE);
     wr->row = malloc((size_t)img->w * 3);
-    if (!wr->row) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    if (!wr->row) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     while (cinfo->next_scanline < cinfo->image_height) {
-        nst_image_row_to_rgb(img, (int)cinfo->next_scanline, wr->row);
+        nsti_image_row_to_rgb(img, (int)cinfo->next_scanline, wr->row);
         JSAMPROW rows[1] = { wr->row };
         jpeg_write_scanlines(cinfo, rows, 1);
     }
@@ -193,7 +193,7 @@ static int encode(struct jpeg_writer *wr, FILE *f, const char *path, const nst_i
     return NST_OK;
 }
 
-int nst_jpeg_write(FILE *f, const char *path, const nst_image *img, int quality,
+int nsti_jpeg_write(FILE *f, const char *path, const nst_image *img, int quality,
                    nst_error *err) {
     struct jpeg_writer wr;
     memset(&wr, 0, sizeof wr);
@@ -202,15 +202,15 @@ int nst_jpeg_write(FILE *f, const char *path, const nst_image *img, int quality,
     int rc = encode(&wr, f, path, img, quality, err);
     if (rc == LIBJPEG_FAILED) {
         if (wr.jerr.pub.msg_code == JERR_FILE_WRITE)
-            rc = nst_fail(err, NST_ERR_IO, "%s: write error: %s", path,
+            rc = nsti_fail(err, NST_ERR_IO, "%s: write error: %s", path,
                           strerror(wr.jerr.sys_errno));
         else if (wr.jerr.pub.msg_code == JERR_OUT_OF_MEMORY)
-            rc = nst_fail(err, NST_ERR_NOMEM, "%s: out of memory encoding JPEG", path);
+            rc = nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory encoding JPEG", path);
         else if (wr.jerr.pub.msg_code == JERR_IMAGE_TOO_BIG)
-            rc = nst_fail(err, NST_ERR_LIMIT, "%s: %dx%d pixels is too large for JPEG "
+            rc = nsti_fail(err, NST_ERR_LIMIT, "%s: %dx%d pixels is too large for JPEG "
                           "(at most %ld per side)", path, img->w, img->h, (long)JPEG_MAX_DIMENSION);
         else
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: cannot encode JPEG: %s", path, wr.jerr.msg);
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: cannot encode JPEG: %s", path, wr.jerr.msg);
     }
     jpeg_destroy_compress(&wr.cinfo);
     free(wr.row);

@@ -62,11 +62,11 @@ static png_uint_32 be32(const unsigned char *p) {
 static int check_header(FILE *f, const char *path, long long max_pixels, nst_error *err) {
     unsigned char h[24];   // signature, chunk length, "IHDR", width, height
     size_t n = fread(h, 1, sizeof h, f);
-    if (ferror(f)) return nst_fail(err, NST_ERR_IO, "%s: read error: %s", path, strerror(errno));
-    if (n < sizeof h) return nst_fail(err, NST_ERR_FORMAT, "%s: truncated PNG data", path);
+    if (ferror(f)) return nsti_fail(err, NST_ERR_IO, "%s: read error: %s", path, strerror(errno));
+    if (n < sizeof h) return nsti_fail(err, NST_ERR_FORMAT, "%s: truncated PNG data", path);
     if (memcmp(h + 12, "IHDR", 4) != 0)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: invalid PNG data: no IHDR chunk", path);
-    int rc = nst_image_check_size(path, be32(h + 16), be32(h + 20), max_pixels, err);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: invalid PNG data: no IHDR chunk", path);
+    int rc = nsti_image_check_size(path, be32(h + 16), be32(h + 20), max_pixels, err);
     rewind(f);
     return rc;
 }
@@ -109,9 +109,9 @@ static int decode(struct png_ctx *c, const char *path, long long max_pixels, nst
     if (setjmp(c->jump)) return LIBPNG_FAILED;
     c->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, c, on_error, on_warning, NULL,
                                       bounded_malloc, bounded_free);
-    if (!c->png) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    if (!c->png) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     c->info = png_create_info_struct(c->png);
-    if (!c->info) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    if (!c->info) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     png_set_read_fn(c->png, c, read_data);
     // libpng's default 1,000,000-pixel cap per side would reject valid long strips;
     // max_pixels is the limit that matters.
@@ -122,7 +122,7 @@ static int decode(struct png_ctx *c, const char *path, long long max_pixels, nst
     png_uint_32 w, h;
     int depth, type, interlace;
     png_get_IHDR(c->png, c->info, &w, &h, &depth, &type, &interlace, NULL, NULL);
-    int rc = nst_image_check_size(path, w, h, max_pixels, err);
+    int rc = nsti_image_check_size(path, w, h, max_pixels, err);
     if (rc) return rc;
     // Everything becomes RGB or RGBA of 8 or 16 bits; 16 bits are kept for precision.
     if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(c->png);
@@ -136,11 +136,11 @@ static int decode(struct png_ctx *c, const char *path, long long max_pixels, nst
     size_t rowbytes = png_get_rowbytes(c->png, c->info);
 
     rc = nst_image_alloc(&c->img, (int)w, (int)h, err);
-    if (rc) return nst_fail(err, rc, "%s: out of memory for %ux%u pixels", path, w, h);
+    if (rc) return nsti_fail(err, rc, "%s: out of memory for %ux%u pixels", path, w, h);
     if (passes == 1) {
         // Not interlaced: one row at a time, so only one row of bytes is held.
         c->buf = malloc(rowbytes);
-        if (!c->buf) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+        if (!c->buf) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
         for (int y = 0; y < (int)h; y++) {
             png_read_row(c->png, c->buf, NULL);
             store_row(&c->img, y, c->buf, nc, bytes);
@@ -149,7 +149,7 @@ static int decode(struct png_ctx *c, const char *path, long long max_pixels, nst
         // Interlaced: each pass touches every row, so the whole image is decoded first.
         c->buf = malloc(rowbytes * h);
         c->rows = malloc(sizeof *c->rows * h);
-        if (!c->buf || !c->rows) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+        if (!c->buf || !c->rows) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
         for (size_t y = 0; y < h; y++) c->rows[y] = c->buf + y * rowbytes;
         png_read_image(c->png, c->rows);
         for (int y = 0; y < (int)h; y++) store_row(&c->img, y, c->rows[y], nc, bytes);
@@ -158,7 +158,7 @@ static int decode(struct png_ctx *c, const char *path, long long max_pixels, nst
     return NST_OK;
 }
 
-int nst_png_read(FILE *f, const char *path, long long max_pixels, nst_image *img,
+int nsti_png_read(FILE *f, const char *path, long long max_pixels, nst_image *img,
                  nst_error *err) {
     int rc = check_header(f, path, max_pixels, err);
     if (rc) return rc;
@@ -168,13 +168,13 @@ int nst_png_read(FILE *f, const char *path, long long max_pixels, nst_image *img
     rc = decode(&c, path, max_pixels, err);
     if (rc == LIBPNG_FAILED) {
         if (c.io_errno)
-            rc = nst_fail(err, NST_ERR_IO, "%s: read error: %s", path, strerror(c.io_errno));
+            rc = nsti_fail(err, NST_ERR_IO, "%s: read error: %s", path, strerror(c.io_errno));
         else if (c.truncated)
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: truncated PNG data", path);
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: truncated PNG data", path);
         else if (strstr(c.msg, "memory"))
-            rc = nst_fail(err, NST_ERR_NOMEM, "%s: out of memory decoding PNG", path);
+            rc = nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory decoding PNG", path);
         else
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: invalid PNG data: %s", path, c.msg);
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: invalid PNG data: %s", path, c.msg);
     }
     png_destroy_read_struct(&c.png, &c.info, NULL);
     free(c.buf);
@@ -187,36 +187,36 @@ int nst_png_read(FILE *f, const char *path, long long max_pixels, nst_image *img
 static int encode(struct png_ctx *c, const char *path, const nst_image *img, nst_error *err) {
     if (setjmp(c->jump)) return LIBPNG_FAILED;
     c->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, c, on_error, on_warning);
-    if (!c->png) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    if (!c->png) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     c->info = png_create_info_struct(c->png);
-    if (!c->info) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    if (!c->info) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     png_set_write_fn(c->png, c, write_data, flush_data);
     png_set_IHDR(c->png, c->info, (png_uint_32)img->w, (png_uint_32)img->h, 8,
                  PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
     png_write_info(c->png, c->info);
     c->buf = malloc((size_t)img->w * 3);
-    if (!c->buf) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    if (!c->buf) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     for (int y = 0; y < img->h; y++) {
-        nst_image_row_to_rgb(img, y, c->buf);
+        nsti_image_row_to_rgb(img, y, c->buf);
         png_write_row(c->png, c->buf);
     }
     png_write_end(c->png, NULL);
     return NST_OK;
 }
 
-int nst_png_write(FILE *f, const char *path, const nst_image *img, nst_error *err) {
+int nsti_png_write(FILE *f, const char *path, const nst_image *img, nst_error *err) {
     struct png_ctx c;
     memset(&c, 0, sizeof c);
     c.f = f;
     int rc = encode(&c, path, img, err);
     if (rc == LIBPNG_FAILED) {
         if (c.io_errno)
-            rc = nst_fail(err, NST_ERR_IO, "%s: write error: %s", path, strerror(c.io_errno));
+            rc = nsti_fail(err, NST_ERR_IO, "%s: write error: %s", path, strerror(c.io_errno));
         else if (strstr(c.msg, "memory"))
-            rc = nst_fail(err, NST_ERR_NOMEM, "%s: out of memory encoding PNG", path);
+            rc = nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory encoding PNG", path);
         else
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: cannot encode PNG: %s", path, c.msg);
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: cannot encode PNG: %s", path, c.msg);
     }
     png_destroy_write_struct(&c.png, &c.info);
     free(c.buf);

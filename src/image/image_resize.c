@@ -92,9 +92,9 @@ static void resize_cols(float *dst, int dst_h, const float *src, int src_h, int 
 
 int nst_image_resize(nst_image *dst, const nst_image *src, int w, int h, nst_error *err) {
     if (!src->data || src->w <= 0 || src->h <= 0)
-        return nst_fail(err, NST_ERR_USAGE, "cannot resize an empty image");
+        return nsti_fail(err, NST_ERR_USAGE, "cannot resize an empty image");
     if (w <= 0 || h <= 0)
-        return nst_fail(err, NST_ERR_USAGE, "invalid resize target %dx%d", w, h);
+        return nsti_fail(err, NST_ERR_USAGE, "invalid resize target %dx%d", w, h);
     nst_image out;
     int rc = nst_image_alloc(&out, w, h, err);
     if (rc) return rc;
@@ -106,7 +106,7 @@ int nst_image_resize(nst_image *dst, const nst_image *src, int w, int h, nst_err
         taps tx = {0}, ty = {0};
         rc = nst_image_alloc(&mid, w, src->h, err);
         if (rc == NST_OK && (taps_make(&tx, src->w, w) || taps_make(&ty, src->h, h)))
-            rc = nst_fail(err, NST_ERR_NOMEM, "out of memory resizing to %dx%d", w, h);
+            rc = nsti_fail(err, NST_ERR_NOMEM, "out of memory resizing to %dx%d", w, h);
         if (rc == NST_OK) {
             if (w == src->w) memcpy(mid.data, src->data, sizeof *mid.data * 3 * (size_t)w * src->h);
             else resize_rows(mid.data, w, src->data, src->w, 3L * src->h, &tx);

@@ -26,9 +26,9 @@ static int format_of(const char *path, int *fmt, nst_error *err) {
         return NST_OK;
     }
     if (!dot)
-        return nst_fail(err, NST_ERR_USAGE,
+        return nsti_fail(err, NST_ERR_USAGE,
                         "%s: no file extension; use .png, .jpg or .jpeg", path);
-    return nst_fail(err, NST_ERR_USAGE,
+    return nsti_fail(err, NST_ERR_USAGE,
                     "%s: unsupported extension \"%s\"; use .png, .jpg or .jpeg", path, dot);
 }
 
@@ -37,12 +37,12 @@ int nst_image_save(const nst_image *img, const char *path, nst_error *err) {
     int rc = format_of(path, &fmt, err);
     if (rc) return rc;
     if (!img || !img->data || img->w <= 0 || img->h <= 0)
-        return nst_fail(err, NST_ERR_USAGE, "%s: nothing to save (empty image)", path);
+        return nsti_fail(err, NST_ERR_USAGE, "%s: nothing to save (empty image)", path);
 
     nst_atomic_file af;
     if ((rc = nst_atomic_open(&af, path, err))) return rc;
-    rc = fmt == FMT_PNG ? nst_png_write(af.f, path, img, err)
-                        : nst_jpeg_write(af.f, path, img, JPEG_QUALITY, err);
+    rc = fmt == FMT_PNG ? nsti_png_write(af.f, path, img, err)
+                        : nsti_jpeg_write(af.f, path, img, JPEG_QUALITY, err);
     int crc = nst_atomic_close(&af, rc == NST_OK, err);
     return rc ? rc : crc;
 }

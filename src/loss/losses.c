@@ -2,11 +2,11 @@
 #include "nn/gemm.h"
 #include <math.h>
 
-void nst_gram(nst_sgemm_fn gemm, float *g, const float *f, int c, int n, float div) {
+void nsti_gram(nsti_sgemm_fn gemm, float *g, const float *f, int c, int n, float div) {
     gemm(0, 1, c, c, n, 1.0f / div, f, n, f, n, 0.0f, g, c);
 }
 
-void nst_gram_ref(float *g, const float *f, int c, int n, float div) {
+void nsti_gram_ref(float *g, const float *f, int c, int n, float div) {
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < c; i++)
         for (int j = 0; j < c; j++) {
@@ -16,7 +16,7 @@ void nst_gram_ref(float *g, const float *f, int c, int n, float div) {
         }
 }
 
-double nst_content_loss(float *grad, const float *f, const float *p, size_t n, float weight) {
+double nsti_content_loss(float *grad, const float *f, const float *p, size_t n, float weight) {
     double s = 0;
     for (size_t i = 0; i < n; i++) {
         double d = (double)f[i] - p[i];
@@ -30,7 +30,7 @@ double nst_content_loss(float *grad, const float *f, const float *p, size_t n, f
     return weight * s / (double)n;
 }
 
-double nst_content_loss_masked(float *grad, const float *f, const float *p, const float *m,
+double nsti_content_loss_masked(float *grad, const float *f, const float *p, const float *m,
                                int c, size_t n, float weight) {
     double s = 0;
     for (int ch = 0; ch < c; ch++)
@@ -51,10 +51,10 @@ double nst_content_loss_masked(float *grad, const float *f, const float *p, cons
     return weight * s / total;
 }
 
-double nst_style_loss(nst_sgemm_fn gemm, float *grad, const float *f, const float *a, int c, int n,
+double nsti_style_loss(nsti_sgemm_fn gemm, float *grad, const float *f, const float *a, int c, int n,
                       float gram_div, float extra_div, float weight, float *scratch) {
     // scratch = G - A
-    nst_gram(gemm, scratch, f, c, n, gram_div);
+    nsti_gram(gemm, scratch, f, c, n, gram_div);
     double s = 0;
     for (size_t i = 0; i < (size_t)c * c; i++) {
         scratch[i] -= a[i];
@@ -65,12 +65,12 @@ double nst_style_loss(nst_sgemm_fn gemm, float *grad, const float *f, const floa
         // dL/dF = 2 * dL/dG * F / gram_div (G is symmetric), dL/dG = 2w(G-A)/(E*C^2)
         float alpha = (float)(4.0 * weight / (extra_div * cc * gram_div));
         // memory-bound at C = 64, where OpenBLAS was faster (see gemm.h)
-        (c >= 128 ? gemm : nst_sgemm)(0, 0, c, n, c, alpha, scratch, c, f, n, 1.0f, grad, n);
+        (c >= 128 ? gemm : nsti_sgemm)(0, 0, c, n, c, alpha, scratch, c, f, n, 1.0f, grad, n);
     }
     return weight * s / cc / extra_div;
 }
 
-double nst_tv_loss(float *grad, const float *x, int c, int h, int w, float weight) {
+double nsti_tv_loss(float *grad, const float *x, int c, int h, int w, float weight) {
     double sv = 0, sh = 0;
     size_t nv = (size_t)c * (h - 1) * w, nh = (size_t)c * h * (w - 1);
     float kv = nv ? (float)(2.0 * weight / nv) : 0, kh = nh ? (float)(2.0 * weight / nh) : 0;
@@ -96,7 +96,7 @@ double nst_tv_loss(float *grad, const float *x, int c, int h, int w, float weigh
 
 // stats (2C): the means, then the deviations, of f (C,N). Each channel's sums run
 // serially in double: the same result for any thread count.
-void nst_moments(double *stats, const float *f, int c, size_t n) {
+void nsti_moments(double *stats, const float *f, int c, size_t n) {
     #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
         const float *x = f + (size_t)ch * n;
@@ -109,9 +109,9 @@ void nst_moments(double *stats, const float *f, int c, size_t n) {
     }
 }
 
-double nst_moments_loss(float *grad, const float *f, const float *target, int c, size_t n, float weight,
+double nsti_moments_loss(float *grad, const float *f, const float *target, int c, size_t n, float weight,
                         double *st) {
-    nst_moments(st, f, c, n);
+    nsti_moments(st, f, c, n);
     double s = 0;
     for (int k = 0; k < 2 * c; k++) s += (st[k] - target[k]) * (st[k] - target[k]);
     if (grad) {

@@ -7,34 +7,34 @@
 #include <stddef.h>
 #include "nn/gemm.h"
 
-// G is (C,C) = F F^T / div, F is (C,N), multiplied by gemm (nst_sgemm or
-// nst_sgemm_onednn, see gemm.h).
-void nst_gram(nst_sgemm_fn gemm, float *g, const float *f, int c, int n, float div);
-// Plain loops, the oracle for nst_gram.
-void nst_gram_ref(float *g, const float *f, int c, int n, float div);
+// G is (C,C) = F F^T / div, F is (C,N), multiplied by gemm (nsti_sgemm or
+// nsti_sgemm_onednn, see gemm.h).
+void nsti_gram(nsti_sgemm_fn gemm, float *g, const float *f, int c, int n, float div);
+// Plain loops, the oracle for nsti_gram.
+void nsti_gram_ref(float *g, const float *f, int c, int n, float div);
 
 // weight * mean((F - P)^2) over n values. F, P, grad are (n).
-double nst_content_loss(float *grad, const float *f, const float *p, size_t n, float weight);
+double nsti_content_loss(float *grad, const float *f, const float *p, size_t n, float weight);
 
 // weight * mean(m * (F - P)^2) over C*N values, m (N) broadcast over channels.
-double nst_content_loss_masked(float *grad, const float *f, const float *p, const float *m,
+double nsti_content_loss_masked(float *grad, const float *f, const float *p, const float *m,
                                int c, size_t n, float weight);
 
 // weight * mean((G - A)^2) / extra_div over the C*C entries, G = F F^T / gram_div.
-// F is (C,N), A is (C,C), grad is (C,N). scratch holds C*C floats. gemm as for nst_gram
-// (below 128 channels the gradient's product runs on nst_sgemm: see gemm.h).
-double nst_style_loss(nst_sgemm_fn gemm, float *grad, const float *f, const float *a, int c, int n,
+// F is (C,N), A is (C,C), grad is (C,N). scratch holds C*C floats. gemm as for nsti_gram
+// (below 128 channels the gradient's product runs on nsti_sgemm: see gemm.h).
+double nsti_style_loss(nsti_sgemm_fn gemm, float *grad, const float *f, const float *a, int c, int n,
                       float gram_div, float extra_div, float weight, float *scratch);
 
 // Li et al. 2017's style statistics of F (C,N): stats[c] the channel means, stats[C+c]
 // the deviations sqrt(var + 1e-5) (population variance).
-void nst_moments(double *stats, const float *f, int c, size_t n);
+void nsti_moments(double *stats, const float *f, int c, size_t n);
 // weight * mean over the 2C statistics of (stat(F) - target)^2; target is (2C) as
-// nst_moments writes it, stats 2C doubles of scratch. F, grad are (C,N).
-double nst_moments_loss(float *grad, const float *f, const float *target, int c, size_t n, float weight,
+// nsti_moments writes it, stats 2C doubles of scratch. F, grad are (C,N).
+double nsti_moments_loss(float *grad, const float *f, const float *target, int c, size_t n, float weight,
                         double *stats);
 
 // weight * (mean((x[:,i+1,j]-x[:,i,j])^2) + mean((x[:,i,j+1]-x[:,i,j])^2)). x is (C,H,W).
-double nst_tv_loss(float *grad, const float *x, int c, int h, int w, float weight);
+double nsti_tv_loss(float *grad, const float *x, int c, int h, int w, float weight);
 
 #endif

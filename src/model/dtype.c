@@ -1,7 +1,7 @@
 #include "model/dtype.h"
 #include <string.h>
 
-int nst_dtype_from_name(const char *name) {
+int nsti_dtype_from_name(const char *name) {
     if (!name) return -1;
     if (strcmp(name, "F32") == 0) return NST_DT_F32;
     if (strcmp(name, "F16") == 0) return NST_DT_F16;
@@ -9,7 +9,7 @@ int nst_dtype_from_name(const char *name) {
     return -1;
 }
 
-const char *nst_dtype_name(int dtype) {
+const char *nsti_dtype_name(int dtype) {
     switch (dtype) {
     case NST_DT_F32: return "F32";
     case NST_DT_F16: return "F16";
@@ -18,7 +18,7 @@ const char *nst_dtype_name(int dtype) {
     }
 }
 
-int nst_dtype_size(int dtype) {
+int nsti_dtype_size(int dtype) {
     return dtype == NST_DT_F32 ? 4 : (dtype == NST_DT_F16 || dtype == NST_DT_BF16) ? 2 : 0;
 }
 
@@ -28,7 +28,7 @@ static float bits_to_float(uint32_t u) {
     return f;
 }
 
-float nst_half_to_float(uint16_t h) {
+float nsti_half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
     if (exp == 0x1f)            // inf or NaN: all-ones exponent, payload kept
@@ -40,7 +40,7 @@ float nst_half_to_float(uint16_t h) {
     return sign ? -mag : mag;
 }
 
-float nst_bf16_to_float(uint16_t b) {
+float nsti_bf16_to_float(uint16_t b) {
     return bits_to_float((uint32_t)b << 16);
 }
 
@@ -51,7 +51,7 @@ static uint32_t shift_rne(uint32_t m, int shift) {
     return q;
 }
 
-uint16_t nst_float_to_half(float f) {
+uint16_t nsti_float_to_half(float f) {
     uint32_t x;
     memcpy(&x, &f, sizeof x);
     uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
@@ -74,7 +74,7 @@ uint16_t nst_float_to_half(float f) {
     return sign | (uint16_t)shift_rne(m | 0x800000u, shift);
 }
 
-void nst_dtype_to_f32(int dtype, const uint8_t *src, float *dst, size_t n) {
+void nsti_dtype_to_f32(int dtype, const uint8_t *src, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) {
         if (dtype == NST_DT_F32) {
             const uint8_t *p = src + 4 * i;
@@ -84,7 +84,7 @@ void nst_dtype_to_f32(int dtype, const uint8_t *src, float *dst, size_t n) {
         } else {
             const uint8_t *p = src + 2 * i;
             uint16_t u = (uint16_t)(p[0] | p[1] << 8);
-            dst[i] = dtype == NST_DT_F16 ? nst_half_to_float(u) : nst_bf16_to_float(u);
+            dst[i] = dtype == NST_DT_F16 ? nsti_half_to_float(u) : nsti_bf16_to_float(u);
         }
     }
 }

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int nst_h5_sniff(const char *path) {
+int nsti_h5_sniff(const char *path) {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     FILE *fp = fopen(path, "rb");
     if (!fp) return 0;
@@ -28,21 +28,21 @@ int nst_h5_sniff(const char *path) {
 
 #ifndef NST_HAVE_HDF5
 
-int nst_h5_open(nst_h5_file **out, const char *path, nst_error *err) {
+int nsti_h5_open(nsti_h5_file **out, const char *path, nst_error *err) {
     *out = NULL;
-    return nst_fail(err, NST_ERR_FORMAT,
+    return nsti_fail(err, NST_ERR_FORMAT,
                     "%s: an HDF5 (Keras) file, but HDF5 support not built in (install libhdf5-dev and rebuild)",
                     path);
 }
-void nst_h5_close(nst_h5_file *f) { (void)f; }
-int nst_h5_count(const nst_h5_file *f) { (void)f; return 0; }
-const char *nst_h5_name(const nst_h5_file *f, int i) { (void)f; (void)i; return NULL; }
-const char *nst_h5_dtype(const nst_h5_file *f, const char *name) { (void)f; (void)name; return NULL; }
-int nst_h5_read_f32(nst_h5_file *f, const char *name, float **data, int64_t shape[8], int *ndim,
+void nsti_h5_close(nsti_h5_file *f) { (void)f; }
+int nsti_h5_count(const nsti_h5_file *f) { (void)f; return 0; }
+const char *nsti_h5_name(const nsti_h5_file *f, int i) { (void)f; (void)i; return NULL; }
+const char *nsti_h5_dtype(const nsti_h5_file *f, const char *name) { (void)f; (void)name; return NULL; }
+int nsti_h5_read_f32(nsti_h5_file *f, const char *name, float **data, int64_t shape[8], int *ndim,
                     nst_error *err) {
     (void)f; (void)shape; (void)ndim;
     *data = NULL;
-    return nst_fail(err, NST_ERR_FORMAT, "HDF5 support not built in (tensor %s)", name);
+    return nsti_fail(err, NST_ERR_FORMAT, "HDF5 support not built in (tensor %s)", name);
 }
 
 #else
@@ -77,7 +77,7 @@ typedef struct h5_tensor {
     size_t cin, cout;   // from the dataset's shape: (3, 3, cin, cout), or (cout) for a bias
 } h5_tensor;
 
-struct nst_h5_file {
+struct nsti_h5_file {
     char *path;
     hsize_t bytes;   // the file's size: no dataset holds more (nothing is compressed)
     hid_t file, lapl;
@@ -131,7 +131,7 @@ static void drop(hid_t id) {
     if (id >= 0) H5Idec_ref(id);
 }
 
-void nst_h5_close(nst_h5_file *f) {
+void nsti_h5_close(nsti_h5_file *f) {
     if (!f) return;
     h5_enter();
     for (int i = 0; i < f->n; i++) {
@@ -147,32 +147,32 @@ void nst_h5_close(nst_h5_file *f) {
 
 // Follows link `name` of group g, which must be a hard link to a group (group=1) or
 // a dataset. `where` is the link's full path, for messages.
-static int open_link(nst_h5_file *f, hid_t g, const char *name, int group, const char *where,
+static int open_link(nsti_h5_file *f, hid_t g, const char *name, int group, const char *where,
                      hid_t *out, nst_error *err) {
     char why[160];
     *out = H5I_INVALID_HID;
     if (!*name || !strcmp(name, ".") || strchr(name, '/'))
-        return nst_fail(err, NST_ERR_FORMAT, "%s: %s: bad link name '%s'", f->path, where, name);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: %s: bad link name '%s'", f->path, where, name);
     htri_t exists = H5Lexists(g, name, f->lapl);
     if (exists < 0)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: %s: cannot look up: %s", f->path, where, h5_why(why));
-    if (!exists) return nst_fail(err, NST_ERR_MODEL, "%s: %s does not exist", f->path, where);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: %s: cannot look up: %s", f->path, where, h5_why(why));
+    if (!exists) return nsti_fail(err, NST_ERR_MODEL, "%s: %s does not exist", f->path, where);
     H5L_info_t li;
     if (H5Lget_info(g, name, &li, f->lapl) < 0)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: %s: cannot read the link: %s", f->path, where, h5_why(why));
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: %s: cannot read the link: %s", f->path, where, h5_why(why));
     if (li.type == H5L_TYPE_EXTERNAL)
-        return nst_fail(err, NST_ERR_FORMAT,
+        return nsti_fail(err, NST_ERR_FORMAT,
                         "%s: %s is an external link to another file: refused (a weight file may not make nst read other files)",
                         f->path, where);
     if (li.type == H5L_TYPE_SOFT)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: %s is a soft link: refused (only hard links are followed)",
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: %s is a soft link: refused (only hard links are followed)",
                         f->path, where);
     if (li.type != H5L_TYPE_HARD)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: %s is a user-defined link (type %d): refused", f->path,
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: %s is a user-defined link (type %d): refused", f->path,
                         where, (int)li.type);
     *out = group ? H5Gopen2(g, name, H5P_DEFAULT) : H5Dopen2(g, name, H5P_DEFAULT);
     if (*out < 0)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: %s is not %s (HDF5: %s)", f->path, where,
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: %s is not %s (HDF5: %s)", f->path, where,
                         group ? "a group" : "a dataset", h5_why(why));
     return NST_OK;
 }
@@ -180,7 +180,7 @@ static int open_link(nst_h5_file *f, hid_t g, const char *name, int group, const
 // Reads string attribute `attr` of obj (Keras' layer_names, weight_names; or its
 // parts attr0, attr1, ... when Keras split a big one) into a malloc'd array of
 // H5_MAX_NAME-byte strings. *n = -1 when there is no such attribute.
-static int read_names(nst_h5_file *f, hid_t obj, const char *attr, const char *where, char **out,
+static int read_names(nsti_h5_file *f, hid_t obj, const char *attr, const char *where, char **out,
                       int *n, nst_error *err) {
     char why[160], part[64];
     *out = NULL;
@@ -192,7 +192,7 @@ static int read_names(nst_h5_file *f, hid_t obj, const char *attr, const char *w
         else snprintf(part, sizeof part, "%s%d", attr, k);
         htri_t ex = H5Aexists(obj, part);
         if (ex < 0) {
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: %s", f->path, where, part, h5_why(why));
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: %s", f->path, where, part, h5_why(why));
             break;
         }
         if (!ex) {
@@ -202,31 +202,31 @@ static int read_names(nst_h5_file *f, hid_t obj, const char *attr, const char *w
         hid_t a = H5Aopen(obj, part, H5P_DEFAULT), type = -1, space = -1, mem = -1;
         if (a >= 0) type = H5Aget_type(a), space = H5Aget_space(a);
         if (a < 0 || type < 0 || space < 0) {
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: %s", f->path, where, part, h5_why(why));
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: %s", f->path, where, part, h5_why(why));
         } else {
             int ndims = H5Sget_simple_extent_ndims(space);
             hssize_t count = H5Sget_simple_extent_npoints(space);
             size_t size = H5Tget_size(type);
             if (ndims < 0 || ndims > 1 || count < 0 || count > H5_MAX_LAYERS - total)
-                rc = nst_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: not a list of at most %d names",
+                rc = nsti_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: not a list of at most %d names",
                               f->path, where, part, H5_MAX_LAYERS);
             else if (count > 0 && H5Tget_class(type) != H5T_STRING)
-                rc = nst_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s is not a list of strings", f->path,
+                rc = nsti_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s is not a list of strings", f->path,
                               where, part);
             else if (count > 0 && H5Tis_variable_str(type) != 0)
-                rc = nst_fail(err, NST_ERR_FORMAT,
+                rc = nsti_fail(err, NST_ERR_FORMAT,
                               "%s: %s: attribute %s holds variable-length strings (Keras writes fixed-length ones)",
                               f->path, where, part);
             else if (count > 0 && (size == 0 || size >= H5_MAX_NAME))
-                rc = nst_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: names of %zu bytes (at most %d)",
+                rc = nsti_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: names of %zu bytes (at most %d)",
                               f->path, where, part, size, H5_MAX_NAME - 1);
             else if (count > 0) {
                 char *raw = malloc((size_t)count * size);
                 char *grown = realloc(names, (size_t)(total + count) * H5_MAX_NAME);
                 if (grown) names = grown;
-                if (!raw || !grown) rc = nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", f->path);
+                if (!raw || !grown) rc = nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", f->path);
                 else if ((mem = H5Tcopy(type)) < 0 || H5Aread(a, mem, raw) < 0)
-                    rc = nst_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: cannot read: %s", f->path, where,
+                    rc = nsti_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: cannot read: %s", f->path, where,
                                   part, h5_why(why));
                 for (hssize_t i = 0; rc == NST_OK && i < count; i++) {
                     char *s = names + (size_t)(total + i) * H5_MAX_NAME;
@@ -234,7 +234,7 @@ static int read_names(nst_h5_file *f, hid_t obj, const char *attr, const char *w
                     s[size] = 0;
                     for (char *p = s; *p; p++)
                         if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-                            rc = nst_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: a name holds control characters",
+                            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: %s: attribute %s: a name holds control characters",
                                           f->path, where, part);
                             break;
                         }
@@ -308,15 +308,15 @@ static void dims_str(char *out, size_t cap, const hsize_t *d, int n) {
 
 // Where the data is and how it is stored: in this file, uncompressed. A weight file
 // may never make nst read another file, nor make libhdf5 inflate a chunk.
-static int check_storage(const nst_h5_file *f, const h5_tensor *t, hid_t dcpl, H5D_layout_t layout, nst_error *err) {
+static int check_storage(const nsti_h5_file *f, const h5_tensor *t, hid_t dcpl, H5D_layout_t layout, nst_error *err) {
     const char *p = f->path, *w = t->where;
     if (layout == H5D_VIRTUAL)
-        return nst_fail(err, NST_ERR_FORMAT,
+        return nsti_fail(err, NST_ERR_FORMAT,
                         "%s: dataset %s is a virtual dataset (data mapped from other files): refused", p, w);
     if (layout != H5D_CONTIGUOUS && layout != H5D_CHUNKED && layout != H5D_COMPACT)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: unknown storage layout %d", p, w, (int)layout);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: dataset %s: unknown storage layout %d", p, w, (int)layout);
     if (H5Pget_external_count(dcpl) != 0)
-        return nst_fail(err, NST_ERR_FORMAT,
+        return nsti_fail(err, NST_ERR_FORMAT,
                         "%s: dataset %s keeps its data in external files: refused (a weight file may not make nst read other files)",
                         p, w);
     // Shuffle and fletcher32 never grow data; deflate and the rest could inflate a
@@ -331,7 +331,7 @@ static int check_storage(const nst_h5_file *f, const h5_tensor *t, hid_t dcpl, H
         for (char *c = fname; *c; c++)
             if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
         if (id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32)
-            return nst_fail(err, NST_ERR_FORMAT,
+            return nsti_fail(err, NST_ERR_FORMAT,
                             "%s: dataset %s is compressed with filter %d (%s): not supported, nst reads uncompressed weights only",
                             p, w, (int)id, fname[0] ? fname : "unknown");
     }
@@ -340,20 +340,20 @@ static int check_storage(const nst_h5_file *f, const h5_tensor *t, hid_t dcpl, H
 
 // Checks dataset t->dset: where its data lives, its type and its shape (Keras'
 // HWIO kernel or the bias), before a byte of it is read.
-static int check_dataset(nst_h5_file *f, h5_tensor *t, nst_error *err) {
+static int check_dataset(nsti_h5_file *f, h5_tensor *t, nst_error *err) {
     char why[160];
     const char *p = f->path, *w = t->where;
     int rc = NST_OK;
     hid_t dcpl = H5Dget_create_plist(t->dset), type = H5Dget_type(t->dset), space = H5Dget_space(t->dset);
     if (dcpl < 0 || type < 0 || space < 0) {
-        rc = nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: %s", p, w, h5_why(why));
+        rc = nsti_fail(err, NST_ERR_FORMAT, "%s: dataset %s: %s", p, w, h5_why(why));
         goto done;
     }
     H5D_layout_t layout = H5Pget_layout(dcpl);
     if ((rc = check_storage(f, t, dcpl, layout, err))) goto done;
     t->dtype = float_kind(type);
     if (t->dtype < 0) {
-        rc = nst_fail(err, NST_ERR_FORMAT,
+        rc = nsti_fail(err, NST_ERR_FORMAT,
                       "%s: dataset %s: element type (class %d, %zu bytes) is not float32, float16 or float64", p, w,
                       (int)H5Tget_class(type), H5Tget_size(type));
         goto done;
@@ -361,7 +361,7 @@ static int check_dataset(nst_h5_file *f, h5_tensor *t, nst_error *err) {
     hsize_t dims[H5S_MAX_RANK];
     int ndim = H5Sget_simple_extent_type(space) == H5S_SIMPLE ? H5Sget_simple_extent_ndims(space) : -1;
     if (ndim < 0 || H5Sget_simple_extent_dims(space, dims, NULL) != ndim) {
-        rc = nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: not a simple array", p, w);
+        rc = nsti_fail(err, NST_ERR_FORMAT, "%s: dataset %s: not a simple array", p, w);
         goto done;
     }
     // The channels are checked against the layer before by weights.c; here only the
@@ -373,7 +373,7 @@ static int check_dataset(nst_h5_file *f, h5_tensor *t, nst_error *err) {
         char got_s[128];
         dims_str(got_s, sizeof got_s, dims, ndim < 8 ? ndim : 8);
         int theano = !t->is_bias && ndim == 4 && dims[2] == 3 && dims[3] == 3;
-        rc = nst_fail(err, NST_ERR_MODEL, "%s: dataset %s: shape %s%s, but a conv %s is %s%s", p, w, got_s,
+        rc = nsti_fail(err, NST_ERR_MODEL, "%s: dataset %s: shape %s%s, but a conv %s is %s%s", p, w, got_s,
                       ndim > 8 ? "..." : "", t->is_bias ? "bias" : "kernel",
                       t->is_bias ? "[out]" : "[3, 3, in, out] (Keras' height, width, in, out)",
                       theano ? ": this is Theano's channels-first order, use a tf_dim_ordering file" : "");
@@ -382,7 +382,7 @@ static int check_dataset(nst_h5_file *f, h5_tensor *t, nst_error *err) {
     hsize_t need = (hsize_t)dt_size[t->dtype];
     for (int i = 0; i < ndim; i++) need *= dims[i];
     if (need > f->bytes) {
-        rc = nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: %llu bytes of data, but the file has %llu", p, w,
+        rc = nsti_fail(err, NST_ERR_FORMAT, "%s: dataset %s: %llu bytes of data, but the file has %llu", p, w,
                       (unsigned long long)need, (unsigned long long)f->bytes);
         goto done;
     }
@@ -394,14 +394,14 @@ static int check_dataset(nst_h5_file *f, h5_tensor *t, nst_error *err) {
         for (int i = 0; i < cr && i < H5S_MAX_RANK && bytes <= H5_MAX_CHUNK; i++)
             bytes = chunk[i] && bytes <= H5_MAX_CHUNK / chunk[i] ? bytes * chunk[i] : H5_MAX_CHUNK + 1;
         if (cr != ndim || bytes > H5_MAX_CHUNK) {
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: bad chunk shape", p, w);
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: dataset %s: bad chunk shape", p, w);
             goto done;
         }
     }
     // Data never written would read back as fill values: a file without weights.
     H5D_space_status_t st;
     if (H5Dget_space_status(t->dset, &st) < 0 || st == H5D_SPACE_STATUS_NOT_ALLOCATED) {
-        rc = nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: no data stored (never written)", p, w);
+        rc = nsti_fail(err, NST_ERR_FORMAT, "%s: dataset %s: no data stored (never written)", p, w);
         goto done;
     }
 #if H5_VERSION_GE(1, 10, 5)
@@ -410,7 +410,7 @@ static int check_dataset(nst_h5_file *f, h5_tensor *t, nst_error *err) {
         H5Pget_chunk(dcpl, 4, chunk);
         for (int i = 0; i < ndim; i++) need *= (dims[i] + chunk[i] - 1) / chunk[i];
         if (H5Dget_num_chunks(t->dset, space, &have) < 0 || have != need) {
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: %llu of its %llu chunks stored", p, w,
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: dataset %s: %llu of its %llu chunks stored", p, w,
                           (unsigned long long)have, (unsigned long long)need);
             goto done;
         }
@@ -427,10 +427,10 @@ done:
 
 // Opens weight `wname` ("kernel:0", "block1_conv1/kernel:0") of layer group lg,
 // one hard link at a time, and checks it.
-static int open_weight(nst_h5_file *f, hid_t lg, const char *lwhere, const char *wname, int feature,
+static int open_weight(nsti_h5_file *f, hid_t lg, const char *lwhere, const char *wname, int feature,
                        int is_bias, nst_error *err) {
     if (f->n == H5_MAX_TENSORS)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: more than %d conv weights", f->path, H5_MAX_TENSORS);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: more than %d conv weights", f->path, H5_MAX_TENSORS);
     h5_tensor *t = &f->t[f->n];
     memset(t, 0, sizeof *t);
     t->dset = t->htype = H5I_INVALID_HID;
@@ -446,7 +446,7 @@ static int open_weight(nst_h5_file *f, hid_t lg, const char *lwhere, const char 
         const char *slash = strchr(s, '/');
         size_t len = slash ? (size_t)(slash - s) : strlen(s);
         if (k == H5_MAX_PARTS) {
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: %s: weight name has more than %d parts", f->path, t->where,
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: %s: weight name has more than %d parts", f->path, t->where,
                           H5_MAX_PARTS);
             break;
         }
@@ -471,14 +471,14 @@ static int open_weight(nst_h5_file *f, hid_t lg, const char *lwhere, const char 
 }
 
 // Opens the layer groups of the conv layers (blockB_convC) listed in wg's layer_names.
-static int open_layers(nst_h5_file *f, hid_t wg, const char *prefix, const char *layers, int n_layers,
+static int open_layers(nsti_h5_file *f, hid_t wg, const char *prefix, const char *layers, int n_layers,
                        nst_error *err) {
     int all[H5_MAX_TENSORS / 2], n_all = 0;
     for (int i = 0; i < n_layers; i++) {
         int bc = layer_block_conv(layers + (size_t)i * H5_MAX_NAME);
         if (bc < 0) continue;
         if (n_all == H5_MAX_TENSORS / 2)
-            return nst_fail(err, NST_ERR_LIMIT, "%s: more than %d conv layers", f->path, H5_MAX_TENSORS / 2);
+            return nsti_fail(err, NST_ERR_LIMIT, "%s: more than %d conv layers", f->path, H5_MAX_TENSORS / 2);
         all[n_all++] = bc;
     }
     int rc = NST_OK;
@@ -496,9 +496,9 @@ static int open_layers(nst_h5_file *f, hid_t wg, const char *prefix, const char 
         int nw = 0;
         rc = read_names(f, lg, "weight_names", where, &wnames, &nw, err);
         if (rc == NST_OK && nw < 0)
-            rc = nst_fail(err, NST_ERR_FORMAT, "%s: layer %s has no weight_names attribute", f->path, where);
+            rc = nsti_fail(err, NST_ERR_FORMAT, "%s: layer %s has no weight_names attribute", f->path, where);
         if (rc == NST_OK && nw > 2)
-            rc = nst_fail(err, NST_ERR_MODEL, "%s: layer %s has %d weights (a kernel and a bias expected)", f->path,
+            rc = nsti_fail(err, NST_ERR_MODEL, "%s: layer %s has %d weights (a kernel and a bias expected)", f->path,
                           where, nw);
         // Keras' order: the kernel, then the bias. A missing bias is reported by weights.c.
         for (int k = 0; rc == NST_OK && k < nw; k++)
@@ -510,7 +510,7 @@ static int open_layers(nst_h5_file *f, hid_t wg, const char *prefix, const char 
 }
 
 // The group holding layer_names: the root (save_weights) or /model_weights (model.save).
-static int open_weights_group(nst_h5_file *f, hid_t root, hid_t *wg, const char **prefix, char **layers,
+static int open_weights_group(nsti_h5_file *f, hid_t root, hid_t *wg, const char **prefix, char **layers,
                               int *n, nst_error *err) {
     *wg = H5I_INVALID_HID;
     *prefix = "";
@@ -518,30 +518,30 @@ static int open_weights_group(nst_h5_file *f, hid_t root, hid_t *wg, const char 
     if (rc != NST_OK || *n >= 0) return rc;
     htri_t mw = H5Lexists(root, "model_weights", f->lapl);
     if (mw <= 0)
-        return nst_fail(err, NST_ERR_FORMAT,
+        return nsti_fail(err, NST_ERR_FORMAT,
                         "%s: HDF5 file without Keras' layer_names attribute (at / or /model_weights): not Keras weights",
                         f->path);
     *prefix = "/model_weights";
     rc = open_link(f, root, "model_weights", 1, "/model_weights", wg, err);
     if (rc == NST_OK) rc = read_names(f, *wg, "layer_names", "/model_weights", layers, n, err);
     if (rc == NST_OK && *n < 0)
-        rc = nst_fail(err, NST_ERR_FORMAT, "%s: /model_weights has no layer_names attribute: not Keras weights",
+        rc = nsti_fail(err, NST_ERR_FORMAT, "%s: /model_weights has no layer_names attribute: not Keras weights",
                       f->path);
     return rc;
 }
 
-static int open_file(nst_h5_file *f, nst_error *err) {
+static int open_file(nsti_h5_file *f, nst_error *err) {
     char why[160];
     struct stat sb;
     if (stat(f->path, &sb) != 0 || !S_ISREG(sb.st_mode))
-        return nst_fail(err, NST_ERR_IO, "%s: not a regular file", f->path);
+        return nsti_fail(err, NST_ERR_IO, "%s: not a regular file", f->path);
     f->bytes = (hsize_t)sb.st_size;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     f->lapl = H5Pcreate(H5P_LINK_ACCESS);
     if (fapl < 0 || f->lapl < 0 || H5Pset_fapl_sec2(fapl) < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
         H5Pset_elink_cb(f->lapl, deny_elink, NULL) < 0) {
         drop(fapl);
-        return nst_fail(err, NST_ERR_NOMEM, "%s: cannot set up HDF5: %s", f->path, h5_why(why));
+        return nsti_fail(err, NST_ERR_NOMEM, "%s: cannot set up HDF5: %s", f->path, h5_why(why));
     }
 #if H5_VERSION_GE(1, 10, 7)
     H5Pset_file_locking(fapl, 0, 1);   // read only: no lock to take (and none on NFS to fail)
@@ -549,9 +549,9 @@ static int open_file(nst_h5_file *f, nst_error *err) {
     f->file = H5Fopen(f->path, H5F_ACC_RDONLY, fapl);
     if (f->file < 0) h5_why(why);   // before the next call clears HDF5's error stack
     drop(fapl);
-    if (f->file < 0) return nst_fail(err, NST_ERR_FORMAT, "%s: cannot open as HDF5: %s", f->path, why);
+    if (f->file < 0) return nsti_fail(err, NST_ERR_FORMAT, "%s: cannot open as HDF5: %s", f->path, why);
     hid_t root = H5Gopen2(f->file, "/", H5P_DEFAULT), wg = H5I_INVALID_HID;
-    if (root < 0) return nst_fail(err, NST_ERR_FORMAT, "%s: no root group: %s", f->path, h5_why(why));
+    if (root < 0) return nsti_fail(err, NST_ERR_FORMAT, "%s: no root group: %s", f->path, h5_why(why));
     const char *prefix;
     char *layers = NULL;
     int n = 0;
@@ -563,13 +563,13 @@ static int open_file(nst_h5_file *f, nst_error *err) {
     return rc;
 }
 
-int nst_h5_open(nst_h5_file **out, const char *path, nst_error *err) {
+int nsti_h5_open(nsti_h5_file **out, const char *path, nst_error *err) {
     *out = NULL;
-    nst_h5_file *f = calloc(1, sizeof *f);
+    nsti_h5_file *f = calloc(1, sizeof *f);
     size_t len = strlen(path) + 1;
     if (!f || !(f->path = malloc(len))) {
         free(f);
-        return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+        return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     }
     memcpy(f->path, path, len);
     f->file = f->lapl = H5I_INVALID_HID;
@@ -577,33 +577,33 @@ int nst_h5_open(nst_h5_file **out, const char *path, nst_error *err) {
     int rc = open_file(f, err);
     h5_leave();
     if (rc != NST_OK) {
-        nst_h5_close(f);
+        nsti_h5_close(f);
         return rc;
     }
     *out = f;
     return NST_OK;
 }
 
-int nst_h5_count(const nst_h5_file *f) { return f->n; }
+int nsti_h5_count(const nsti_h5_file *f) { return f->n; }
 
-const char *nst_h5_name(const nst_h5_file *f, int i) { return i >= 0 && i < f->n ? f->t[i].name : NULL; }
+const char *nsti_h5_name(const nsti_h5_file *f, int i) { return i >= 0 && i < f->n ? f->t[i].name : NULL; }
 
-static h5_tensor *find(const nst_h5_file *f, const char *name) {
+static h5_tensor *find(const nsti_h5_file *f, const char *name) {
     for (int i = 0; i < f->n; i++)
         if (!strcmp(f->t[i].name, name)) return (h5_tensor *)&f->t[i];
     return NULL;
 }
 
-const char *nst_h5_dtype(const nst_h5_file *f, const char *name) {
+const char *nsti_h5_dtype(const nsti_h5_file *f, const char *name) {
     const h5_tensor *t = find(f, name);
     return t ? dt_names[t->dtype] : NULL;
 }
 
-int nst_h5_read_f32(nst_h5_file *f, const char *name, float **data, int64_t shape[8], int *ndim,
+int nsti_h5_read_f32(nsti_h5_file *f, const char *name, float **data, int64_t shape[8], int *ndim,
                     nst_error *err) {
     *data = NULL;
     h5_tensor *t = find(f, name);
-    if (!t) return nst_fail(err, NST_ERR_MODEL, "%s: no tensor named %s", f->path, name);
+    if (!t) return nsti_fail(err, NST_ERR_MODEL, "%s: no tensor named %s", f->path, name);
     // check_dataset made sure of the shape: (3, 3, cin, cout) or (cout)
     size_t cin = t->cin, cout = t->cout;
     size_t n = t->is_bias ? cout : 9 * cin * cout;
@@ -612,7 +612,7 @@ int nst_h5_read_f32(nst_h5_file *f, const char *name, float **data, int64_t shap
     if (!raw || !d) {
         free(raw);
         free(d);
-        return nst_fail(err, NST_ERR_NOMEM, "%s: tensor %s: out of memory", f->path, name);
+        return nsti_fail(err, NST_ERR_NOMEM, "%s: tensor %s: out of memory", f->path, name);
     }
     char why[160];
     h5_enter();
@@ -621,7 +621,7 @@ int nst_h5_read_f32(nst_h5_file *f, const char *name, float **data, int64_t shap
     // halves are read as stored, but little-endian, and widened by dtype.c
     herr_t r = mem < 0 || (t->dtype == DT_F16 && H5Tset_order(mem, H5T_ORDER_LE) < 0)
                    ? -1 : H5Dread(t->dset, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw);
-    int rc = r < 0 ? nst_fail(err, NST_ERR_FORMAT, "%s: dataset %s: cannot read: %s", f->path, t->where, h5_why(why))
+    int rc = r < 0 ? nsti_fail(err, NST_ERR_FORMAT, "%s: dataset %s: cannot read: %s", f->path, t->where, h5_why(why))
                    : NST_OK;
     drop(mem);
     h5_leave();
@@ -633,7 +633,7 @@ int nst_h5_read_f32(nst_h5_file *f, const char *name, float **data, int64_t shap
     float *src = raw;
     if (t->dtype == DT_F16) {
         src = malloc(n * sizeof *src);
-        if (src) nst_dtype_to_f32(NST_DT_F16, raw, src, n);
+        if (src) nsti_dtype_to_f32(NST_DT_F16, raw, src, n);
     } else if (t->dtype == DT_F64) {
         src = malloc(n * sizeof *src);
         const double *v = raw;
@@ -644,7 +644,7 @@ int nst_h5_read_f32(nst_h5_file *f, const char *name, float **data, int64_t shap
     if (!src) {
         free(raw);
         free(d);
-        return nst_fail(err, NST_ERR_NOMEM, "%s: tensor %s: out of memory", f->path, name);
+        return nsti_fail(err, NST_ERR_NOMEM, "%s: tensor %s: out of memory", f->path, name);
     }
     if (t->is_bias) {
         memcpy(d, src, n * sizeof *d);

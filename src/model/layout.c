@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int nst_layout_from_features(nst_conv_layer *layer, const int *feature, int n, int *bad) {
+int nsti_layout_from_features(nsti_conv_layer *layer, const int *feature, int n, int *bad) {
     int block = 1, sub = 0;
     for (int i = 0; i < n; i++) {
         int gap = i ? feature[i] - feature[i - 1] : 2;
@@ -24,7 +24,7 @@ int nst_layout_from_features(nst_conv_layer *layer, const int *feature, int n, i
     return 0;
 }
 
-const char *nst_layout_arch(const nst_conv_layer *layer, int n) {
+const char *nsti_layout_arch(const nsti_conv_layer *layer, int n) {
     static const struct { const char *name; int per_block[5]; } known[] = {
         {"vgg19", {2, 2, 4, 4, 4}}, {"vgg16", {2, 2, 3, 3, 3}},
         {"vgg13", {2, 2, 2, 2, 2}}, {"vgg11", {1, 1, 2, 2, 2}},
@@ -39,7 +39,7 @@ const char *nst_layout_arch(const nst_conv_layer *layer, int n) {
     return "vgg";
 }
 
-int nst_layout_find(const nst_conv_layer *layer, int n, const char *name, int *relu) {
+int nsti_layout_find(const nsti_conv_layer *layer, int n, const char *name, int *relu) {
     if (strncmp(name, "conv", 4) == 0) *relu = 0;
     else if (strncmp(name, "relu", 4) == 0) *relu = 1;
     else return -1;

@@ -4,7 +4,7 @@
 #include "model/weights.h"
 
 struct nst_model {
-    nst_vgg_weights weights;
+    nsti_vgg_weights weights;
 };
 
 #endif

@@ -92,7 +92,7 @@ static int fail(parser *p, int code, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return nst_fail(p->err, code, "%s: %s: %s (pickle offset %zu)", p->path, p->entry, msg,
+    return nsti_fail(p->err, code, "%s: %s: %s (pickle offset %zu)", p->path, p->entry, msg,
                     p->op_at);
 }
 
@@ -403,7 +403,7 @@ static int build(parser *p) {
     if (set_tensor(p, o, state->items)) return p->err->code;
     if (o->storage->dtype != o->dtype)
         return fail(p, NST_ERR_FORMAT, "storage %s holds %s but its tensor class is %s", o->storage->key,
-                    nst_dtype_name(o->storage->dtype), nst_dtype_name(o->dtype));
+                    nsti_dtype_name(o->storage->dtype), nsti_dtype_name(o->dtype));
     return NST_OK;
 }
 
@@ -550,7 +550,7 @@ static int step(parser *p, obj **result) {
 }
 
 // Checks one state-dict entry and copies it out.
-static int take_tensor(parser *p, const obj *key, const obj *val, nst_pkl_tensor *t) {
+static int take_tensor(parser *p, const obj *key, const obj *val, nsti_pkl_tensor *t) {
     if (key->kind != K_STR) return fail(p, NST_ERR_FORMAT, "state dict key is not a string");
     const char *nm = key->s;
     if (val->kind != K_TENSOR) return fail(p, NST_ERR_FORMAT, "state dict value '%s' is not a tensor", nm);
@@ -588,12 +588,12 @@ static int take_tensor(parser *p, const obj *key, const obj *val, nst_pkl_tensor
 }
 
 static int by_name(const void *a, const void *b) {
-    return strcmp((*(const nst_pkl_tensor *const *)a)->name, (*(const nst_pkl_tensor *const *)b)->name);
+    return strcmp((*(const nsti_pkl_tensor *const *)a)->name, (*(const nsti_pkl_tensor *const *)b)->name);
 }
 
 // A key given twice would make the file ambiguous: sort the names and compare neighbours.
-static int find_duplicate(parser *p, const nst_pkl_tensor *t, size_t n) {
-    const nst_pkl_tensor **order = malloc((n ? n : 1) * sizeof *order);
+static int find_duplicate(parser *p, const nsti_pkl_tensor *t, size_t n) {
+    const nsti_pkl_tensor **order = malloc((n ? n : 1) * sizeof *order);
     if (!order) return fail(p, NST_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) order[i] = &t[i];
     qsort(order, n, sizeof *order, by_name);
@@ -621,21 +621,21 @@ static int run_one(parser *p, obj **result) {
 }
 
 // The state dict: a dict of tensors, checked and copied out.
-static int run(parser *p, nst_pkl_tensor **out, int *n_out) {
+static int run(parser *p, nsti_pkl_tensor **out, int *n_out) {
     obj *result = NULL;
     if (run_one(p, &result)) return p->err->code;
     if (result->kind != K_DICT) return fail(p, NST_ERR_FORMAT, "the pickle holds no state dict");
     size_t n = result->n / 2;
     if (n > MAX_TENSORS) return fail(p, NST_ERR_LIMIT, "more than %d tensors", MAX_TENSORS);
-    nst_pkl_tensor *t = calloc(n ? n : 1, sizeof *t);
+    nsti_pkl_tensor *t = calloc(n ? n : 1, sizeof *t);
     if (!t) return fail(p, NST_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         if (take_tensor(p, result->items[2 * i], result->items[2 * i + 1], &t[i])) {
-            nst_pkl_free(t, (int)n);
+            nsti_pkl_free(t, (int)n);
             return p->err->code;
         }
     if (find_duplicate(p, t, n)) {
-        nst_pkl_free(t, (int)n);
+        nsti_pkl_free(t, (int)n);
         return p->err->code;
     }
     *out = t;
@@ -654,8 +654,8 @@ static void free_parser(parser *p) {
     free(p->memo);
 }
 
-int nst_pkl_state_dict(const uint8_t *buf, size_t len, const char *path, const char *entry,
-                       nst_pkl_tensor **out, int *n_out, nst_error *err) {
+int nsti_pkl_state_dict(const uint8_t *buf, size_t len, const char *path, const char *entry,
+                       nsti_pkl_tensor **out, int *n_out, nst_error *err) {
     nst_error local = {NST_OK, ""};
     parser p = {.buf = buf, .len = len, .path = path, .entry = entry, .err = &local};
     *out = NULL;
@@ -696,7 +696,7 @@ static int legacy_header(parser *p) {
     return NST_OK;
 }
 
-static int legacy_keys(parser *p, nst_pkl_legacy *out) {
+static int legacy_keys(parser *p, nsti_pkl_legacy *out) {
     obj *o;
     p->entry = "legacy storage key list";
     if (run_one(p, &o)) return p->err->code;
@@ -713,7 +713,7 @@ static int legacy_keys(parser *p, nst_pkl_legacy *out) {
     return NST_OK;
 }
 
-int nst_pkl_legacy_parse(const uint8_t *buf, size_t len, const char *path, nst_pkl_legacy *out,
+int nsti_pkl_legacy_parse(const uint8_t *buf, size_t len, const char *path, nsti_pkl_legacy *out,
                          nst_error *err) {
     nst_error local = {NST_OK, ""};
     parser p = {.buf = buf, .len = len, .path = path, .err = &local, .legacy = 1};
@@ -727,21 +727,21 @@ int nst_pkl_legacy_parse(const uint8_t *buf, size_t len, const char *path, nst_p
     out->data_start = p.pos;
     free_parser(&p);
     if (rc != NST_OK) {
-        nst_pkl_legacy_free(out);
+        nsti_pkl_legacy_free(out);
         out->truncated = p.truncated;
         if (err) *err = local;
     }
     return rc;
 }
 
-void nst_pkl_legacy_free(nst_pkl_legacy *l) {
-    nst_pkl_free(l->t, l->n);
+void nsti_pkl_legacy_free(nsti_pkl_legacy *l) {
+    nsti_pkl_free(l->t, l->n);
     for (int i = 0; l->keys && i < l->n_keys; i++) free(l->keys[i]);
     free(l->keys);
     memset(l, 0, sizeof *l);
 }
 
-void nst_pkl_free(nst_pkl_tensor *t, int n) {
+void nsti_pkl_free(nsti_pkl_tensor *t, int n) {
     if (!t) return;
     for (int i = 0; i < n; i++) {
         free(t[i].name);

@@ -7,25 +7,25 @@
 #include <stdint.h>
 #include "util/status.h"
 
-typedef struct nst_pth_file nst_pth_file;
+typedef struct nsti_pth_file nsti_pth_file;
 
 enum { NST_PTH_ZIP = 1, NST_PTH_LEGACY = 2 };
 // What the first bytes of a file say: NST_PTH_ZIP, NST_PTH_LEGACY or 0. 24 bytes do.
-int nst_pth_sniff(const uint8_t *head, size_t n);
+int nsti_pth_sniff(const uint8_t *head, size_t n);
 
 // Opens the file, parses its pickles with the restricted pickle reader and checks
 // that every tensor fits inside its storage. A file starting with a pickle is read
 // as the legacy format, anything else as a zip archive.
-int nst_pth_open(nst_pth_file **out, const char *path, nst_error *err);
+int nsti_pth_open(nsti_pth_file **out, const char *path, nst_error *err);
 // "pth (zip)" or "pth (legacy)".
-const char *nst_pth_format(const nst_pth_file *f);
-void nst_pth_close(nst_pth_file *f);
-int nst_pth_count(const nst_pth_file *f);
-const char *nst_pth_name(const nst_pth_file *f, int i);
+const char *nsti_pth_format(const nsti_pth_file *f);
+void nsti_pth_close(nsti_pth_file *f);
+int nsti_pth_count(const nsti_pth_file *f);
+const char *nsti_pth_name(const nsti_pth_file *f, int i);
 // "F32", "F16" or "BF16", or NULL when there is no such tensor.
-const char *nst_pth_dtype(const nst_pth_file *f, const char *name);
-// As nst_st_read_f32: *data is malloc'd and owned by the caller.
-int nst_pth_read_f32(nst_pth_file *f, const char *name, float **data, int64_t shape[8],
+const char *nsti_pth_dtype(const nsti_pth_file *f, const char *name);
+// As nsti_st_read_f32: *data is malloc'd and owned by the caller.
+int nsti_pth_read_f32(nsti_pth_file *f, const char *name, float **data, int64_t shape[8],
                      int *ndim, nst_error *err);
 
 #endif

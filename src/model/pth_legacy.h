@@ -10,7 +10,7 @@
 // every count and length against the file size (nothing is read or allocated for
 // the data itself). On success *t / *n are the state dict and (*at)[i] is the file
 // offset of tensor i's first element; both malloc'd, owned by the caller.
-int nst_pth_legacy_index(FILE *fp, const char *path, nst_pkl_tensor **t, int *n, uint64_t **at,
+int nsti_pth_legacy_index(FILE *fp, const char *path, nsti_pkl_tensor **t, int *n, uint64_t **at,
                          nst_error *err);
 
 #endif

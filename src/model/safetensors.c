@@ -22,7 +22,7 @@ typedef struct st_tensor {
     uint64_t begin, end;  // byte offsets inside the data section
 } st_tensor;
 
-struct nst_st_file {
+struct nsti_st_file {
     char *path;         // for messages
     uint8_t *buf;       // the whole file
     size_t size;
@@ -43,36 +43,36 @@ static char *dup_str(const char *s) {
 // Reads all of `path` into a malloc'd buffer.
 static int read_file(const char *path, uint8_t **out, size_t *out_size, nst_error *err) {
     FILE *fp = fopen(path, "rb");
-    if (!fp) return nst_fail(err, NST_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!fp) return nsti_fail(err, NST_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         fclose(fp);
-        return nst_fail(err, NST_ERR_IO, "%s: not a regular file", path);
+        return nsti_fail(err, NST_ERR_IO, "%s: not a regular file", path);
     }
     if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX / 2) {
         fclose(fp);
-        return nst_fail(err, NST_ERR_LIMIT, "%s: file too large (%lld bytes)", path,
+        return nsti_fail(err, NST_ERR_LIMIT, "%s: file too large (%lld bytes)", path,
                         (long long)sb.st_size);
     }
     size_t size = (size_t)sb.st_size;
     uint8_t *buf = malloc(size ? size : 1);
     if (!buf) {
         fclose(fp);
-        return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, size);
+        return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, size);
     }
     size_t got = fread(buf, 1, size, fp);
     int failed = ferror(fp);
     fclose(fp);
     if (got != size || failed) {
         free(buf);
-        return nst_fail(err, NST_ERR_IO, "%s: read %zu of %zu bytes", path, got, size);
+        return nsti_fail(err, NST_ERR_IO, "%s: read %zu of %zu bytes", path, got, size);
     }
     *out = buf;
     *out_size = size;
     return NST_OK;
 }
 
-void nst_st_close(nst_st_file *f) {
+void nsti_st_close(nsti_st_file *f) {
     if (!f) return;
     for (int i = 0; i < f->n; i++) free(f->t[i].name);
     for (int i = 0; i < f->n_meta; i++) { free(f->meta_key[i]); free(f->meta_val[i]); }
@@ -84,19 +84,19 @@ void nst_st_close(nst_st_file *f) {
     free(f);
 }
 
-static int parse_metadata(nst_st_file *f, json_t *meta, nst_error *err) {
+static int parse_metadata(nsti_st_file *f, json_t *meta, nst_error *err) {
     if (!json_is_object(meta))
-        return nst_fail(err, NST_ERR_FORMAT, "%s: __metadata__ is not an object", f->path);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: __metadata__ is not an object", f->path);
     size_t cap = json_object_size(meta);
     f->meta_key = calloc(cap ? cap : 1, sizeof *f->meta_key);
     f->meta_val = calloc(cap ? cap : 1, sizeof *f->meta_val);
     if (!f->meta_key || !f->meta_val)
-        return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", f->path);
+        return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", f->path);
     const char *key;
     json_t *val;
     json_object_foreach(meta, key, val) {
         if (!json_is_string(val))
-            return nst_fail(err, NST_ERR_FORMAT, "%s: __metadata__ value of '%s' is not a string",
+            return nsti_fail(err, NST_ERR_FORMAT, "%s: __metadata__ value of '%s' is not a string",
                             f->path, key);
         int i = f->n_meta;
         f->meta_key[i] = dup_str(key);
@@ -104,7 +104,7 @@ static int parse_metadata(nst_st_file *f, json_t *meta, nst_error *err) {
         if (!f->meta_key[i] || !f->meta_val[i]) {
             free(f->meta_key[i]);
             free(f->meta_val[i]);
-            return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", f->path);
+            return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", f->path);
         }
         f->n_meta++;
     }
@@ -112,52 +112,52 @@ static int parse_metadata(nst_st_file *f, json_t *meta, nst_error *err) {
 }
 
 // Fills t (whose name is set) from its JSON entry, checking it against the data size.
-static int parse_tensor(const nst_st_file *f, st_tensor *t, json_t *e, uint64_t data_len,
+static int parse_tensor(const nsti_st_file *f, st_tensor *t, json_t *e, uint64_t data_len,
                         nst_error *err) {
     const char *p = f->path, *nm = t->name;
     if (!json_is_object(e))
-        return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: header entry is not an object", p, nm);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: tensor %s: header entry is not an object", p, nm);
     json_t *jd = json_object_get(e, "dtype"), *js = json_object_get(e, "shape");
     json_t *jo = json_object_get(e, "data_offsets");
     if (!json_is_string(jd))
-        return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: missing or non-string dtype", p, nm);
-    t->dtype = nst_dtype_from_name(json_string_value(jd));
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: tensor %s: missing or non-string dtype", p, nm);
+    t->dtype = nsti_dtype_from_name(json_string_value(jd));
     if (t->dtype < 0)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: unsupported dtype '%s' (F32, F16, BF16)",
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: tensor %s: unsupported dtype '%s' (F32, F16, BF16)",
                         p, nm, json_string_value(jd));
     if (!json_is_array(js))
-        return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: missing or non-array shape", p, nm);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: tensor %s: missing or non-array shape", p, nm);
     if (json_array_size(js) > ST_MAX_DIMS)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: %zu dimensions (at most %d)", p, nm,
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: tensor %s: %zu dimensions (at most %d)", p, nm,
                         json_array_size(js), ST_MAX_DIMS);
     t->ndim = (int)json_array_size(js);
     int64_t numel = 1;
     for (int d = 0; d < t->ndim; d++) {
         json_t *v = json_array_get(js, (size_t)d);
         if (!json_is_integer(v) || json_integer_value(v) < 0)
-            return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: shape[%d] is not a non-negative integer",
+            return nsti_fail(err, NST_ERR_FORMAT, "%s: tensor %s: shape[%d] is not a non-negative integer",
                             p, nm, d);
         t->shape[d] = (int64_t)json_integer_value(v);
         if (t->shape[d] > ST_MAX_NUMEL || (t->shape[d] && numel > ST_MAX_NUMEL / t->shape[d]))
-            return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: shape has too many elements", p, nm);
+            return nsti_fail(err, NST_ERR_FORMAT, "%s: tensor %s: shape has too many elements", p, nm);
         numel *= t->shape[d];
     }
     if (!json_is_array(jo) || json_array_size(jo) != 2 ||
         !json_is_integer(json_array_get(jo, 0)) || !json_is_integer(json_array_get(jo, 1)))
-        return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: data_offsets is not a pair of integers",
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: tensor %s: data_offsets is not a pair of integers",
                         p, nm);
     long long b = json_integer_value(json_array_get(jo, 0));
     long long en = json_integer_value(json_array_get(jo, 1));
     if (b < 0 || en < 0 || en < b)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: data offsets [%lld, %lld] are reversed or negative",
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: tensor %s: data offsets [%lld, %lld] are reversed or negative",
                         p, nm, b, en);
     if ((uint64_t)en > data_len)
-        return nst_fail(err, NST_ERR_FORMAT,
+        return nsti_fail(err, NST_ERR_FORMAT,
                         "%s: tensor %s: data offsets [%lld, %lld] past the end of the file (%zu bytes)",
                         p, nm, b, en, f->size);
-    uint64_t want = (uint64_t)numel * (uint64_t)nst_dtype_size(t->dtype);
+    uint64_t want = (uint64_t)numel * (uint64_t)nsti_dtype_size(t->dtype);
     if ((uint64_t)(en - b) != want)
-        return nst_fail(err, NST_ERR_FORMAT,
+        return nsti_fail(err, NST_ERR_FORMAT,
                         "%s: tensor %s: data offsets [%lld, %lld] hold %lld bytes, but shape and dtype need %llu",
                         p, nm, b, en, en - b, (unsigned long long)want);
     t->begin = (uint64_t)b;
@@ -171,9 +171,9 @@ static int by_begin(const void *a, const void *b) {
 }
 
 // Two tensors may not share bytes: sort by start and compare neighbours.
-static int check_overlap(const nst_st_file *f, nst_error *err) {
+static int check_overlap(const nsti_st_file *f, nst_error *err) {
     const st_tensor **order = malloc((size_t)(f->n ? f->n : 1) * sizeof *order);
-    if (!order) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", f->path);
+    if (!order) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", f->path);
     int k = 0;
     for (int i = 0; i < f->n; i++)
         if (f->t[i].end > f->t[i].begin) order[k++] = &f->t[i];  // empty tensors own no bytes
@@ -182,7 +182,7 @@ static int check_overlap(const nst_st_file *f, nst_error *err) {
     for (int i = 1; i < k && rc == NST_OK; i++) {
         const st_tensor *a = order[i - 1], *b = order[i];
         if (b->begin < a->end)
-            rc = nst_fail(err, NST_ERR_FORMAT,
+            rc = nsti_fail(err, NST_ERR_FORMAT,
                           "%s: tensors %s [%llu, %llu] and %s [%llu, %llu] overlap", f->path,
                           a->name, (unsigned long long)a->begin, (unsigned long long)a->end,
                           b->name, (unsigned long long)b->begin, (unsigned long long)b->end);
@@ -191,19 +191,19 @@ static int check_overlap(const nst_st_file *f, nst_error *err) {
     return rc;
 }
 
-static int parse_header(nst_st_file *f, nst_error *err) {
+static int parse_header(nsti_st_file *f, nst_error *err) {
     const char *p = f->path;
-    if (f->size == 0) return nst_fail(err, NST_ERR_FORMAT, "%s: empty file", p);
+    if (f->size == 0) return nsti_fail(err, NST_ERR_FORMAT, "%s: empty file", p);
     if (f->size < 8)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: file too short for a safetensors header (%zu bytes)",
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: file too short for a safetensors header (%zu bytes)",
                         p, f->size);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | f->buf[i];
     if (hlen > ST_MAX_HEADER)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: header length %llu exceeds the 100 MB limit", p,
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: header length %llu exceeds the 100 MB limit", p,
                         (unsigned long long)hlen);
     if (hlen > f->size - 8)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: header length %llu past the end of the file (%zu bytes)",
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: header length %llu past the end of the file (%zu bytes)",
                         p, (unsigned long long)hlen, f->size);
     f->data_start = 8 + (size_t)hlen;
     uint64_t data_len = f->size - f->data_start;
@@ -211,17 +211,17 @@ static int parse_header(nst_st_file *f, nst_error *err) {
     json_error_t jerr;
     json_t *root = json_loadb((const char *)f->buf + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: header is not valid JSON: %s (line %d, column %d)", p,
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: header is not valid JSON: %s (line %d, column %d)", p,
                         jerr.text, jerr.line, jerr.column);
     int rc = NST_OK;
     if (!json_is_object(root)) {
-        rc = nst_fail(err, NST_ERR_FORMAT, "%s: header is not a JSON object", p);
+        rc = nsti_fail(err, NST_ERR_FORMAT, "%s: header is not a JSON object", p);
         goto done;
     }
     size_t cap = json_object_size(root);
     f->t = calloc(cap ? cap : 1, sizeof *f->t);
     if (!f->t) {
-        rc = nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", p);
+        rc = nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", p);
         goto done;
     }
     const char *key;
@@ -232,7 +232,7 @@ static int parse_header(nst_st_file *f, nst_error *err) {
         } else {
             st_tensor *t = &f->t[f->n];
             t->name = dup_str(key);
-            if (!t->name) rc = nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", p);
+            if (!t->name) rc = nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", p);
             else {
                 f->n++;
                 rc = parse_tensor(f, t, val, data_len, err);
@@ -246,56 +246,56 @@ done:
     return rc;
 }
 
-int nst_st_open(nst_st_file **out, const char *path, nst_error *err) {
+int nsti_st_open(nsti_st_file **out, const char *path, nst_error *err) {
     *out = NULL;
-    nst_st_file *f = calloc(1, sizeof *f);
-    if (!f) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    nsti_st_file *f = calloc(1, sizeof *f);
+    if (!f) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     f->path = dup_str(path);
-    int rc = f->path ? NST_OK : nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    int rc = f->path ? NST_OK : nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     if (rc == NST_OK) rc = read_file(path, &f->buf, &f->size, err);
     if (rc == NST_OK) rc = parse_header(f, err);
     if (rc != NST_OK) {
-        nst_st_close(f);
+        nsti_st_close(f);
         return rc;
     }
     *out = f;
     return NST_OK;
 }
 
-int nst_st_count(const nst_st_file *f) { return f->n; }
+int nsti_st_count(const nsti_st_file *f) { return f->n; }
 
-const char *nst_st_name(const nst_st_file *f, int i) {
+const char *nsti_st_name(const nsti_st_file *f, int i) {
     return i >= 0 && i < f->n ? f->t[i].name : NULL;
 }
 
-const char *nst_st_metadata(const nst_st_file *f, const char *key) {
+const char *nsti_st_metadata(const nsti_st_file *f, const char *key) {
     for (int i = 0; i < f->n_meta; i++)
         if (strcmp(f->meta_key[i], key) == 0) return f->meta_val[i];
     return NULL;
 }
 
-int nst_st_metadata_count(const nst_st_file *f) { return f->n_meta; }
+int nsti_st_metadata_count(const nsti_st_file *f) { return f->n_meta; }
 
-static const st_tensor *find(const nst_st_file *f, const char *name) {
+static const st_tensor *find(const nsti_st_file *f, const char *name) {
     for (int i = 0; i < f->n; i++)
         if (strcmp(f->t[i].name, name) == 0) return &f->t[i];
     return NULL;
 }
 
-const char *nst_st_dtype(const nst_st_file *f, const char *name) {
+const char *nsti_st_dtype(const nsti_st_file *f, const char *name) {
     const st_tensor *t = find(f, name);
-    return t ? nst_dtype_name(t->dtype) : NULL;
+    return t ? nsti_dtype_name(t->dtype) : NULL;
 }
 
-int nst_st_read_f32(nst_st_file *f, const char *name, float **data, int64_t shape[8],
+int nsti_st_read_f32(nsti_st_file *f, const char *name, float **data, int64_t shape[8],
                     int *ndim, nst_error *err) {
     *data = NULL;
     const st_tensor *t = find(f, name);
-    if (!t) return nst_fail(err, NST_ERR_MODEL, "%s: no tensor named %s", f->path, name);
-    size_t n = (size_t)((t->end - t->begin) / (uint64_t)nst_dtype_size(t->dtype));
+    if (!t) return nsti_fail(err, NST_ERR_MODEL, "%s: no tensor named %s", f->path, name);
+    size_t n = (size_t)((t->end - t->begin) / (uint64_t)nsti_dtype_size(t->dtype));
     float *d = malloc(n ? n * sizeof *d : 1);
-    if (!d) return nst_fail(err, NST_ERR_NOMEM, "%s: tensor %s: out of memory", f->path, name);
-    nst_dtype_to_f32(t->dtype, f->buf + f->data_start + t->begin, d, n);
+    if (!d) return nsti_fail(err, NST_ERR_NOMEM, "%s: tensor %s: out of memory", f->path, name);
+    nsti_dtype_to_f32(t->dtype, f->buf + f->data_start + t->begin, d, n);
     for (int i = 0; i < 8; i++) shape[i] = i < t->ndim ? t->shape[i] : 0;
     *ndim = t->ndim;
     *data = d;

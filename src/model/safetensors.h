@@ -5,21 +5,21 @@
 #include <stdint.h>
 #include "util/status.h"
 
-typedef struct nst_st_file nst_st_file;
+typedef struct nsti_st_file nsti_st_file;
 
-int nst_st_open(nst_st_file **out, const char *path, nst_error *err);
-void nst_st_close(nst_st_file *f);
-int nst_st_count(const nst_st_file *f);
-const char *nst_st_name(const nst_st_file *f, int i);
+int nsti_st_open(nsti_st_file **out, const char *path, nst_error *err);
+void nsti_st_close(nsti_st_file *f);
+int nsti_st_count(const nsti_st_file *f);
+const char *nsti_st_name(const nsti_st_file *f, int i);
 // A __metadata__ string value, or NULL.
-const char *nst_st_metadata(const nst_st_file *f, const char *key);
+const char *nsti_st_metadata(const nsti_st_file *f, const char *key);
 // Reads tensor `name` as float32 (F16 and BF16 are widened). *data is malloc'd and
 // owned by the caller; shape gets up to 8 dims. Fails with a message naming the file.
-int nst_st_read_f32(nst_st_file *f, const char *name, float **data, int64_t shape[8],
+int nsti_st_read_f32(nsti_st_file *f, const char *name, float **data, int64_t shape[8],
                     int *ndim, nst_error *err);
 // Helpers beyond the core API: the stored dtype of tensor `name` ("F32", "F16",
 // "BF16") or NULL when absent, and the number of __metadata__ entries.
-const char *nst_st_dtype(const nst_st_file *f, const char *name);
-int nst_st_metadata_count(const nst_st_file *f);
+const char *nsti_st_dtype(const nsti_st_file *f, const char *name);
+int nsti_st_metadata_count(const nsti_st_file *f);
 
 #endif

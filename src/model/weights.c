@@ -11,48 +11,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-const nst_input_norm nst_norm_caffe = {
+const nsti_input_norm nsti_norm_caffe = {
     .bgr = 1, .scale = 1.0f, .mean = {103.939f, 116.779f, 123.68f}, .std = {1.0f, 1.0f, 1.0f},
     .name = "caffe"};
-const nst_input_norm nst_norm_torchvision = {
+const nsti_input_norm nsti_norm_torchvision = {
     .bgr = 0, .scale = 1.0f / 255.0f, .mean = {0.485f, 0.456f, 0.406f},
     .std = {0.229f, 0.224f, 0.225f}, .name = "torchvision"};
 
 // The tensors of either format behind one small interface.
 typedef struct source {
-    nst_st_file *st;
-    nst_pth_file *pth;
-    nst_h5_file *h5;
+    nsti_st_file *st;
+    nsti_pth_file *pth;
+    nsti_h5_file *h5;
 } source;
 
 static int src_count(const source *s) {
-    return s->h5 ? nst_h5_count(s->h5) : s->st ? nst_st_count(s->st) : nst_pth_count(s->pth);
+    return s->h5 ? nsti_h5_count(s->h5) : s->st ? nsti_st_count(s->st) : nsti_pth_count(s->pth);
 }
 static const char *src_name(const source *s, int i) {
-    return s->h5 ? nst_h5_name(s->h5, i) : s->st ? nst_st_name(s->st, i) : nst_pth_name(s->pth, i);
+    return s->h5 ? nsti_h5_name(s->h5, i) : s->st ? nsti_st_name(s->st, i) : nsti_pth_name(s->pth, i);
 }
 static const char *src_dtype(const source *s, const char *name) {
-    return s->h5 ? nst_h5_dtype(s->h5, name) : s->st ? nst_st_dtype(s->st, name) : nst_pth_dtype(s->pth, name);
+    return s->h5 ? nsti_h5_dtype(s->h5, name) : s->st ? nsti_st_dtype(s->st, name) : nsti_pth_dtype(s->pth, name);
 }
 static int src_read(source *s, const char *name, float **d, int64_t shape[8], int *ndim,
                     nst_error *err) {
-    if (s->h5) return nst_h5_read_f32(s->h5, name, d, shape, ndim, err);
-    return s->st ? nst_st_read_f32(s->st, name, d, shape, ndim, err)
-                 : nst_pth_read_f32(s->pth, name, d, shape, ndim, err);
+    if (s->h5) return nsti_h5_read_f32(s->h5, name, d, shape, ndim, err);
+    return s->st ? nsti_st_read_f32(s->st, name, d, shape, ndim, err)
+                 : nsti_pth_read_f32(s->pth, name, d, shape, ndim, err);
 }
 
 // Sniffs the format: a zip (torch.save since 1.6) or else safetensors.
 static int is_zip(const char *path, nst_error *err, int *zip) {
     FILE *fp = fopen(path, "rb");
-    if (!fp) return nst_fail(err, NST_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!fp) return nsti_fail(err, NST_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char head[24] = {0};
     size_t n = fread(head, 1, sizeof head, fp);
     fclose(fp);
     // A zip (a local file header, or the end record of an empty archive, so that the
     // zip reader says what is wrong with it), or torch.save's pre-1.6 format: a bare
     // pickle of the magic number, PROTO then LONG1 of 10 bytes (as a safetensors
-    // header length that would be 177 MB, so never valid). nst_pth_open reads both.
-    *zip = nst_pth_sniff(head, n) != 0;
+    // header length that would be 177 MB, so never valid). nsti_pth_open reads both.
+    *zip = nsti_pth_sniff(head, n) != 0;
     return NST_OK;
 }
 
@@ -83,9 +83,9 @@ static void shape_str(char *out, size_t cap, const int64_t *shape, int ndim) {
 // (its input channels are that layer's outputs, 3 for the first) and its values;
 // *out is malloc'd. A weight sets layer[i].cin/cout, which its bias must match.
 #define MAX_CHANNELS 65536
-static int read_tensor(source *s, const char *path, const char *name, nst_vgg_weights *w, int i, int is_bias,
+static int read_tensor(source *s, const char *path, const char *name, nsti_vgg_weights *w, int i, int is_bias,
                        float **out, nst_error *err) {
-    nst_conv_layer *l = &w->layer[i];
+    nsti_conv_layer *l = &w->layer[i];
     int64_t shape[8];
     int ndim, cin = i ? w->layer[i - 1].cout : 3;
     float *d;
@@ -99,9 +99,9 @@ static int read_tensor(source *s, const char *path, const char *name, nst_vgg_we
     if (!ok) {
         free(d);
         if (is_bias)
-            return nst_fail(err, NST_ERR_MODEL, "%s: tensor %s: shape %s, but %s has %d outputs: [%d]", path, name, got,
+            return nsti_fail(err, NST_ERR_MODEL, "%s: tensor %s: shape %s, but %s has %d outputs: [%d]", path, name, got,
                             l->name, l->cout, l->cout);
-        return nst_fail(err, NST_ERR_MODEL,
+        return nsti_fail(err, NST_ERR_MODEL,
                         "%s: tensor %s: shape %s, but %s needs [out, %d, 3, 3]: 3x3 kernels on %d input channels (%s%s)",
                         path, name, got, l->name, cin, cin, i ? w->layer[i - 1].name : "the picture's RGB",
                         i ? "'s outputs" : "");
@@ -112,7 +112,7 @@ static int read_tensor(source *s, const char *path, const char *name, nst_vgg_we
         if (!isfinite(d[k])) {
             float v = d[k];
             free(d);
-            return nst_fail(err, NST_ERR_FORMAT, "%s: tensor %s: element %zu is %s", path, name, k,
+            return nsti_fail(err, NST_ERR_FORMAT, "%s: tensor %s: element %zu is %s", path, name, k,
                             isnan(v) ? "NaN" : "infinite");
         }
     *out = d;
@@ -139,16 +139,16 @@ static int parse3(const char *s, float v[3]) {
 // vgg19-d01eb7cb.pth and the converted copies of either hold it.
 static const struct known_weights {
     const char *name;
-    const nst_input_norm *norm;
+    const nsti_input_norm *norm;
     float bias0[16];
 } known[] = {
-    {"the Caffe-trained VGG19 (Simonyan & Zisserman)", &nst_norm_caffe,
+    {"the Caffe-trained VGG19 (Simonyan & Zisserman)", &nsti_norm_caffe,
      {0.730177581f, 0.0649362877f, 0.0342884697f, 0.826038599f, 0.257802904f, 0.54867655f, -0.0124385431f,
       0.347899437f, 0.551087081f, 0.0629714504f, 0.606990576f, 0.267031223f, 0.649414003f, 0.170736551f,
       0.477230906f, 0.382505864f}},
 };
 
-static const struct known_weights *recognise(const nst_vgg_weights *w) {
+static const struct known_weights *recognise(const nsti_vgg_weights *w) {
     if (w->layer[0].cout < 16) return NULL;
     for (size_t k = 0; k < sizeof known / sizeof *known; k++) {
         int same = 1;
@@ -164,17 +164,17 @@ static const struct known_weights *recognise(const nst_vgg_weights *w) {
 // format (Keras' VGG files take Caffe input; a torch.save'd file without metadata is
 // taken as torchvision's, as torchvision's own models are). format names the file's
 // kind for the reason given.
-static int read_norm(nst_vgg_weights *w, const nst_st_file *st, const char *format, const char *path,
+static int read_norm(nsti_vgg_weights *w, const nsti_st_file *st, const char *format, const char *path,
                      nst_error *err) {
-    w->norm = nst_norm_torchvision;
-    const char *in = st ? nst_st_metadata(st, "input") : NULL;
+    w->norm = nsti_norm_torchvision;
+    const char *in = st ? nsti_st_metadata(st, "input") : NULL;
     if (!in) {
         const struct known_weights *k = recognise(w);
         if (k) {
             w->norm = *k->norm;
             snprintf(w->norm_reason, sizeof w->norm_reason, "known weights: conv1_1 is %s's", k->name);
         } else if (strcmp(format, "Keras HDF5") == 0) {
-            w->norm = nst_norm_caffe;
+            w->norm = nsti_norm_caffe;
             snprintf(w->norm_reason, sizeof w->norm_reason, "a Keras HDF5 file: Keras' VGG weights take Caffe input");
         } else {
             snprintf(w->norm_reason, sizeof w->norm_reason,
@@ -182,39 +182,39 @@ static int read_norm(nst_vgg_weights *w, const nst_st_file *st, const char *form
         }
         return NST_OK;
     }
-    if (strncmp(in, "caffe", 5) == 0) w->norm = nst_norm_caffe;
-    else if (strncmp(in, "torchvision", 11) == 0) w->norm = nst_norm_torchvision;
+    if (strncmp(in, "caffe", 5) == 0) w->norm = nsti_norm_caffe;
+    else if (strncmp(in, "torchvision", 11) == 0) w->norm = nsti_norm_torchvision;
     else
-        return nst_fail(err, NST_ERR_FORMAT, "%s: unknown input convention '%s' (caffe or torchvision)",
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: unknown input convention '%s' (caffe or torchvision)",
                         path, in);
     w->norm_from_metadata = 1;
     snprintf(w->norm_reason, sizeof w->norm_reason, "the file's metadata (input: %.120s)", in);
-    const char *mean_bgr = nst_st_metadata(st, "mean_bgr"), *mean = nst_st_metadata(st, "mean");
-    const char *std = nst_st_metadata(st, "std");
+    const char *mean_bgr = nsti_st_metadata(st, "mean_bgr"), *mean = nsti_st_metadata(st, "mean");
+    const char *std = nsti_st_metadata(st, "std");
     float v[3];
     if (mean_bgr) {
         if (parse3(mean_bgr, v))
-            return nst_fail(err, NST_ERR_FORMAT, "%s: metadata mean_bgr '%s' is not three numbers", path, mean_bgr);
+            return nsti_fail(err, NST_ERR_FORMAT, "%s: metadata mean_bgr '%s' is not three numbers", path, mean_bgr);
         for (int c = 0; c < 3; c++) w->norm.mean[c] = w->norm.bgr ? v[c] : v[2 - c];
     }
     if (mean) {
         if (parse3(mean, v))
-            return nst_fail(err, NST_ERR_FORMAT, "%s: metadata mean '%s' is not three numbers", path, mean);
+            return nsti_fail(err, NST_ERR_FORMAT, "%s: metadata mean '%s' is not three numbers", path, mean);
         memcpy(w->norm.mean, v, sizeof v);
     }
     if (std) {
         if (parse3(std, v) || !(v[0] > 0 && v[1] > 0 && v[2] > 0))
-            return nst_fail(err, NST_ERR_FORMAT, "%s: metadata std '%s' is not three positive numbers",
+            return nsti_fail(err, NST_ERR_FORMAT, "%s: metadata std '%s' is not three positive numbers",
                             path, std);
         memcpy(w->norm.std, v, sizeof v);
     }
     return NST_OK;
 }
 
-int nst_weights_set_input(nst_vgg_weights *w, const char *convention, nst_error *err) {
-    if (strcmp(convention, "caffe") == 0) w->norm = nst_norm_caffe;
-    else if (strcmp(convention, "torchvision") == 0) w->norm = nst_norm_torchvision;
-    else return nst_fail(err, NST_ERR_USAGE, "unknown input convention '%s' (caffe or torchvision)", convention);
+int nsti_weights_set_input(nsti_vgg_weights *w, const char *convention, nst_error *err) {
+    if (strcmp(convention, "caffe") == 0) w->norm = nsti_norm_caffe;
+    else if (strcmp(convention, "torchvision") == 0) w->norm = nsti_norm_torchvision;
+    else return nsti_fail(err, NST_ERR_USAGE, "unknown input convention '%s' (caffe or torchvision)", convention);
     snprintf(w->norm_reason, sizeof w->norm_reason, "set by the caller (--model-input %s)", convention);
     return NST_OK;
 }
@@ -230,7 +230,7 @@ static int by_feature(const void *a, const void *b) {
 }
 
 // Groups the tensors into conv layers, in order, and derives the layer table.
-static int index_tensors(const source *s, const char *path, conv_names *convs, nst_vgg_weights *w, nst_error *err) {
+static int index_tensors(const source *s, const char *path, conv_names *convs, nsti_vgg_weights *w, nst_error *err) {
     int n = 0;
     for (int i = 0; i < src_count(s); i++) {
         const char *name = src_name(s, i);
@@ -238,26 +238,26 @@ static int index_tensors(const source *s, const char *path, conv_names *convs, n
         int kind = classify(name, &feature, &is_bias);
         if (kind == KEY_IGNORED) continue;
         if (kind == KEY_UNKNOWN)
-            return nst_fail(err, NST_ERR_MODEL, "%s: unexpected tensor %s (not a VGG conv layer)", path, name);
+            return nsti_fail(err, NST_ERR_MODEL, "%s: unexpected tensor %s (not a VGG conv layer)", path, name);
         while (k < n && convs[k].feature != feature) k++;
         if (k == n) {
             if (n == NST_MAX_CONVS)
-                return nst_fail(err, NST_ERR_LIMIT, "%s: more than %d conv layers", path, NST_MAX_CONVS);
+                return nsti_fail(err, NST_ERR_LIMIT, "%s: more than %d conv layers", path, NST_MAX_CONVS);
             convs[n++] = (conv_names){feature, {NULL, NULL}};
         }
         if (convs[k].name[is_bias])
-            return nst_fail(err, NST_ERR_MODEL, "%s: tensors %s and %s are the same parameter", path,
+            return nsti_fail(err, NST_ERR_MODEL, "%s: tensors %s and %s are the same parameter", path,
                             convs[k].name[is_bias], name);
         convs[k].name[is_bias] = name;
     }
-    if (n == 0) return nst_fail(err, NST_ERR_MODEL, "%s: no VGG conv layers (features.0.weight is missing)", path);
+    if (n == 0) return nsti_fail(err, NST_ERR_MODEL, "%s: no VGG conv layers (features.0.weight is missing)", path);
     qsort(convs, (size_t)n, sizeof *convs, by_feature);
     int feature[NST_MAX_CONVS], bad = 0;
     for (int i = 0; i < n; i++) feature[i] = convs[i].feature;
-    if (nst_layout_from_features(w->layer, feature, n, &bad)) {
-        if (bad == 0) return nst_fail(err, NST_ERR_MODEL, "%s: features.0.weight (conv1_1) is missing", path);
-        const nst_conv_layer *prev = &w->layer[bad - 1];
-        return nst_fail(err, NST_ERR_MODEL,
+    if (nsti_layout_from_features(w->layer, feature, n, &bad)) {
+        if (bad == 0) return nsti_fail(err, NST_ERR_MODEL, "%s: features.0.weight (conv1_1) is missing", path);
+        const nsti_conv_layer *prev = &w->layer[bad - 1];
+        return nsti_fail(err, NST_ERR_MODEL,
                         "%s: %s follows features.%d.weight (%s): a VGG's next conv is features.%d (conv%d_%d) "
                         "or, after a pooling, features.%d (conv%d_1)", path,
                         convs[bad].name[0] ? convs[bad].name[0] : convs[bad].name[1], prev->feature, prev->name, prev->feature + 2, prev->block, prev->sub + 1, prev->feature + 3, prev->block + 1);
@@ -265,7 +265,7 @@ static int index_tensors(const source *s, const char *path, conv_names *convs, n
     for (int i = 0; i < n; i++) {
         int has_weight = convs[i].name[0] != NULL;
         if (!convs[i].name[0] || !convs[i].name[1])
-            return nst_fail(err, NST_ERR_MODEL, "%s: %s has a %s but no %s (features.%d.%s)", path, w->layer[i].name,
+            return nsti_fail(err, NST_ERR_MODEL, "%s: %s has a %s but no %s (features.%d.%s)", path, w->layer[i].name,
                             has_weight ? "weight" : "bias", has_weight ? "bias" : "weight", convs[i].feature,
                             has_weight ? "bias" : "weight");
     }
@@ -273,7 +273,7 @@ static int index_tensors(const source *s, const char *path, conv_names *convs, n
     return NST_OK;
 }
 
-static int load(nst_vgg_weights *w, source *s, const char *path, nst_error *err) {
+static int load(nsti_vgg_weights *w, source *s, const char *path, nst_error *err) {
     conv_names convs[NST_MAX_CONVS];
     int rc = index_tensors(s, path, convs, w, err);
     if (rc != NST_OK) return rc;
@@ -283,26 +283,26 @@ static int load(nst_vgg_weights *w, source *s, const char *path, nst_error *err)
         if (rc == NST_OK) rc = read_tensor(s, path, convs[i].name[1], w, i, 1, &w->bias[i], err);
     }
     if (rc != NST_OK) return rc;
-    return read_norm(w, s->st, s->st ? "safetensors" : s->pth ? nst_pth_format(s->pth) : "Keras HDF5", path, err);
+    return read_norm(w, s->st, s->st ? "safetensors" : s->pth ? nsti_pth_format(s->pth) : "Keras HDF5", path, err);
 }
 
-int nst_weights_load(nst_vgg_weights *w, const char *path, nst_error *err) {
+int nsti_weights_load(nsti_vgg_weights *w, const char *path, nst_error *err) {
     memset(w, 0, sizeof *w);
     int zip = 0;
     int rc = is_zip(path, err, &zip);
     if (rc != NST_OK) return rc;
     source s = {0};
-    if (nst_h5_sniff(path)) rc = nst_h5_open(&s.h5, path, err);   // Keras
-    else rc = zip ? nst_pth_open(&s.pth, path, err) : nst_st_open(&s.st, path, err);
+    if (nsti_h5_sniff(path)) rc = nsti_h5_open(&s.h5, path, err);   // Keras
+    else rc = zip ? nsti_pth_open(&s.pth, path, err) : nsti_st_open(&s.st, path, err);
     if (rc == NST_OK) rc = load(w, &s, path, err);
-    nst_st_close(s.st);
-    nst_pth_close(s.pth);
-    nst_h5_close(s.h5);
-    if (rc != NST_OK) nst_weights_free(w);
+    nsti_st_close(s.st);
+    nsti_pth_close(s.pth);
+    nsti_h5_close(s.h5);
+    if (rc != NST_OK) nsti_weights_free(w);
     return rc;
 }
 
-void nst_weights_free(nst_vgg_weights *w) {
+void nsti_weights_free(nsti_vgg_weights *w) {
     if (!w) return;
     for (int i = 0; i < NST_MAX_CONVS; i++) {
         free(w->weight[i]);

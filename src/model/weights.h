@@ -10,58 +10,58 @@
 
 // One conv layer of the table: 3x3, stride 1, padding 1, then a ReLU; a 2x2 pooling
 // may precede it. Names count blocks (a block ends at a pooling): "conv3_2".
-typedef struct nst_conv_layer {
+typedef struct nsti_conv_layer {
     int feature;       // its index in torchvision's `features` Sequential
     int cin, cout;     // channels in and out
     int pool_before;   // 1: a 2x2 pooling precedes it
     int block, sub;    // convBLOCK_SUB, both from 1
     char name[32];     // "conv3_2"
-} nst_conv_layer;
+} nsti_conv_layer;
 
 // How a model expects its input image: x[c] = (rgb[src(c)] * scale - mean[c]) / std[c],
 // where rgb is 0..255 and src(c) reverses the channel order when bgr is set.
-typedef struct nst_input_norm {
+typedef struct nsti_input_norm {
     int bgr;          // 1: channel 0 of the model input is blue
     float scale;      // 1 (caffe: 0..255) or 1/255 (torchvision: 0..1)
     float mean[3];    // in the model's channel order, after scaling
     float std[3];     // 1,1,1 for caffe
     const char *name; // "caffe" or "torchvision"
-} nst_input_norm;
+} nsti_input_norm;
 
-extern const nst_input_norm nst_norm_caffe;
-extern const nst_input_norm nst_norm_torchvision;
+extern const nsti_input_norm nsti_norm_caffe;
+extern const nsti_input_norm nsti_norm_torchvision;
 
-typedef struct nst_vgg_weights {
+typedef struct nsti_vgg_weights {
     int n_conv;                          // conv layers present: conv1_1 .. the n_conv-th, contiguous
-    nst_conv_layer layer[NST_MAX_CONVS]; // the layer table, from the file's tensors
+    nsti_conv_layer layer[NST_MAX_CONVS]; // the layer table, from the file's tensors
     float *weight[NST_MAX_CONVS];        // (Cout, Cin, 3, 3) float32, owned
     float *bias[NST_MAX_CONVS];          // (Cout) float32, owned
-    nst_input_norm norm;           // from metadata, else the format's convention
+    nsti_input_norm norm;           // from metadata, else the format's convention
     int norm_from_metadata;        // 1 when the file stated its input convention
     char norm_reason[192];         // how the convention was decided, for `nst model info`
     char dtype[8];                 // dtype stored in the file: "F32", "F16" or "BF16"
-} nst_vgg_weights;
+} nsti_vgg_weights;
 
 // The layer table from the conv layers' `features` indices: a ReLU follows each conv,
 // so the next conv is 2 indices on, or 3 when a pooling sits between. Sets
 // layer[i].feature/pool_before/block/sub/name for i < n (channels are left to the
 // caller). Returns 0, or -1 with *bad set to the first index that breaks the rule.
-int nst_layout_from_features(nst_conv_layer *layer, const int *feature, int n, int *bad);
+int nsti_layout_from_features(nsti_conv_layer *layer, const int *feature, int n, int *bad);
 // "vgg19", "vgg16", "vgg13" or "vgg11" when the table is all of one of those, else
 // "vgg" (a part of one, or another stack of 3x3 convs).
-const char *nst_layout_arch(const nst_conv_layer *layer, int n);
+const char *nsti_layout_arch(const nsti_conv_layer *layer, int n);
 // Index of the layer named "conv3_2" (or "relu3_2": relu set to 1), -1 if none.
-int nst_layout_find(const nst_conv_layer *layer, int n, const char *name, int *relu);
+int nsti_layout_find(const nsti_conv_layer *layer, int n, const char *name, int *relu);
 
 // Loads by content (zip magic -> .pth, else safetensors). The layer table comes from
 // the tensors' names and shapes, each checked against the layer before it; rejects
 // NaN/Inf, ignores classifier.*, accepts keys with or without "features.".
-int nst_weights_load(nst_vgg_weights *w, const char *path, nst_error *err);
+int nsti_weights_load(nsti_vgg_weights *w, const char *path, nst_error *err);
 // Overrides the input convention ("caffe" or "torchvision"), as --model-input does.
-int nst_weights_set_input(nst_vgg_weights *w, const char *convention, nst_error *err);
-void nst_weights_free(nst_vgg_weights *w);
+int nsti_weights_set_input(nsti_vgg_weights *w, const char *convention, nst_error *err);
+void nsti_weights_free(nsti_vgg_weights *w);
 // Writes a compact conv-only safetensors file (dtype "F32" or "F16") with the input
 // convention in __metadata__, atomically (temporary file, then rename).
-int nst_weights_save(const nst_vgg_weights *w, const char *path, const char *dtype, nst_error *err);
+int nsti_weights_save(const nsti_vgg_weights *w, const char *path, const char *dtype, nst_error *err);
 
 #endif

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *input_string(const nst_input_norm *n) {
+static const char *input_string(const nsti_input_norm *n) {
     return n->bgr ? "caffe: BGR channel order, 0-255 range, mean subtracted"
                   : "torchvision: RGB 0-1, mean/std normalized";
 }
@@ -29,16 +29,16 @@ static int set_floats(json_t *obj, const char *key, const float v[3]) {
 }
 
 // The JSON header (padded with spaces to a multiple of 8, as the format suggests).
-static char *make_header(const nst_vgg_weights *w, int dt, size_t *len) {
+static char *make_header(const nsti_vgg_weights *w, int dt, size_t *len) {
     json_t *root = json_object(), *meta = json_object();
     char *text = NULL;
     if (!root || !meta) goto done;
     char layers[32];
     snprintf(layers, sizeof layers, "conv1_1..%s", w->layer[w->n_conv - 1].name);
-    int bad = set_str(meta, "input", input_string(&w->norm)) | set_str(meta, "architecture", nst_layout_arch(w->layer, w->n_conv)) |
+    int bad = set_str(meta, "input", input_string(&w->norm)) | set_str(meta, "architecture", nsti_layout_arch(w->layer, w->n_conv)) |
               set_str(meta, "layers", layers) | set_floats(meta, "mean", w->norm.mean) |
               set_floats(meta, "std", w->norm.std) | json_object_set(root, "__metadata__", meta);
-    size_t offset = 0, esz = (size_t)nst_dtype_size(dt);
+    size_t offset = 0, esz = (size_t)nsti_dtype_size(dt);
     for (int i = 0; i < w->n_conv && !bad; i++) {
         json_int_t cout = w->layer[i].cout, cin = w->layer[i].cin;
         for (int b = 0; b < 2 && !bad; b++) {
@@ -46,7 +46,7 @@ static char *make_header(const nst_vgg_weights *w, int dt, size_t *len) {
             char key[32];
             snprintf(key, sizeof key, "features.%d.%s", w->layer[i].feature, b ? "bias" : "weight");
             json_t *shape = b ? json_pack("[I]", cout) : json_pack("[I,I,i,i]", cout, cin, 3, 3);
-            json_t *e = json_pack("{s:s, s:o, s:[I,I]}", "dtype", nst_dtype_name(dt), "shape", shape,
+            json_t *e = json_pack("{s:s, s:o, s:[I,I]}", "dtype", nsti_dtype_name(dt), "shape", shape,
                                   "data_offsets", (json_int_t)offset, (json_int_t)(offset + n * esz));
             bad = !e || json_object_set_new(root, key, e);
             offset += n * esz;
@@ -74,13 +74,13 @@ done:
 
 // Converts all tensors to the file's little-endian layout; refuses values the
 // loader would reject (NaN, Inf, or beyond F16's range).
-static int make_data(const nst_vgg_weights *w, int dt, const char *path, uint8_t **out,
+static int make_data(const nsti_vgg_weights *w, int dt, const char *path, uint8_t **out,
                      size_t *out_len, nst_error *err) {
-    size_t total = 0, esz = (size_t)nst_dtype_size(dt);
+    size_t total = 0, esz = (size_t)nsti_dtype_size(dt);
     for (int i = 0; i < w->n_conv; i++)
         total += (size_t)w->layer[i].cout * ((size_t)w->layer[i].cin * 9 + 1);
     uint8_t *buf = malloc(total * esz), *p = buf;
-    if (!buf) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    if (!buf) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     for (int i = 0; i < w->n_conv; i++)
         for (int b = 0; b < 2; b++) {
             const float *src = b ? w->bias[i] : w->weight[i];
@@ -88,7 +88,7 @@ static int make_data(const nst_vgg_weights *w, int dt, const char *path, uint8_t
             for (size_t j = 0; j < n; j++) {
                 uint32_t u;
                 if (dt == NST_DT_F16) {
-                    u = nst_float_to_half(src[j]);
+                    u = nsti_float_to_half(src[j]);
                     *p++ = (uint8_t)u;
                     *p++ = (uint8_t)(u >> 8);
                 } else {
@@ -97,9 +97,9 @@ static int make_data(const nst_vgg_weights *w, int dt, const char *path, uint8_t
                 }
                 if (!isfinite(src[j]) || (dt == NST_DT_F16 && (u & 0x7c00u) == 0x7c00u)) {
                     free(buf);
-                    return nst_fail(err, NST_ERR_NUMERIC, "%s: %s %s element %zu is %g, not storable as %s",
+                    return nsti_fail(err, NST_ERR_NUMERIC, "%s: %s %s element %zu is %g, not storable as %s",
                                     path, w->layer[i].name, b ? "bias" : "weight", j, src[j],
-                                    nst_dtype_name(dt));
+                                    nsti_dtype_name(dt));
                 }
             }
         }
@@ -120,25 +120,25 @@ static int write_file(const char *path, const char *header, size_t hlen, const u
     int bad = write_all(af.f, len8, 8) || write_all(af.f, header, hlen) || write_all(af.f, data, dlen);
     int e = errno;
     rc = nst_atomic_close(&af, !bad, err);
-    return bad ? nst_fail(err, NST_ERR_IO, "%s: cannot write: %s", path, strerror(e)) : rc;
+    return bad ? nsti_fail(err, NST_ERR_IO, "%s: cannot write: %s", path, strerror(e)) : rc;
 }
 
-int nst_weights_save(const nst_vgg_weights *w, const char *path, const char *dtype, nst_error *err) {
-    int dt = nst_dtype_from_name(dtype);
+int nsti_weights_save(const nsti_vgg_weights *w, const char *path, const char *dtype, nst_error *err) {
+    int dt = nsti_dtype_from_name(dtype);
     if (dt != NST_DT_F32 && dt != NST_DT_F16)
-        return nst_fail(err, NST_ERR_USAGE, "%s: cannot save as dtype '%s' (F32 or F16)", path,
+        return nsti_fail(err, NST_ERR_USAGE, "%s: cannot save as dtype '%s' (F32 or F16)", path,
                         dtype ? dtype : "(null)");
     if (w->n_conv < 1 || w->n_conv > NST_MAX_CONVS)
-        return nst_fail(err, NST_ERR_USAGE, "%s: cannot save %d conv layers", path, w->n_conv);
+        return nsti_fail(err, NST_ERR_USAGE, "%s: cannot save %d conv layers", path, w->n_conv);
     for (int i = 0; i < w->n_conv; i++)
         if (!w->weight[i] || !w->bias[i])
-            return nst_fail(err, NST_ERR_USAGE, "%s: %s has no weights to save", path, w->layer[i].name);
+            return nsti_fail(err, NST_ERR_USAGE, "%s: %s has no weights to save", path, w->layer[i].name);
     uint8_t *data = NULL;
     size_t dlen = 0, hlen = 0;
     int rc = make_data(w, dt, path, &data, &dlen, err);
     if (rc != NST_OK) return rc;
     char *header = make_header(w, dt, &hlen);
-    if (!header) rc = nst_fail(err, NST_ERR_NOMEM, "%s: cannot build the header", path);
+    if (!header) rc = nsti_fail(err, NST_ERR_NOMEM, "%s: cannot build the header", path);
     else rc = write_file(path, header, hlen, data, dlen, err);
     free(header);
     free(data);

@@ -1,10 +1,10 @@
 // backend.h: the kernels that run a network, behind one table of functions. One file
 // per backend (backend_reference.c, backend_blas.c, backend_dnnl.c), one enum (the
 // public nst_backend_choice), one list (backend.c). A new backend is a new file that
-// defines an nst_backend_ops and one line in backend.c's list.
+// defines an nsti_backend_ops and one line in backend.c's list.
 //
 // The network (vgg.h) owns the sizes, the layer table and the buffers every backend
-// shares; a backend keeps its own state behind nst_vgg.impl. Losses never touch a
+// shares; a backend keeps its own state behind nsti_vgg.impl. Losses never touch a
 // backend's memory directly: they read activations with `activation` and multiply
 // matrices with `gemm`, both from this table.
 //
@@ -21,25 +21,25 @@
 #include "nn/vgg.h"
 #include "nn/gemm.h"
 
-typedef struct nst_backend_ops {
+typedef struct nsti_backend_ops {
     nst_backend_choice id;   // NST_BACKEND_REF, _BLAS, _DNNL
     const char *key;         // "reference", "blas", "dnnl": --backend and OUTPUT.json
     int (*available)(void);  // built in and usable on this machine
     int (*has_bf16)(void);   // can run bfloat16 convolutions on this CPU
     // Bytes init would allocate for the first n_conv layers of wts at h x w.
-    size_t (*bytes)(const nst_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16);
+    size_t (*bytes)(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16);
     // net's sizes, table and loss_at are set; allocates the backend's buffers.
-    int (*init)(nst_vgg *net, int bf16, nst_error *err);
-    void (*free)(nst_vgg *net);
-    void (*forward)(nst_vgg *net, const float *x);
-    const float *(*activation)(const nst_vgg *net, nst_layer_ref ref);   // (C,H,W) float32
-    void (*backward)(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx);
-    nst_sgemm_fn gemm;       // the losses' matrix products (see gemm.h)
-} nst_backend_ops;
+    int (*init)(nsti_vgg *net, int bf16, nst_error *err);
+    void (*free)(nsti_vgg *net);
+    void (*forward)(nsti_vgg *net, const float *x);
+    const float *(*activation)(const nsti_vgg *net, nsti_layer_ref ref);   // (C,H,W) float32
+    void (*backward)(nsti_vgg *net, float *dx, nsti_loss_grad_fn add_loss_grad, void *ctx);
+    nsti_sgemm_fn gemm;       // the losses' matrix products (see gemm.h)
+} nsti_backend_ops;
 
-extern const nst_backend_ops nst_backend_reference, nst_backend_blas, nst_backend_dnnl;
+extern const nsti_backend_ops nsti_backend_reference, nsti_backend_blas, nsti_backend_dnnl;
 
 // The backend for id (AUTO: the fastest available); NULL when id names none.
-const nst_backend_ops *nst_backend_get(nst_backend_choice id);
+const nsti_backend_ops *nsti_backend_get(nst_backend_choice id);
 
 #endif

@@ -21,7 +21,7 @@
 
 // oneDNN's ISA values are sets of feature bits, not an order (AVX2-VNNI, 0x407, is
 // numerically above AVX512-AMX, 0x3e7): an ISA includes another when it has all its bits.
-int nst_dnnl_isa_includes(unsigned isa, unsigned want) { return (isa & want) == want; }
+int nsti_dnnl_isa_includes(unsigned isa, unsigned want) { return (isa & want) == want; }
 
 #ifdef NST_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
@@ -55,7 +55,7 @@ typedef struct layer {
     dnnl_memory_t g_loss;     // over the gradient that it is added into, L->out's layout
 } layer;
 
-struct nst_dnnl_net {
+struct nsti_dnnl_net {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     dnnl_data_type_t dt;
@@ -90,7 +90,7 @@ static dnnl_memory_desc_t md_of(int c, int h, int w, dnnl_data_type_t dt, dnnl_f
 }
 
 // Allocates a tensor of descriptor md and a memory object over it.
-static int tensor_alloc(struct nst_dnnl_net *dn, tensor *t, const dnnl_memory_desc_t *md) {
+static int tensor_alloc(struct nsti_dnnl_net *dn, tensor *t, const dnnl_memory_desc_t *md) {
     t->md = *md;
     t->bytes = dnnl_memory_desc_get_size(md);
     t->buf = aligned_alloc(64, (t->bytes + 63) / 64 * 64);
@@ -100,7 +100,7 @@ static int tensor_alloc(struct nst_dnnl_net *dn, tensor *t, const dnnl_memory_de
 }
 
 // A memory object over someone else's buffer (set later with dnnl_memory_set_data_handle).
-static int tensor_view(struct nst_dnnl_net *dn, tensor *t, const dnnl_memory_desc_t *md, void *ptr) {
+static int tensor_view(struct nsti_dnnl_net *dn, tensor *t, const dnnl_memory_desc_t *md, void *ptr) {
     t->md = *md;
     t->bytes = dnnl_memory_desc_get_size(md);
     t->buf = NULL;
@@ -114,7 +114,7 @@ static void tensor_free(tensor *t) {
 }
 
 // A reorder from src's layout to dst's; with accumulate, it adds into dst instead.
-static int reorder_prim_acc(struct nst_dnnl_net *dn, dnnl_primitive_t *p, const dnnl_memory_desc_t *src,
+static int reorder_prim_acc(struct nsti_dnnl_net *dn, dnnl_primitive_t *p, const dnnl_memory_desc_t *src,
                             const dnnl_memory_desc_t *dst, int accumulate) {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_attr_t attr = NULL;
@@ -136,18 +136,18 @@ static int reorder_prim_acc(struct nst_dnnl_net *dn, dnnl_primitive_t *p, const 
     return s == dnnl_success ? 0 : -1;
 }
 
-static int reorder_prim(struct nst_dnnl_net *dn, dnnl_primitive_t *p, const dnnl_memory_desc_t *src,
+static int reorder_prim(struct nsti_dnnl_net *dn, dnnl_primitive_t *p, const dnnl_memory_desc_t *src,
                         const dnnl_memory_desc_t *dst) {
     return reorder_prim_acc(dn, p, src, dst, 0);
 }
 
-static int run_reorder(struct nst_dnnl_net *dn, dnnl_primitive_t p, dnnl_memory_t src, dnnl_memory_t dst) {
+static int run_reorder(struct nsti_dnnl_net *dn, dnnl_primitive_t p, dnnl_memory_t src, dnnl_memory_t dst) {
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
     return dnnl_primitive_execute(p, dn->stream, 2, args) == dnnl_success ? 0 : -1;
 }
 
 // Converts user weights (Cout,Cin,3,3) float32 into the layout a primitive wants.
-static int load_weights(struct nst_dnnl_net *dn, tensor *t, const dnnl_memory_desc_t *want,
+static int load_weights(struct nsti_dnnl_net *dn, tensor *t, const dnnl_memory_desc_t *want,
                         const float *w, int cin, int cout) {
     if (tensor_alloc(dn, t, want)) return -1;
     dnnl_memory_desc_t user_md;
@@ -164,7 +164,7 @@ static int load_weights(struct nst_dnnl_net *dn, tensor *t, const dnnl_memory_de
 
 // Creates the forward and backward-data convolutions of layer i, trying Winograd
 // first (float32 only: oneDNN has no bf16 Winograd), then direct.
-static int make_conv(struct nst_dnnl_net *dn, nst_vgg *net, int i, const dnnl_memory_desc_t *src_md,
+static int make_conv(struct nsti_dnnl_net *dn, nsti_vgg *net, int i, const dnnl_memory_desc_t *src_md,
                      const dnnl_memory_desc_t *dst_md, const dnnl_memory_desc_t *dsrc_md) {
     layer *L = &dn->l[i];
     int cin = net->weights->layer[i].cin, cout = net->weights->layer[i].cout;
@@ -214,7 +214,7 @@ static int make_conv(struct nst_dnnl_net *dn, nst_vgg *net, int i, const dnnl_me
         if (fs > dn->scratch_bytes) dn->scratch_bytes = fs;
         if (bs > dn->scratch_bytes) dn->scratch_bytes = bs;
         L->winograd = algs[a] == dnnl_convolution_winograd;
-        const nst_vgg_weights *wts = net->weights;
+        const nsti_vgg_weights *wts = net->weights;
         // a forward-only network (style targets) needs no backward primitives or weights
         int ok = dnnl_primitive_create(&L->fwd, fpd) == dnnl_success &&
                  !load_weights(dn, &L->w_fwd, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), wts->weight[i], cin, cout) &&
@@ -245,7 +245,7 @@ fail:
     return -1;
 }
 
-static int make_pool(struct nst_dnnl_net *dn, nst_vgg *net, int i) {
+static int make_pool(struct nsti_dnnl_net *dn, nsti_vgg *net, int i) {
     layer *L = &dn->l[i];
     int c = net->weights->layer[i - 1].cout;
     dnnl_memory_desc_t src = md_of(c, net->h[i - 1], net->w[i - 1], dn->dt, dn->layout);
@@ -267,10 +267,10 @@ static int make_pool(struct nst_dnnl_net *dn, nst_vgg *net, int i) {
     return ok ? 0 : -1;
 }
 
-static size_t elems(const nst_vgg *net, int i) { return (size_t)net->weights->layer[i].cout * net->h[i] * net->w[i]; }
+static size_t elems(const nsti_vgg *net, int i) { return (size_t)net->weights->layer[i].cout * net->h[i] * net->w[i]; }
 
 // Plain float32 (C,H,W) copies of what losses read, with reorders both ways.
-static int make_plain(struct nst_dnnl_net *dn, const tensor *blocked, tensor *plain, dnnl_primitive_t *to,
+static int make_plain(struct nsti_dnnl_net *dn, const tensor *blocked, tensor *plain, dnnl_primitive_t *to,
                       dnnl_primitive_t *from, int c, int h, int w) {
     dnnl_memory_desc_t pmd = md_of(c, h, w, dnnl_f32, dnnl_nchw);
     return tensor_alloc(dn, plain, &pmd) || reorder_prim(dn, to, &blocked->md, &pmd) ||
@@ -285,7 +285,7 @@ static int make_plain(struct nst_dnnl_net *dn, const tensor *blocked, tensor *pl
 // layouts); without AMX it is blocked (there,
 // channels-last falls to reference kernels: 10 iterations took 75 s instead of 14).
 // net->dnnl_layout forces one, for tests. Returns 0 when oneDNN fails.
-static dnnl_format_tag_t choose_layout(struct nst_dnnl_net *dn, const nst_vgg *net) {
+static dnnl_format_tag_t choose_layout(struct nsti_dnnl_net *dn, const nsti_vgg *net) {
     if (net->dnnl_layout == NST_DNNL_LAYOUT_BLOCKED) return dnnl_nChw16c;
     if (net->dnnl_layout == NST_DNNL_LAYOUT_CHANNELS_LAST) return dnnl_nhwc;
     if (dn->dt == dnnl_f32) return dnnl_nChw16c;
@@ -306,11 +306,11 @@ static dnnl_format_tag_t choose_layout(struct nst_dnnl_net *dn, const nst_vgg *n
     return dnnl_memory_desc_equal(&chosen, &nhwc) ? dnnl_nhwc : dnnl_nChw16c;
 }
 
-static void onednn_free(nst_vgg *net);
+static void onednn_free(nsti_vgg *net);
 
-static int onednn_init(nst_vgg *net, int bf16, nst_error *err) {
-    struct nst_dnnl_net *dn = calloc(1, sizeof *dn);
-    if (!dn) return nst_fail(err, NST_ERR_NOMEM, "out of memory for the oneDNN network");
+static int onednn_init(nsti_vgg *net, int bf16, nst_error *err) {
+    struct nsti_dnnl_net *dn = calloc(1, sizeof *dn);
+    if (!dn) return nsti_fail(err, NST_ERR_NOMEM, "out of memory for the oneDNN network");
     net->impl = dn;
     net->bf16 = bf16;
     dn->dt = bf16 ? dnnl_bf16 : dnnl_f32;
@@ -405,12 +405,12 @@ static int onednn_init(nst_vgg *net, int bf16, nst_error *err) {
     return NST_OK;
 fail:
     onednn_free(net);
-    return nst_fail(err, NST_ERR_NOMEM, "oneDNN could not set up the network for a %dx%d image%s", W, H,
+    return nsti_fail(err, NST_ERR_NOMEM, "oneDNN could not set up the network for a %dx%d image%s", W, H,
                     bf16 ? " in bf16" : "");
 }
 
-static void onednn_free(nst_vgg *net) {
-    struct nst_dnnl_net *dn = net->impl;
+static void onednn_free(nsti_vgg *net) {
+    struct nsti_dnnl_net *dn = net->impl;
     if (!dn) return;
     for (int i = 0; i < NST_MAX_CONVS; i++) {
         layer *L = &dn->l[i];
@@ -434,7 +434,7 @@ static void onednn_free(nst_vgg *net) {
     net->impl = NULL;
 }
 
-static void relu_inplace(struct nst_dnnl_net *dn, void *x, size_t n) {
+static void relu_inplace(struct nsti_dnnl_net *dn, void *x, size_t n) {
     if (dn->dt == dnnl_f32) {
         float *d = x;
         #pragma omp parallel for schedule(static)
@@ -447,17 +447,17 @@ static void relu_inplace(struct nst_dnnl_net *dn, void *x, size_t n) {
 }
 
 // ReLU's backward pass keeps one bit per activation (relu_mask.h).
-static void make_mask(struct nst_dnnl_net *dn, uint8_t *mask, const void *y, size_t n) {
-    if (dn->dt == dnnl_f32) nst_relu_mask_f32(mask, y, n);
-    else nst_relu_mask_bf16(mask, y, n);
+static void make_mask(struct nsti_dnnl_net *dn, uint8_t *mask, const void *y, size_t n) {
+    if (dn->dt == dnnl_f32) nsti_relu_mask_f32(mask, y, n);
+    else nsti_relu_mask_bf16(mask, y, n);
 }
 
-static void relu_backward(struct nst_dnnl_net *dn, void *g, const uint8_t *mask, size_t n) {
-    if (dn->dt == dnnl_f32) nst_relu_apply_mask_f32(g, mask, n);
-    else nst_relu_apply_mask_bf16(g, mask, n);
+static void relu_backward(struct nsti_dnnl_net *dn, void *g, const uint8_t *mask, size_t n) {
+    if (dn->dt == dnnl_f32) nsti_relu_apply_mask_f32(g, mask, n);
+    else nsti_relu_apply_mask_bf16(g, mask, n);
 }
 
-static void exec(struct nst_dnnl_net *dn, dnnl_primitive_t p, int n, dnnl_exec_arg_t *args) {
+static void exec(struct nsti_dnnl_net *dn, dnnl_primitive_t p, int n, dnnl_exec_arg_t *args) {
     // Every primitive was created and checked at init, for these shapes: a failure
     // here would be a oneDNN bug; the loss then shows NaN and the run stops cleanly.
     if (dnnl_primitive_execute(p, dn->stream, n, args) != dnnl_success) {
@@ -473,8 +473,8 @@ static void exec(struct nst_dnnl_net *dn, dnnl_primitive_t p, int n, dnnl_exec_a
     }
 }
 
-static void onednn_forward(nst_vgg *net, const float *x) {
-    struct nst_dnnl_net *dn = net->impl;
+static void onednn_forward(nsti_vgg *net, const float *x) {
+    struct nsti_dnnl_net *dn = net->impl;
     dnnl_memory_set_data_handle(dn->x_user.mem, (void *)x);
     dnnl_memory_t in = dn->x_user.mem;
     if (dn->dt != dnnl_f32) {
@@ -507,27 +507,27 @@ static void onednn_forward(nst_vgg *net, const float *x) {
     dnnl_stream_wait(dn->stream);
 }
 
-static const float *onednn_activation(const nst_vgg *net, nst_layer_ref ref) {
-    const layer *L = &((const struct nst_dnnl_net *)net->impl)->l[ref.conv];
+static const float *onednn_activation(const nsti_vgg *net, nsti_layer_ref ref) {
+    const layer *L = &((const struct nsti_dnnl_net *)net->impl)->l[ref.conv];
     return ref.relu ? L->plain_post.buf : L->plain_pre.buf;
 }
 
 // Lets the losses on one activation add their gradient into the blocked g.
 // pg is (C,H,W) float32 scratch: in float32 mode the free ping-pong buffer (same size).
-static void add_losses(nst_vgg *net, int i, int relu, void *g, float *pg, nst_loss_grad_fn fn, void *ctx) {
-    struct nst_dnnl_net *dn = net->impl;
+static void add_losses(nsti_vgg *net, int i, int relu, void *g, float *pg, nsti_loss_grad_fn fn, void *ctx) {
+    struct nsti_dnnl_net *dn = net->impl;
     layer *L = &dn->l[i];
     size_t n = elems(net, i);
     memset(pg, 0, n * sizeof(float));
-    fn(ctx, (nst_layer_ref){i, relu}, pg);
+    fn(ctx, (nsti_layer_ref){i, relu}, pg);
     dnnl_memory_set_data_handle(L->g_plain, pg);
     dnnl_memory_set_data_handle(L->g_loss, g);
     run_reorder(dn, relu ? L->from_plain_post : L->from_plain_pre, L->g_plain, L->g_loss);   // g += pg
     dnnl_stream_wait(dn->stream);
 }
 
-static void onednn_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx) {
-    struct nst_dnnl_net *dn = net->impl;
+static void onednn_backward(nsti_vgg *net, float *dx, nsti_loss_grad_fn add_loss_grad, void *ctx) {
+    struct nsti_dnnl_net *dn = net->impl;
     int top = net->n_conv - 1, cur = 0;
     size_t esz = dn->dt == dnnl_f32 ? 4 : 2;
     memset(dn->buf[cur].buf, 0, elems(net, top) * esz);
@@ -565,7 +565,7 @@ static void onednn_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_g
     }
 }
 
-static size_t onednn_bytes(const nst_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16) {
+static size_t onednn_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16) {
     int hs[NST_MAX_CONVS] = {0}, ws[NST_MAX_CONVS] = {0};
     for (int i = 0; i < n_conv; i++) {
         if (wts->layer[i].pool_before) { h /= 2; w /= 2; }
@@ -595,15 +595,15 @@ static size_t onednn_bytes(const nst_vgg_weights *wts, int n_conv, int h, int w,
     return bytes;
 }
 
-const char *nst_dnnl_layout_name(const nst_vgg *net) {
-    const struct nst_dnnl_net *dn = net->ops == &nst_backend_dnnl ? net->impl : NULL;
+const char *nsti_dnnl_layout_name(const nsti_vgg *net) {
+    const struct nsti_dnnl_net *dn = net->ops == &nsti_backend_dnnl ? net->impl : NULL;
     return dn ? (dn->layout == dnnl_nhwc ? "nhwc" : "nChw16c") : "";
 }
 
-int nst_dnnl_reference_kernels(const nst_vgg *net, char *first, size_t n) {
+int nsti_dnnl_reference_kernels(const nsti_vgg *net, char *first, size_t n) {
     int count = 0;
     if (n) first[0] = 0;
-    const struct nst_dnnl_net *dn = net->ops == &nst_backend_dnnl ? net->impl : NULL;
+    const struct nsti_dnnl_net *dn = net->ops == &nsti_backend_dnnl ? net->impl : NULL;
     for (int i = 0; dn && i < net->n_conv; i++) {
         const layer *L = &dn->l[i];
         const dnnl_primitive_t ps[] = {L->fwd, L->bwd, L->pool_fwd, L->pool_bwd};
@@ -623,42 +623,42 @@ int nst_dnnl_reference_kernels(const nst_vgg *net, char *first, size_t n) {
 
 static int have_onednn(void) { return 1; }
 static int cpu_has_bf16(void) {
-    return nst_dnnl_isa_includes((unsigned)dnnl_get_effective_cpu_isa(), dnnl_cpu_isa_avx512_core_bf16);
+    return nsti_dnnl_isa_includes((unsigned)dnnl_get_effective_cpu_isa(), dnnl_cpu_isa_avx512_core_bf16);
 }
-int nst_dnnl_cpu_has_amx(void) {
-    return nst_dnnl_isa_includes((unsigned)dnnl_get_effective_cpu_isa(), dnnl_cpu_isa_avx512_core_amx);
+int nsti_dnnl_cpu_has_amx(void) {
+    return nsti_dnnl_isa_includes((unsigned)dnnl_get_effective_cpu_isa(), dnnl_cpu_isa_avx512_core_amx);
 }
 
-const nst_backend_ops nst_backend_dnnl = {
+const nsti_backend_ops nsti_backend_dnnl = {
     .id = NST_BACKEND_DNNL, .key = "dnnl", .available = have_onednn, .has_bf16 = cpu_has_bf16,
     .bytes = onednn_bytes, .init = onednn_init, .free = onednn_free, .forward = onednn_forward,
-    .activation = onednn_activation, .backward = onednn_backward, .gemm = nst_sgemm_onednn,
+    .activation = onednn_activation, .backward = onednn_backward, .gemm = nsti_sgemm_onednn,
 };
 
 #else   // built without oneDNN: listed, never available
 
 static int have_onednn(void) { return 0; }
-static int init(nst_vgg *net, int bf16, nst_error *err) {
+static int init(nsti_vgg *net, int bf16, nst_error *err) {
     (void)net; (void)bf16;
-    return nst_fail(err, NST_ERR_USAGE, "this nst was built without oneDNN (libdnnl-dev)");
+    return nsti_fail(err, NST_ERR_USAGE, "this nst was built without oneDNN (libdnnl-dev)");
 }
-static void free_net(nst_vgg *net) { (void)net; }
-static size_t bytes(const nst_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16) {
+static void free_net(nsti_vgg *net) { (void)net; }
+static size_t bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16) {
     (void)wts; (void)n_conv; (void)h; (void)w; (void)loss_at; (void)bf16;
     return 0;
 }
-int nst_dnnl_reference_kernels(const nst_vgg *net, char *first, size_t n) {
+int nsti_dnnl_reference_kernels(const nsti_vgg *net, char *first, size_t n) {
     (void)net;
     if (n) first[0] = 0;
     return 0;
 }
-const char *nst_dnnl_layout_name(const nst_vgg *net) { (void)net; return ""; }
-int nst_dnnl_cpu_has_amx(void) { return 0; }
+const char *nsti_dnnl_layout_name(const nsti_vgg *net) { (void)net; return ""; }
+int nsti_dnnl_cpu_has_amx(void) { return 0; }
 
 // Only init is ever called (and fails): available() says no first.
-const nst_backend_ops nst_backend_dnnl = {
+const nsti_backend_ops nsti_backend_dnnl = {
     .id = NST_BACKEND_DNNL, .key = "dnnl", .available = have_onednn, .has_bf16 = have_onednn,
-    .bytes = bytes, .init = init, .free = free_net, .gemm = nst_sgemm,
+    .bytes = bytes, .init = init, .free = free_net, .gemm = nsti_sgemm,
 };
 
 #endif

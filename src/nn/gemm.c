@@ -8,7 +8,7 @@
 #include <cblas.h>
 #endif
 
-void nst_sgemm_ref(int trans_a, int trans_b, int m, int n, int k, float alpha,
+void nsti_sgemm_ref(int trans_a, int trans_b, int m, int n, int k, float alpha,
                    const float *a, int lda, const float *b, int ldb, float beta,
                    float *c, int ldc) {
     #pragma omp parallel for schedule(static)
@@ -53,7 +53,7 @@ int nst_blas_single_threaded(void) {
 #endif
 }
 
-void nst_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+void nsti_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta,
                float *c, int ldc) {
 #ifdef NST_HAVE_OPENBLAS
@@ -80,11 +80,11 @@ void nst_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
         }
     }
 #else
-    nst_sgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    nsti_sgemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif
 }
 
-const char *nst_sgemm_backend(void) {
+const char *nsti_sgemm_backend(void) {
 #ifdef NST_HAVE_OPENBLAS
     return "openblas";
 #else
@@ -92,7 +92,7 @@ const char *nst_sgemm_backend(void) {
 #endif
 }
 
-void nst_sgemm_onednn(int trans_a, int trans_b, int m, int n, int k, float alpha,
+void nsti_sgemm_onednn(int trans_a, int trans_b, int m, int n, int k, float alpha,
                       const float *a, int lda, const float *b, int ldb, float beta,
                       float *c, int ldc) {
 #ifdef NST_HAVE_DNNL
@@ -103,5 +103,5 @@ void nst_sgemm_onednn(int trans_a, int trans_b, int m, int n, int k, float alpha
         return;
     // only invalid arguments fail, which the callers never pass: the plain path then
 #endif
-    nst_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    nsti_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

@@ -2,7 +2,7 @@
 #include "nn/gemm.h"
 #include <string.h>
 
-void nst_conv3x3_forward_ref(float *out, const float *inp, const float *weight,
+void nsti_conv3x3_forward_ref(float *out, const float *inp, const float *weight,
                              const float *bias, int cin, int cout, int h, int w) {
     #pragma omp parallel for schedule(static)
     for (int co = 0; co < cout; co++) {
@@ -28,7 +28,7 @@ void nst_conv3x3_forward_ref(float *out, const float *inp, const float *weight,
     }
 }
 
-void nst_conv3x3_backward_ref(float *dinp, const float *dout, const float *weight,
+void nsti_conv3x3_backward_ref(float *dinp, const float *dout, const float *weight,
                               int cin, int cout, int h, int w) {
     // Scatter form of the chain rule, parallel over input channels so that no
     // two threads write the same plane.
@@ -56,7 +56,7 @@ void nst_conv3x3_backward_ref(float *dinp, const float *dout, const float *weigh
     }
 }
 
-void nst_conv3x3_flip_weights(float *wflip, const float *weight, int cin, int cout) {
+void nsti_conv3x3_flip_weights(float *wflip, const float *weight, int cin, int cout) {
     for (int co = 0; co < cout; co++)
         for (int ci = 0; ci < cin; ci++)
             for (int k = 0; k < 9; k++)
@@ -85,7 +85,7 @@ static void im2col_rows(float *col, const float *inp, int cin, int h, int w, int
     }
 }
 
-void nst_conv3x3_forward_gemm(float *out, const float *inp, const float *weight,
+void nsti_conv3x3_forward_gemm(float *out, const float *inp, const float *weight,
                               const float *bias, int cin, int cout, int h, int w,
                               float *col, size_t col_floats) {
     int k = cin * 9;
@@ -103,21 +103,21 @@ void nst_conv3x3_forward_gemm(float *out, const float *inp, const float *weight,
             for (int co = 0; co < cout; co++)
                 for (int j = 0; j < n; j++) o[co * hw + j] = bias[co];
         }
-        nst_sgemm(0, 0, cout, n, k, 1.0f, weight, k, col, n, bias ? 1.0f : 0.0f, o, (int)hw);
+        nsti_sgemm(0, 0, cout, n, k, 1.0f, weight, k, col, n, bias ? 1.0f : 0.0f, o, (int)hw);
     }
 }
 
-void nst_relu_forward(float *x, size_t n) {
+void nsti_relu_forward(float *x, size_t n) {
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void nst_relu_backward(float *dx, const float *y, size_t n) {
+void nsti_relu_backward(float *dx, const float *y, size_t n) {
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) if (!(y[i] > 0.0f)) dx[i] = 0.0f;
 }
 
-void nst_maxpool_forward(float *out, const float *inp, int c, int h, int w) {
+void nsti_maxpool_forward(float *out, const float *inp, int c, int h, int w) {
     int oh = h / 2, ow = w / 2;
     #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++)
@@ -132,7 +132,7 @@ void nst_maxpool_forward(float *out, const float *inp, int c, int h, int w) {
             }
 }
 
-void nst_maxpool_backward(float *dinp, const float *dout, const float *inp, int c, int h, int w) {
+void nsti_maxpool_backward(float *dinp, const float *dout, const float *inp, int c, int h, int w) {
     int oh = h / 2, ow = w / 2;
     #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
@@ -149,7 +149,7 @@ void nst_maxpool_backward(float *dinp, const float *dout, const float *inp, int 
     }
 }
 
-void nst_avgpool_forward(float *out, const float *inp, int c, int h, int w) {
+void nsti_avgpool_forward(float *out, const float *inp, int c, int h, int w) {
     int oh = h / 2, ow = w / 2;
     #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++)
@@ -160,7 +160,7 @@ void nst_avgpool_forward(float *out, const float *inp, int c, int h, int w) {
             }
 }
 
-void nst_avgpool_backward(float *dinp, const float *dout, int c, int h, int w) {
+void nsti_avgpool_backward(float *dinp, const float *dout, int c, int h, int w) {
     int oh = h / 2, ow = w / 2;
     #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {

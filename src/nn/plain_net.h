@@ -5,16 +5,16 @@
 #include "nn/vgg.h"
 
 // out = conv_i(in) forward, or din = conv_i^T(dout) backward; both (C,H,W).
-typedef void (*nst_plain_conv_fn)(nst_vgg *net, int i, float *out, const float *in);
+typedef void (*nsti_plain_conv_fn)(nsti_vgg *net, int i, float *out, const float *in);
 
 // Allocates the buffers; `blas` adds the flipped weights and the im2col scratch.
-int nst_plain_init(nst_vgg *net, int blas, nst_error *err);
-size_t nst_plain_bytes(const nst_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16);
-void nst_plain_free(nst_vgg *net);
-void nst_plain_forward(nst_vgg *net, const float *x, nst_plain_conv_fn conv);
-const float *nst_plain_activation(const nst_vgg *net, nst_layer_ref ref);
-void nst_plain_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx,
-                        nst_plain_conv_fn conv_backward);
-int nst_plain_no_bf16(void);
+int nsti_plain_init(nsti_vgg *net, int blas, nst_error *err);
+size_t nsti_plain_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16);
+void nsti_plain_free(nsti_vgg *net);
+void nsti_plain_forward(nsti_vgg *net, const float *x, nsti_plain_conv_fn conv);
+const float *nsti_plain_activation(const nsti_vgg *net, nsti_layer_ref ref);
+void nsti_plain_backward(nsti_vgg *net, float *dx, nsti_loss_grad_fn add_loss_grad, void *ctx,
+                        nsti_plain_conv_fn conv_backward);
+int nsti_plain_no_bf16(void);
 
 #endif

@@ -8,7 +8,7 @@
 // A float's bits, read where floats are (no strict-aliasing assumption).
 typedef uint32_t bits32 __attribute__((may_alias));
 
-void nst_relu_mask_f32_ref(uint8_t *mask, const float *y, size_t n) {
+void nsti_relu_mask_f32_ref(uint8_t *mask, const float *y, size_t n) {
     size_t full = n / 8;
     #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < full; b++) {
@@ -24,7 +24,7 @@ void nst_relu_mask_f32_ref(uint8_t *mask, const float *y, size_t n) {
 }
 
 // bf16 > 0 is its bits > 0 as a signed integer: sign clear and not zero.
-void nst_relu_mask_bf16_ref(uint8_t *mask, const uint16_t *y, size_t n) {
+void nsti_relu_mask_bf16_ref(uint8_t *mask, const uint16_t *y, size_t n) {
     size_t full = n / 8;
     #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < full; b++) {
@@ -40,7 +40,7 @@ void nst_relu_mask_bf16_ref(uint8_t *mask, const uint16_t *y, size_t n) {
 }
 
 // ANDed with all ones or all zeros: a cleared float is +0.0f, a kept one is unchanged.
-void nst_relu_apply_mask_f32_ref(float *g, const uint8_t *mask, size_t n) {
+void nsti_relu_apply_mask_f32_ref(float *g, const uint8_t *mask, size_t n) {
     bits32 *f = (bits32 *)g;
     size_t full = n / 8;
     #pragma omp parallel for schedule(static)
@@ -51,7 +51,7 @@ void nst_relu_apply_mask_f32_ref(float *g, const uint8_t *mask, size_t n) {
     for (size_t i = full * 8; i < n; i++) f[i] &= 0u - ((mask[full] >> (i - full * 8)) & 1u);
 }
 
-void nst_relu_apply_mask_bf16_ref(uint16_t *g, const uint8_t *mask, size_t n) {
+void nsti_relu_apply_mask_bf16_ref(uint16_t *g, const uint8_t *mask, size_t n) {
     size_t full = n / 8;
     #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < full; b++) {
@@ -65,7 +65,7 @@ void nst_relu_apply_mask_bf16_ref(uint16_t *g, const uint8_t *mask, size_t n) {
 #include <immintrin.h>
 #define SIMD __attribute__((target("avx512f,avx512bw")))
 
-int nst_relu_mask_simd(void) {
+int nsti_relu_mask_simd(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 }
 
@@ -119,46 +119,46 @@ SIMD static void apply_bf16_blocks(uint16_t *g, const uint8_t *mask, size_t b0, 
 static void mask_f32_avx512(uint8_t *mask, const float *y, size_t n) {
     size_t blocks = n / 16;
     FOR_CHUNKS(blocks, mask_f32_blocks(mask, y, b0, b1));
-    if (n > blocks * 16) nst_relu_mask_f32_ref(mask + blocks * 2, y + blocks * 16, n - blocks * 16);
+    if (n > blocks * 16) nsti_relu_mask_f32_ref(mask + blocks * 2, y + blocks * 16, n - blocks * 16);
 }
 
 static void mask_bf16_avx512(uint8_t *mask, const uint16_t *y, size_t n) {
     size_t blocks = n / 32;
     FOR_CHUNKS(blocks, mask_bf16_blocks(mask, y, b0, b1));
-    if (n > blocks * 32) nst_relu_mask_bf16_ref(mask + blocks * 4, y + blocks * 32, n - blocks * 32);
+    if (n > blocks * 32) nsti_relu_mask_bf16_ref(mask + blocks * 4, y + blocks * 32, n - blocks * 32);
 }
 
 static void apply_f32_avx512(float *g, const uint8_t *mask, size_t n) {
     size_t blocks = n / 16;
     FOR_CHUNKS(blocks, apply_f32_blocks(g, mask, b0, b1));
-    if (n > blocks * 16) nst_relu_apply_mask_f32_ref(g + blocks * 16, mask + blocks * 2, n - blocks * 16);
+    if (n > blocks * 16) nsti_relu_apply_mask_f32_ref(g + blocks * 16, mask + blocks * 2, n - blocks * 16);
 }
 
 static void apply_bf16_avx512(uint16_t *g, const uint8_t *mask, size_t n) {
     size_t blocks = n / 32;
     FOR_CHUNKS(blocks, apply_bf16_blocks(g, mask, b0, b1));
-    if (n > blocks * 32) nst_relu_apply_mask_bf16_ref(g + blocks * 32, mask + blocks * 4, n - blocks * 32);
+    if (n > blocks * 32) nsti_relu_apply_mask_bf16_ref(g + blocks * 32, mask + blocks * 4, n - blocks * 32);
 }
 
-void nst_relu_mask_f32(uint8_t *mask, const float *y, size_t n) {
-    if (nst_relu_mask_simd()) mask_f32_avx512(mask, y, n); else nst_relu_mask_f32_ref(mask, y, n);
+void nsti_relu_mask_f32(uint8_t *mask, const float *y, size_t n) {
+    if (nsti_relu_mask_simd()) mask_f32_avx512(mask, y, n); else nsti_relu_mask_f32_ref(mask, y, n);
 }
-void nst_relu_mask_bf16(uint8_t *mask, const uint16_t *y, size_t n) {
-    if (nst_relu_mask_simd()) mask_bf16_avx512(mask, y, n); else nst_relu_mask_bf16_ref(mask, y, n);
+void nsti_relu_mask_bf16(uint8_t *mask, const uint16_t *y, size_t n) {
+    if (nsti_relu_mask_simd()) mask_bf16_avx512(mask, y, n); else nsti_relu_mask_bf16_ref(mask, y, n);
 }
-void nst_relu_apply_mask_f32(float *g, const uint8_t *mask, size_t n) {
-    if (nst_relu_mask_simd()) apply_f32_avx512(g, mask, n); else nst_relu_apply_mask_f32_ref(g, mask, n);
+void nsti_relu_apply_mask_f32(float *g, const uint8_t *mask, size_t n) {
+    if (nsti_relu_mask_simd()) apply_f32_avx512(g, mask, n); else nsti_relu_apply_mask_f32_ref(g, mask, n);
 }
-void nst_relu_apply_mask_bf16(uint16_t *g, const uint8_t *mask, size_t n) {
-    if (nst_relu_mask_simd()) apply_bf16_avx512(g, mask, n); else nst_relu_apply_mask_bf16_ref(g, mask, n);
+void nsti_relu_apply_mask_bf16(uint16_t *g, const uint8_t *mask, size_t n) {
+    if (nsti_relu_mask_simd()) apply_bf16_avx512(g, mask, n); else nsti_relu_apply_mask_bf16_ref(g, mask, n);
 }
 
 #else   // no AVX-512 path on this compiler or architecture
 
-int nst_relu_mask_simd(void) { return 0; }
-void nst_relu_mask_f32(uint8_t *mask, const float *y, size_t n) { nst_relu_mask_f32_ref(mask, y, n); }
-void nst_relu_mask_bf16(uint8_t *mask, const uint16_t *y, size_t n) { nst_relu_mask_bf16_ref(mask, y, n); }
-void nst_relu_apply_mask_f32(float *g, const uint8_t *mask, size_t n) { nst_relu_apply_mask_f32_ref(g, mask, n); }
-void nst_relu_apply_mask_bf16(uint16_t *g, const uint8_t *mask, size_t n) { nst_relu_apply_mask_bf16_ref(g, mask, n); }
+int nsti_relu_mask_simd(void) { return 0; }
+void nsti_relu_mask_f32(uint8_t *mask, const float *y, size_t n) { nsti_relu_mask_f32_ref(mask, y, n); }
+void nsti_relu_mask_bf16(uint8_t *mask, const uint16_t *y, size_t n) { nsti_relu_mask_bf16_ref(mask, y, n); }
+void nsti_relu_apply_mask_f32(float *g, const uint8_t *mask, size_t n) { nsti_relu_apply_mask_f32_ref(g, mask, n); }
+void nsti_relu_apply_mask_bf16(uint16_t *g, const uint8_t *mask, size_t n) { nsti_relu_apply_mask_bf16_ref(g, mask, n); }
 
 #endif

@@ -9,17 +9,17 @@
 #include <stdint.h>
 
 // mask is ((n+7)/8) bytes; y is (n) float32, or (n) bf16 values as their bits.
-void nst_relu_mask_f32(uint8_t *mask, const float *y, size_t n);
-void nst_relu_mask_bf16(uint8_t *mask, const uint16_t *y, size_t n);
+void nsti_relu_mask_f32(uint8_t *mask, const float *y, size_t n);
+void nsti_relu_mask_bf16(uint8_t *mask, const uint16_t *y, size_t n);
 // g is (n): zeroed where the mask bit is clear, in place.
-void nst_relu_apply_mask_f32(float *g, const uint8_t *mask, size_t n);
-void nst_relu_apply_mask_bf16(uint16_t *g, const uint8_t *mask, size_t n);
+void nsti_relu_apply_mask_f32(float *g, const uint8_t *mask, size_t n);
+void nsti_relu_apply_mask_bf16(uint16_t *g, const uint8_t *mask, size_t n);
 
-void nst_relu_mask_f32_ref(uint8_t *mask, const float *y, size_t n);
-void nst_relu_mask_bf16_ref(uint8_t *mask, const uint16_t *y, size_t n);
-void nst_relu_apply_mask_f32_ref(float *g, const uint8_t *mask, size_t n);
-void nst_relu_apply_mask_bf16_ref(uint16_t *g, const uint8_t *mask, size_t n);
+void nsti_relu_mask_f32_ref(uint8_t *mask, const float *y, size_t n);
+void nsti_relu_mask_bf16_ref(uint8_t *mask, const uint16_t *y, size_t n);
+void nsti_relu_apply_mask_f32_ref(float *g, const uint8_t *mask, size_t n);
+void nsti_relu_apply_mask_bf16_ref(uint16_t *g, const uint8_t *mask, size_t n);
 // 1 when the AVX-512 versions run on this CPU.
-int nst_relu_mask_simd(void);
+int nsti_relu_mask_simd(void);
 
 #endif

@@ -1,37 +1,37 @@
-// vgg.h: a VGG's `features` (the layer table of nst_vgg_weights) on one image, forward
+// vgg.h: a VGG's `features` (the layer table of nsti_vgg_weights) on one image, forward
 // and backward to the image.
 // Only the layers up to the deepest one asked for are computed. All buffers are
-// allocated once, for one image size, by nst_vgg_init: never in the optimization loop.
+// allocated once, for one image size, by nsti_vgg_init: never in the optimization loop.
 #ifndef NST_VGG_H
 #define NST_VGG_H
 #include <stddef.h>
 #include "model/weights.h"
 #include "nst.h"   // nst_backend_choice: the one backend enum
 
-struct nst_backend_ops;   // backend.h
+struct nsti_backend_ops;   // backend.h
 
 // Where losses read activations: bits of loss_at[i] for conv layer i.
 #define NST_LOSS_PRE 1    // convX_Y, before the ReLU
 #define NST_LOSS_POST 2   // reluX_Y
 
 // The oneDNN backend's activation layout: chosen per CPU and precision, or forced
-// (for tests) by adding NST_DNNL_LAYOUT_* << 1 to nst_vgg_init's bf16 argument.
+// (for tests) by adding NST_DNNL_LAYOUT_* << 1 to nsti_vgg_init's bf16 argument.
 enum { NST_DNNL_LAYOUT_AUTO = 0, NST_DNNL_LAYOUT_BLOCKED = 1, NST_DNNL_LAYOUT_CHANNELS_LAST = 2 };
 
 // A named activation: convX_Y (before ReLU) or reluX_Y (after it).
-typedef struct nst_layer_ref {
+typedef struct nsti_layer_ref {
     int conv;      // index of the conv layer in the model's table
     int relu;      // 1: after the ReLU
-} nst_layer_ref;
+} nsti_layer_ref;
 
 // Parses "conv4_2" or "relu4_2" against the model's table. Returns 0 on success, -1
 // when name is not of that form, -2 when the model has no such layer.
-int nst_layer_parse(nst_layer_ref *ref, const char *name, const nst_vgg_weights *w);
-void nst_layer_format(char *buf, size_t n, const nst_vgg_weights *w, nst_layer_ref ref);
+int nsti_layer_parse(nsti_layer_ref *ref, const char *name, const nsti_vgg_weights *w);
+void nsti_layer_format(char *buf, size_t n, const nsti_vgg_weights *w, nsti_layer_ref ref);
 
-typedef struct nst_vgg {
-    const nst_vgg_weights *weights;  // borrowed: the layer table and the weights
-    const struct nst_backend_ops *ops;   // the kernels (backend.h)
+typedef struct nsti_vgg {
+    const nsti_vgg_weights *weights;  // borrowed: the layer table and the weights
+    const struct nsti_backend_ops *ops;   // the kernels (backend.h)
     int n_conv;                      // layers computed: the deepest needed + 1
     int avg_pool;                    // 1: average pooling instead of max
     int h[NST_MAX_CONVS], w[NST_MAX_CONVS];  // spatial size at each conv layer
@@ -49,29 +49,29 @@ typedef struct nst_vgg {
     float *col;                      // im2col scratch (BLAS)
     size_t col_floats;
     void *impl;                      // any other backend's own state (oneDNN's)
-} nst_vgg;
+} nsti_vgg;
 
 
 // The spatial size at each of the first n_conv layers for an h x w input.
-void nst_vgg_layer_sizes(const nst_vgg_weights *wts, int n_conv, int h, int w, int *hs, int *ws);
+void nsti_vgg_layer_sizes(const nsti_vgg_weights *wts, int n_conv, int h, int w, int *hs, int *ws);
 
 // loss_at[i] (NST_LOSS_* bits, may be NULL for "every relu") says which activations
 // losses read. bf16 (bit 0) asks for bfloat16 convolutions (a backend whose has_bf16
 // says so); its higher bits may force oneDNN's layout (NST_DNNL_LAYOUT_*). A
-// forward_only network cannot run nst_vgg_backward.
-int nst_vgg_init(nst_vgg *net, const nst_vgg_weights *wts, int n_conv, int h, int w,
-                 const int *loss_at, int avg_pool, const struct nst_backend_ops *ops, int bf16,
+// forward_only network cannot run nsti_vgg_backward.
+int nsti_vgg_init(nsti_vgg *net, const nsti_vgg_weights *wts, int n_conv, int h, int w,
+                 const int *loss_at, int avg_pool, const struct nsti_backend_ops *ops, int bf16,
                  int forward_only, nst_error *err);
-void nst_vgg_free(nst_vgg *net);
+void nsti_vgg_free(nsti_vgg *net);
 // x is (3,H,W) in the model's input space.
-void nst_vgg_forward(nst_vgg *net, const float *x);
+void nsti_vgg_forward(nsti_vgg *net, const float *x);
 // Activation of a layer after the last forward pass: (C, h[i]*w[i]).
-const float *nst_vgg_activation(const nst_vgg *net, nst_layer_ref ref);
+const float *nsti_vgg_activation(const nsti_vgg *net, nsti_layer_ref ref);
 // Backward pass. add_loss_grad is called at each layer a loss reads (deepest first)
 // with a (C,H,W) gradient buffer for that activation, so the losses on it can add
 // dL/dF: first for reluX_Y (grad w.r.t. post), then for convX_Y (grad w.r.t. pre).
 // Writes dL/dx (3,H,W) into dx.
-typedef void (*nst_loss_grad_fn)(void *ctx, nst_layer_ref ref, float *grad);
-void nst_vgg_backward(nst_vgg *net, float *dx, nst_loss_grad_fn add_loss_grad, void *ctx);
+typedef void (*nsti_loss_grad_fn)(void *ctx, nsti_layer_ref ref, float *grad);
+void nsti_vgg_backward(nsti_vgg *net, float *dx, nsti_loss_grad_fn add_loss_grad, void *ctx);
 
 #endif

@@ -3,19 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-int nst_adam_init(nst_adam *a, size_t n, float lr, nst_error *err) {
+int nsti_adam_init(nsti_adam *a, size_t n, float lr, nst_error *err) {
     memset(a, 0, sizeof *a);
     a->n = n; a->lr = lr; a->beta1 = 0.9f; a->beta2 = 0.999f; a->eps = 1e-8f;
     a->m = calloc(n, sizeof(float));
     a->v = calloc(n, sizeof(float));
     if (!a->m || !a->v) {
-        nst_adam_free(a);
-        return nst_fail(err, NST_ERR_NOMEM, "out of memory for the Adam state (%zu values)", n);
+        nsti_adam_free(a);
+        return nsti_fail(err, NST_ERR_NOMEM, "out of memory for the Adam state (%zu values)", n);
     }
     return NST_OK;
 }
 
-int nst_adam_step(nst_adam *a, float *x, const float *grad) {
+int nsti_adam_step(nsti_adam *a, float *x, const float *grad) {
     a->t++;
     // Bias corrections in double, element-wise work in float: as torch does.
     double bc1 = 1.0 - pow(a->beta1, (double)a->t);
@@ -37,7 +37,7 @@ int nst_adam_step(nst_adam *a, float *x, const float *grad) {
     return inf_or_nan == 0.0f ? NST_STEP_OK : NST_STEP_FAILED;
 }
 
-void nst_adam_free(nst_adam *a) {
+void nsti_adam_free(nsti_adam *a) {
     free(a->m); free(a->v);
     memset(a, 0, sizeof *a);
 }

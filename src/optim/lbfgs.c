@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int nst_lbfgs_init(nst_lbfgs *o, size_t n, int history, float lr, nst_error *err) {
+int nsti_lbfgs_init(nsti_lbfgs *o, size_t n, int history, float lr, nst_error *err) {
     memset(o, 0, sizeof *o);
-    if (history < 1) return nst_fail(err, NST_ERR_USAGE, "L-BFGS history must be at least 1");
+    if (history < 1) return nsti_fail(err, NST_ERR_USAGE, "L-BFGS history must be at least 1");
     o->n = n; o->history = history; o->lr = lr; o->head = -1;
     o->first_move = 1e-3;
     o->s = calloc(history, sizeof(float *));
@@ -22,13 +22,13 @@ int nst_lbfgs_init(nst_lbfgs *o, size_t n, int history, float lr, nst_error *err
         ok = o->s[i] && o->y[i];
     }
     if (!ok) {
-        nst_lbfgs_free(o);
-        return nst_fail(err, NST_ERR_NOMEM, "out of memory for the L-BFGS state (%d x %zu values)", history, n);
+        nsti_lbfgs_free(o);
+        return nsti_fail(err, NST_ERR_NOMEM, "out of memory for the L-BFGS state (%d x %zu values)", history, n);
     }
     return NST_OK;
 }
 
-void nst_lbfgs_free(nst_lbfgs *o) {
+void nsti_lbfgs_free(nsti_lbfgs *o) {
     for (int i = 0; o->s && i < o->history; i++) free(o->s[i]);
     for (int i = 0; o->y && i < o->history; i++) free(o->y[i]);
     free(o->s); free(o->y); free(o->rho); free(o->alpha);
@@ -43,7 +43,7 @@ static double dot(const float *a, const float *b, size_t n) {
 }
 
 // d = -H g by the two-loop recursion.
-static void direction(nst_lbfgs *o, const float *g) {
+static void direction(nsti_lbfgs *o, const float *g) {
     size_t n = o->n;
     float *d = o->d;
     for (size_t i = 0; i < n; i++) d[i] = -g[i];
@@ -66,7 +66,7 @@ static void direction(nst_lbfgs *o, const float *g) {
     }
 }
 
-int nst_lbfgs_step(nst_lbfgs *o, float *x, double *f, float *g, nst_objective_fn fn, void *ctx) {
+int nsti_lbfgs_step(nsti_lbfgs *o, float *x, double *f, float *g, nsti_objective_fn fn, void *ctx) {
     size_t n = o->n;
     o->evals = 0;
     for (int attempt = 0; attempt < 2; attempt++) {

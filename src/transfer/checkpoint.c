@@ -78,9 +78,9 @@ static void write_f64(writer *w, double d) {
 // content, style and tv, so its files read the same.
 static const int term_slot[NST_CHECKPOINT_TERMS] = {64, 72, 80, 104, 112, 120};
 
-int nst_checkpoint_write(const char *path, const nst_checkpoint *ck, nst_error *err) {
+int nsti_checkpoint_write(const char *path, const nsti_checkpoint *ck, nst_error *err) {
     size_t n = (size_t)3 * ck->w * ck->h;
-    const nst_lbfgs *o = ck->lbfgs;
+    const nsti_lbfgs *o = ck->lbfgs;
     unsigned char hdr[NST_CHECKPOINT_HEADER];
     memset(hdr, 0, sizeof hdr);
     memcpy(hdr, magic, 8);
@@ -100,7 +100,7 @@ int nst_checkpoint_write(const char *path, const nst_checkpoint *ck, nst_error *
     put_f64(hdr + 96, ck->range);
 
     nst_atomic_file af;
-    int rc = nst_atomic_open_reusing(&af, path, err);
+    int rc = nsti_atomic_open_reusing(&af, path, err);
     if (rc) return rc;
     writer w = {af.f, crc32(0L, Z_NULL, 0), 0};
     write_bytes(&w, hdr, sizeof hdr);
@@ -123,7 +123,7 @@ int nst_checkpoint_write(const char *path, const nst_checkpoint *ck, nst_error *
     if (w.failed) {
         int e = errno;
         nst_atomic_close(&af, 0, NULL);
-        return nst_fail(err, NST_ERR_IO, "%s: cannot write the checkpoint: %s", path, strerror(e));
+        return nsti_fail(err, NST_ERR_IO, "%s: cannot write the checkpoint: %s", path, strerror(e));
     }
     return nst_atomic_close(&af, 1, err);
 }
@@ -152,29 +152,29 @@ static int finite_all(const float *v, size_t n) {
 // The file's size, and whether its last 4 bytes are the CRC-32 of the rest.
 static int check_crc(FILE *f, const char *name, long long *size, nst_error *err) {
     if (fseeko(f, 0, SEEK_END) || (*size = ftello(f)) < 0 || fseeko(f, 0, SEEK_SET))
-        return nst_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint: %s", name, strerror(errno));
+        return nsti_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint: %s", name, strerror(errno));
     if (*size < NST_CHECKPOINT_HEADER + 4)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: not an nst checkpoint (%lld bytes, too short)", name, *size);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: not an nst checkpoint (%lld bytes, too short)", name, *size);
     unsigned char buf[1 << 16];
     uLong crc = crc32(0L, Z_NULL, 0);
     long long left = *size - 4;
     while (left > 0) {
         size_t k = left < (long long)sizeof buf ? (size_t)left : sizeof buf;
         if (fread(buf, 1, k, f) != k)
-            return nst_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint: %s", name,
+            return nsti_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint: %s", name,
                             ferror(f) ? strerror(errno) : "the file shrank while it was read");
         crc = crc32(crc, buf, (uInt)k);
         left -= (long long)k;
     }
     unsigned char tail[4];
-    if (fread(tail, 1, 4, f) != 4) return nst_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint", name);
+    if (fread(tail, 1, 4, f) != 4) return nsti_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint", name);
     if (fseeko(f, 0, SEEK_SET))
-        return nst_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint: %s", name, strerror(errno));
+        return nsti_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint: %s", name, strerror(errno));
     if (get_u32(tail) != (uint32_t)crc) {
         unsigned char head[8];
         if (fread(head, 1, 8, f) != 8 || memcmp(head, magic, 8))
-            return nst_fail(err, NST_ERR_FORMAT, "%s: not an nst checkpoint", name);
-        return nst_fail(err, NST_ERR_FORMAT, "%s: the checkpoint is damaged (checksum mismatch)", name);
+            return nsti_fail(err, NST_ERR_FORMAT, "%s: not an nst checkpoint", name);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: the checkpoint is damaged (checksum mismatch)", name);
     }
     return NST_OK;
 }
@@ -183,16 +183,16 @@ static int read_header(FILE *f, const char *name, unsigned char *hdr, long long 
     int rc = check_crc(f, name, size, err);
     if (rc) return rc;
     if (fread(hdr, 1, NST_CHECKPOINT_HEADER, f) != NST_CHECKPOINT_HEADER)
-        return nst_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint", name);
-    if (memcmp(hdr, magic, 8)) return nst_fail(err, NST_ERR_FORMAT, "%s: not an nst checkpoint", name);
+        return nsti_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint", name);
+    if (memcmp(hdr, magic, 8)) return nsti_fail(err, NST_ERR_FORMAT, "%s: not an nst checkpoint", name);
     uint32_t version = get_u32(hdr + 8);
     if (version != NST_CHECKPOINT_VERSION)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: checkpoint version %u; this nst reads version %d", name,
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: checkpoint version %u; this nst reads version %d", name,
                         (unsigned)version, NST_CHECKPOINT_VERSION);
     return NST_OK;
 }
 
-int nst_checkpoint_read_file(FILE *f, const char *name, nst_checkpoint *ck, nst_error *err) {
+int nsti_checkpoint_read_file(FILE *f, const char *name, nsti_checkpoint *ck, nst_error *err) {
     static const char *const optimizers[] = {"L-BFGS", "Adam"};
     unsigned char hdr[NST_CHECKPOINT_HEADER];
     long long size;
@@ -202,34 +202,34 @@ int nst_checkpoint_read_file(FILE *f, const char *name, nst_checkpoint *ck, nst_
     uint32_t w = get_u32(hdr + 24), h = get_u32(hdr + 28), fingerprint = get_u32(hdr + 32);
     uint32_t history = get_u32(hdr + 36), count = get_u32(hdr + 40);
     uint64_t steps = get_u64(hdr + 48);
-    if (optimizer > 1) return nst_fail(err, NST_ERR_FORMAT, "%s: unknown optimizer %u in the checkpoint", name, (unsigned)optimizer);
+    if (optimizer > 1) return nsti_fail(err, NST_ERR_FORMAT, "%s: unknown optimizer %u in the checkpoint", name, (unsigned)optimizer);
     if (stage != (uint32_t)ck->stage)
-        return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint is of stage %u of a --scales run, not of %s %d", name,
+        return nsti_fail(err, NST_ERR_USAGE, "%s: the checkpoint is of stage %u of a --scales run, not of %s %d", name,
                         (unsigned)stage + 1, ck->stage ? "stage" : "a run without --scales or its stage", ck->stage + 1);
     if (w != (uint32_t)ck->w || h != (uint32_t)ck->h)
-        return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint is of a %ux%u picture; this run's is %dx%d", name,
+        return nsti_fail(err, NST_ERR_USAGE, "%s: the checkpoint is of a %ux%u picture; this run's is %dx%d", name,
                         (unsigned)w, (unsigned)h, ck->w, ck->h);
     if (optimizer != (uint32_t)ck->optimizer)
-        return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint was made with %s; this run uses %s", name,
+        return nsti_fail(err, NST_ERR_USAGE, "%s: the checkpoint was made with %s; this run uses %s", name,
                         optimizers[optimizer], optimizers[ck->optimizer & 1]);
     if (ck->lbfgs && history != (uint32_t)ck->lbfgs->history)
-        return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint was made with L-BFGS history %u; this run has %d", name,
+        return nsti_fail(err, NST_ERR_USAGE, "%s: the checkpoint was made with L-BFGS history %u; this run has %d", name,
                         (unsigned)history, ck->lbfgs->history);
     if (fingerprint != ck->fingerprint)
-        return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint was made with other pictures, model or settings; resume "
+        return nsti_fail(err, NST_ERR_USAGE, "%s: the checkpoint was made with other pictures, model or settings; resume "
                         "with the same ones (only the iterations and the output options may change)", name);
     if (iter > 100000000u || steps > 100000000u || (ck->lbfgs && count > history) || (!ck->lbfgs && count))
-        return nst_fail(err, NST_ERR_FORMAT, "%s: the checkpoint's counters are out of range", name);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: the checkpoint's counters are out of range", name);
     size_t n = (size_t)3 * w * h;
     long long want = NST_CHECKPOINT_HEADER + 8LL * n + 4 +
                      (ck->lbfgs ? (long long)count * (8 + 8LL * n) : 8LL * n);
     if (size != want)
-        return nst_fail(err, NST_ERR_FORMAT, "%s: the checkpoint is %lld bytes; its header says %lld", name, size, want);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: the checkpoint is %lld bytes; its header says %lld", name, size, want);
 
     int bad = read_floats(f, ck->x, n) || read_floats(f, ck->grad, n);
     int finite = !bad && finite_all(ck->x, n) && finite_all(ck->grad, n);
     if (ck->lbfgs) {
-        nst_lbfgs *o = ck->lbfgs;
+        nsti_lbfgs *o = ck->lbfgs;
         for (uint32_t j = 0; !bad && j < count; j++) {   // oldest first, into 0..count-1
             unsigned char b[8];
             bad = fread(b, 1, 8, f) != 8 || read_floats(f, o->s[j], n) || read_floats(f, o->y[j], n);
@@ -245,7 +245,7 @@ int nst_checkpoint_read_file(FILE *f, const char *name, nst_checkpoint *ck, nst_
         finite = finite && !bad && finite_all(ck->adam->m, n) && finite_all(ck->adam->v, n);
         ck->adam->t = (long)steps;
     }
-    if (bad) return nst_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint", name);
+    if (bad) return nsti_fail(err, NST_ERR_IO, "%s: cannot read the checkpoint", name);
     ck->iter = (int)iter;
     ck->loss = get_f64(hdr + 56);
     for (int i = 0; i < NST_CHECKPOINT_TERMS; i++) {
@@ -256,28 +256,28 @@ int nst_checkpoint_read_file(FILE *f, const char *name, nst_checkpoint *ck, nst_
     ck->range = get_f64(hdr + 96);
     if (!finite || !isfinite(ck->loss) || !(ck->range >= 0 && isfinite(ck->range)) ||
         !(ck->elapsed_s >= 0 && ck->elapsed_s < 1e12))
-        return nst_fail(err, NST_ERR_FORMAT, "%s: the checkpoint holds NaN, infinite or out-of-range values", name);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: the checkpoint holds NaN, infinite or out-of-range values", name);
     return NST_OK;
 }
 
-int nst_checkpoint_read(const char *path, nst_checkpoint *ck, nst_error *err) {
+int nsti_checkpoint_read(const char *path, nsti_checkpoint *ck, nst_error *err) {
     FILE *f = fopen(path, "rb");
-    if (!f) return nst_fail(err, NST_ERR_IO, "%s: cannot open the checkpoint: %s", path, strerror(errno));
-    int rc = nst_checkpoint_read_file(f, path, ck, err);
+    if (!f) return nsti_fail(err, NST_ERR_IO, "%s: cannot open the checkpoint: %s", path, strerror(errno));
+    int rc = nsti_checkpoint_read_file(f, path, ck, err);
     fclose(f);
     return rc;
 }
 
-int nst_checkpoint_stage(const char *path, int *stage, nst_error *err) {
+int nsti_checkpoint_stage(const char *path, int *stage, nst_error *err) {
     FILE *f = fopen(path, "rb");
-    if (!f) return nst_fail(err, NST_ERR_IO, "%s: cannot open the checkpoint: %s", path, strerror(errno));
+    if (!f) return nsti_fail(err, NST_ERR_IO, "%s: cannot open the checkpoint: %s", path, strerror(errno));
     unsigned char hdr[NST_CHECKPOINT_HEADER];
     long long size;
     int rc = read_header(f, path, hdr, &size, err);
     fclose(f);
     if (rc) return rc;
     uint32_t s = get_u32(hdr + 16);
-    if (s >= 1024) return nst_fail(err, NST_ERR_FORMAT, "%s: the checkpoint's stage %u is out of range", path, (unsigned)s);
+    if (s >= 1024) return nsti_fail(err, NST_ERR_FORMAT, "%s: the checkpoint's stage %u is out of range", path, (unsigned)s);
     *stage = (int)s;
     return NST_OK;
 }

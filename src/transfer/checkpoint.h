@@ -20,7 +20,7 @@
 #define NST_CHECKPOINT_HEADER 128
 #define NST_CHECKPOINT_TERMS 6      // slots for loss terms in the header
 
-typedef struct nst_checkpoint {
+typedef struct nsti_checkpoint {
     int stage;              // index of the --scales stage (0 without stages)
     int iter;               // iterations done in this stage
     int w, h;
@@ -32,21 +32,21 @@ typedef struct nst_checkpoint {
     double range;                      // AUTO's range penalty at x (0 in older files)
     double elapsed_s;       // optimization time so far
     float *x, *grad;        // (3,h,w) each, borrowed
-    nst_adam *adam;         // the optimizer's state (one of the two), borrowed
-    nst_lbfgs *lbfgs;
-} nst_checkpoint;
+    nsti_adam *adam;         // the optimizer's state (one of the two), borrowed
+    nsti_lbfgs *lbfgs;
+} nsti_checkpoint;
 
 // Writes ck to path atomically.
-int nst_checkpoint_write(const char *path, const nst_checkpoint *ck, nst_error *err);
+int nsti_checkpoint_write(const char *path, const nsti_checkpoint *ck, nst_error *err);
 
 // Reads a checkpoint into the buffers of ck. What ck holds on entry is what the run
 // expects (stage, w, h, optimizer, fingerprint, the L-BFGS history); anything else
 // is refused with a message naming `name`. ck's buffers may be partly overwritten
 // on failure.
-int nst_checkpoint_read_file(FILE *f, const char *name, nst_checkpoint *ck, nst_error *err);
-int nst_checkpoint_read(const char *path, nst_checkpoint *ck, nst_error *err);
+int nsti_checkpoint_read_file(FILE *f, const char *name, nsti_checkpoint *ck, nst_error *err);
+int nsti_checkpoint_read(const char *path, nsti_checkpoint *ck, nst_error *err);
 
 // The stage a checkpoint was written in (after checking its checksum).
-int nst_checkpoint_stage(const char *path, int *stage, nst_error *err);
+int nsti_checkpoint_stage(const char *path, int *stage, nst_error *err);
 
 #endif

@@ -1,6 +1,6 @@
 #include "transfer/colorspace.h"
 
-void nst_rgb_to_model(float *x, const float *rgb, size_t npix, const nst_input_norm *norm) {
+void nsti_rgb_to_model(float *x, const float *rgb, size_t npix, const nsti_input_norm *norm) {
     for (int c = 0; c < 3; c++) {
         const float *src = rgb + (size_t)(norm->bgr ? 2 - c : c) * npix;
         float *dst = x + (size_t)c * npix;
@@ -9,7 +9,7 @@ void nst_rgb_to_model(float *x, const float *rgb, size_t npix, const nst_input_n
     }
 }
 
-void nst_model_to_rgb(float *rgb, const float *x, size_t npix, const nst_input_norm *norm) {
+void nsti_model_to_rgb(float *rgb, const float *x, size_t npix, const nsti_input_norm *norm) {
     for (int c = 0; c < 3; c++) {
         const float *src = x + (size_t)c * npix;
         float *dst = rgb + (size_t)(norm->bgr ? 2 - c : c) * npix;

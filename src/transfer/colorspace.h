@@ -5,7 +5,7 @@
 #include "model/weights.h"
 
 // x is (3,npix) in model input space, rgb is (3,npix) 0..255.
-void nst_rgb_to_model(float *x, const float *rgb, size_t npix, const nst_input_norm *norm);
-void nst_model_to_rgb(float *rgb, const float *x, size_t npix, const nst_input_norm *norm);
+void nsti_rgb_to_model(float *x, const float *rgb, size_t npix, const nsti_input_norm *norm);
+void nsti_model_to_rgb(float *rgb, const float *x, size_t npix, const nsti_input_norm *norm);
 
 #endif

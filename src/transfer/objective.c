@@ -8,45 +8,45 @@
 #include "nst.h"
 
 // "conv1_1..conv3_4 and relu1_1..relu3_4" for error messages.
-static void list_layers(char *buf, size_t n, const nst_vgg_weights *w) {
+static void list_layers(char *buf, size_t n, const nsti_vgg_weights *w) {
     const char *last = w->layer[w->n_conv - 1].name;
     snprintf(buf, n, "conv1_1..%s and relu1_1..relu%s", last, last + 4);
 }
 
-static int parse_layer_list(nst_layer_ref *refs, int *count, const char *list, const nst_vgg_weights *w,
+static int parse_layer_list(nsti_layer_ref *refs, int *count, const char *list, const nsti_vgg_weights *w,
                             const char *what, nst_error *err) {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", list);
     *count = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         if (*count >= NST_MAX_LAYERS)
-            return nst_fail(err, NST_ERR_USAGE, "too many %s layers (at most %d)", what, NST_MAX_LAYERS);
-        nst_layer_ref r;
-        int rc = nst_layer_parse(&r, tok, w);
+            return nsti_fail(err, NST_ERR_USAGE, "too many %s layers (at most %d)", what, NST_MAX_LAYERS);
+        nsti_layer_ref r;
+        int rc = nsti_layer_parse(&r, tok, w);
         if (rc == -1)
-            return nst_fail(err, NST_ERR_USAGE, "unknown %s layer '%s' (expected convX_Y or reluX_Y, e.g. relu4_2)", what, tok);
+            return nsti_fail(err, NST_ERR_USAGE, "unknown %s layer '%s' (expected convX_Y or reluX_Y, e.g. relu4_2)", what, tok);
         if (rc) {
             char have[128];
             list_layers(have, sizeof have, w);
-            return nst_fail(err, NST_ERR_MODEL, "the model has no layer %s: it has %s", tok, have);
+            return nsti_fail(err, NST_ERR_MODEL, "the model has no layer %s: it has %s", tok, have);
         }
         refs[(*count)++] = r;
     }
-    if (*count == 0) return nst_fail(err, NST_ERR_USAGE, "no %s layers given", what);
+    if (*count == 0) return nsti_fail(err, NST_ERR_USAGE, "no %s layers given", what);
     return NST_OK;
 }
 
 // The default content layer: relu4_2, else the second layer of the deepest block the
 // model has (relu3_2 on a model that stops at conv3_4), else its last layer.
-static nst_layer_ref default_content(const nst_vgg_weights *w) {
-    nst_layer_ref r = {w->n_conv - 1, 1};
-    if (nst_layer_parse(&r, "relu4_2", w) == 0) return r;
+static nsti_layer_ref default_content(const nsti_vgg_weights *w) {
+    nsti_layer_ref r = {w->n_conv - 1, 1};
+    if (nsti_layer_parse(&r, "relu4_2", w) == 0) return r;
     for (int i = 0; i < w->n_conv; i++)
         if (w->layer[i].sub == 2) r.conv = i;
     return r;
 }
 
-int nst_objective_layers(nst_objective *obj, const nst_vgg_weights *w, const nst_params *p,
+int nsti_objective_layers(nsti_objective *obj, const nsti_vgg_weights *w, const nst_params *p,
                          nst_error *err) {
     int rc;
     if (p->content_layers[0]) {
@@ -61,7 +61,7 @@ int nst_objective_layers(nst_objective *obj, const nst_vgg_weights *w, const nst
         // the first layer of each block: relu1_1, relu2_1, ... (Gatys et al.)
         obj->n_style = 0;
         for (int i = 0; i < w->n_conv && obj->n_style < NST_MAX_LAYERS; i++)
-            if (w->layer[i].sub == 1) obj->style[obj->n_style++] = (nst_layer_ref){i, 1};
+            if (w->layer[i].sub == 1) obj->style[obj->n_style++] = (nsti_layer_ref){i, 1};
     }
     for (int i = 0; i < obj->n_style; i++) obj->style_layer_w[i] = 1.0f;
     if (p->style_layer_weights[0]) {
@@ -72,24 +72,24 @@ int nst_objective_layers(nst_objective *obj, const nst_vgg_weights *w, const nst
             char *end;
             float v = strtof(tok, &end);
             if (end == tok || *end || !(v >= 0) || v > 1e30f)
-                return nst_fail(err, NST_ERR_USAGE, "bad style layer weight '%s'", tok);
+                return nsti_fail(err, NST_ERR_USAGE, "bad style layer weight '%s'", tok);
             if (k < obj->n_style) obj->style_layer_w[k] = v;
             k++;
         }
         if (k != obj->n_style)
-            return nst_fail(err, NST_ERR_USAGE, "%d style layer weights given for %d style layers", k, obj->n_style);
+            return nsti_fail(err, NST_ERR_USAGE, "%d style layer weights given for %d style layers", k, obj->n_style);
     }
     return NST_OK;
 }
 
-int nst_objective_depth(const nst_objective *obj) {
+int nsti_objective_depth(const nsti_objective *obj) {
     int d = 0;
     for (int i = 0; i < obj->n_content; i++) if (obj->content[i].conv + 1 > d) d = obj->content[i].conv + 1;
     for (int i = 0; i < obj->n_style; i++) if (obj->style[i].conv + 1 > d) d = obj->style[i].conv + 1;
     return d;
 }
 
-void nst_objective_loss_at(const nst_objective *obj, int *loss_at) {
+void nsti_objective_loss_at(const nsti_objective *obj, int *loss_at) {
     memset(loss_at, 0, sizeof(int) * NST_MAX_CONVS);
     for (int i = 0; i < obj->n_content; i++)
         loss_at[obj->content[i].conv] |= obj->content[i].relu ? NST_LOSS_POST : NST_LOSS_PRE;
@@ -98,12 +98,12 @@ void nst_objective_loss_at(const nst_objective *obj, int *loss_at) {
 }
 
 // term_grad and masked: as large as the largest activation any loss reads.
-static int ensure_term_scratch(nst_objective *obj) {
+static int ensure_term_scratch(nsti_objective *obj) {
     if (obj->term_grad) return 0;
     size_t most = 0;
     for (int t = 0; t < obj->n_terms; t++)
         for (int i = 0; i < obj->terms[t].n_layers; i++) {
-            nst_layer_ref r = obj->terms[t].layer[i];
+            nsti_layer_ref r = obj->terms[t].layer[i];
             size_t n = (size_t)obj->net.weights->layer[r.conv].cout * obj->net.h[r.conv] * obj->net.w[r.conv];
             if (n > most) most = n;
         }
@@ -113,7 +113,7 @@ static int ensure_term_scratch(nst_objective *obj) {
 }
 
 // A w x h mask (0..1) resampled to layer conv's resolution, antialiased.
-static float *mask_at_layer(const nst_objective *obj, const float *mask, int w, int h, int conv, nst_error *err) {
+static float *mask_at_layer(const nsti_objective *obj, const float *mask, int w, int h, int conv, nst_error *err) {
     nst_image full = {0}, small = {0};
     int lw = obj->net.w[conv], lh = obj->net.h[conv];
     size_t n = (size_t)w * h;
@@ -123,25 +123,25 @@ static float *mask_at_layer(const nst_objective *obj, const float *mask, int w, 
     if (nst_image_resize(&small, &full, lw, lh, err) == NST_OK && (out = malloc(sizeof(float) * lw * lh))) {
         for (size_t k = 0; k < (size_t)lw * lh; k++) out[k] = small.data[k] < 0 ? 0 : small.data[k] > 1 ? 1 : small.data[k];
     } else if (!out) {
-        nst_fail(err, NST_ERR_NOMEM, "out of memory for the masks");
+        nsti_fail(err, NST_ERR_NOMEM, "out of memory for the masks");
     }
     nst_image_free(&full);
     nst_image_free(&small);
     return out;
 }
 
-static nst_term *term_named(nst_objective *obj, const char *name) {
+static nsti_term *term_named(nsti_objective *obj, const char *name) {
     for (int t = 0; t < obj->n_terms; t++)
         if (!strcmp(obj->terms[t].kind->name, name)) return &obj->terms[t];
     return NULL;
 }
 
-int nst_objective_set_masks(nst_objective *obj, const float *const *style_masks, int n_styles,
+int nsti_objective_set_masks(nsti_objective *obj, const float *const *style_masks, int n_styles,
                             const float *content_mask, int w, int h, nst_error *err) {
-    nst_term *style = term_named(obj, "style"), *content = term_named(obj, "content");
+    nsti_term *style = term_named(obj, "style"), *content = term_named(obj, "content");
     if (style_masks) {
-        if (style && style->kind != &nst_term_style_gram)
-            return nst_fail(err, NST_ERR_USAGE, "style masks need the Gram style loss (--style-loss gram)");
+        if (style && style->kind != &nsti_term_style_gram)
+            return nsti_fail(err, NST_ERR_USAGE, "style masks need the Gram style loss (--style-loss gram)");
         for (int s = 0; s < n_styles; s++)
             for (int i = 0; i < obj->n_style; i++)
                 if (!(obj->style_mask[s][i] = mask_at_layer(obj, style_masks[s], w, h, obj->style[i].conv, err)))
@@ -153,12 +153,12 @@ int nst_objective_set_masks(nst_objective *obj, const float *const *style_masks,
             if (!(content->mask[i] = mask_at_layer(obj, content_mask, w, h, content->layer[i].conv, err)))
                 return err ? err->code : NST_ERR_NOMEM;
     if ((style_masks || obj->normalize_gradients) && ensure_term_scratch(obj))
-        return nst_fail(err, NST_ERR_NOMEM, "out of memory for the masks");
+        return nsti_fail(err, NST_ERR_NOMEM, "out of memory for the masks");
     return NST_OK;
 }
 
-nst_input_norm nst_objective_variable_norm(const nst_input_norm *model, int auto_scale) {
-    nst_input_norm v = *model;
+nsti_input_norm nsti_objective_variable_norm(const nsti_input_norm *model, int auto_scale) {
+    nsti_input_norm v = *model;
     if (!auto_scale) return v;
     for (int c = 0; c < 3; c++) { v.mean[c] = model->mean[c] / model->scale; v.std[c] = 1.0f; }
     v.scale = 1.0f;
@@ -166,17 +166,17 @@ nst_input_norm nst_objective_variable_norm(const nst_input_norm *model, int auto
 }
 
 // The list: content, style (Gram or moments), tv. A new term is one more line here.
-static int build_terms(nst_objective *obj, const nst_params *p, nst_error *err) {
-    const nst_term_kind *style = nst_style_term_kind(p->style_loss);
-    if (!style) return nst_fail(err, NST_ERR_USAGE, "unknown style loss %d", (int)p->style_loss);
-    struct { const nst_term_kind *kind; float weight; int n; const nst_layer_ref *layers; const float *w; } list[] = {
-        {&nst_term_content, p->content_weight, obj->n_content, obj->content, NULL},
+static int build_terms(nsti_objective *obj, const nst_params *p, nst_error *err) {
+    const nsti_term_kind *style = nsti_style_term_kind(p->style_loss);
+    if (!style) return nsti_fail(err, NST_ERR_USAGE, "unknown style loss %d", (int)p->style_loss);
+    struct { const nsti_term_kind *kind; float weight; int n; const nsti_layer_ref *layers; const float *w; } list[] = {
+        {&nsti_term_content, p->content_weight, obj->n_content, obj->content, NULL},
         {style, p->style_weight, obj->n_style, obj->style, obj->style_layer_w},
-        {&nst_term_tv, p->tv_weight, 0, NULL, NULL},
+        {&nsti_term_tv, p->tv_weight, 0, NULL, NULL},
     };
     obj->n_terms = (int)(sizeof list / sizeof *list);
     for (int k = 0; k < obj->n_terms; k++) {
-        nst_term *t = &obj->terms[k];
+        nsti_term *t = &obj->terms[k];
         t->kind = list[k].kind;
         t->weight = list[k].weight;
         t->n_layers = list[k].n;
@@ -191,10 +191,10 @@ static int build_terms(nst_objective *obj, const nst_params *p, nst_error *err) 
 
 // Runs a network sized for one target picture and hands the terms that take their
 // targets from it the activations.
-static int add_targets(nst_objective *obj, const nst_vgg *net, nst_target_source source, int s, int n_styles,
+static int add_targets(nsti_objective *obj, const nsti_vgg *net, nsti_target_source source, int s, int n_styles,
                        float blend) {
     for (int t = 0; t < obj->n_terms; t++) {
-        nst_term *term = &obj->terms[t];
+        nsti_term *term = &obj->terms[t];
         if (term->kind->source != source) continue;
         int rc = term->kind->add_target(term, obj, net, s, n_styles, blend);
         if (rc) return rc;
@@ -202,35 +202,35 @@ static int add_targets(nst_objective *obj, const nst_vgg *net, nst_target_source
     return NST_OK;
 }
 
-static int style_targets(nst_objective *obj, const nst_vgg_weights *wts, const nst_params *p,
+static int style_targets(nsti_objective *obj, const nsti_vgg_weights *wts, const nst_params *p,
                          const float *const *style_x, const int *style_w, const int *style_h, int n_styles,
-                         const float *blend, const nst_backend_ops *backend, int bf16, const int *keep,
+                         const float *blend, const nsti_backend_ops *backend, int bf16, const int *keep,
                          nst_error *err) {
-    int depth = nst_objective_depth(obj);
+    int depth = nsti_objective_depth(obj);
     for (int s = 0; s < n_styles; s++) {
-        nst_vgg snet;
-        int rc = nst_vgg_init(&snet, wts, depth, style_h[s], style_w[s], keep, p->avg_pool, backend, bf16, 1, err);
+        nsti_vgg snet;
+        int rc = nsti_vgg_init(&snet, wts, depth, style_h[s], style_w[s], keep, p->avg_pool, backend, bf16, 1, err);
         if (rc) return rc;
-        nst_vgg_forward(&snet, style_x[s]);
+        nsti_vgg_forward(&snet, style_x[s]);
         rc = add_targets(obj, &snet, NST_TARGET_STYLE, s, n_styles, blend[s]);
-        nst_vgg_free(&snet);
-        if (rc) return nst_fail(err, rc, "out of memory for the loss targets");
+        nsti_vgg_free(&snet);
+        if (rc) return nsti_fail(err, rc, "out of memory for the loss targets");
     }
     return NST_OK;
 }
 
-int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst_params *p,
+int nsti_objective_init(nsti_objective *obj, const nsti_vgg_weights *wts, const nst_params *p,
                        const float *content_x, int w, int h, const float *const *style_x,
                        const int *style_w, const int *style_h, int n_styles,
-                       const float *blend, const nst_backend_ops *backend, int bf16, nst_error *err) {
+                       const float *blend, const nsti_backend_ops *backend, int bf16, nst_error *err) {
     memset(obj, 0, sizeof *obj);
-    int rc = nst_objective_layers(obj, wts, p, err);
+    int rc = nsti_objective_layers(obj, wts, p, err);
     if (!rc) rc = build_terms(obj, p, err);
     if (rc) return rc;
     obj->raw_gram = p->raw_gram;
     obj->normalize_gradients = p->normalize_gradients;
     obj->auto_scale = p->loss_scale == NST_LOSS_SCALE_AUTO;
-    nst_input_norm var = nst_objective_variable_norm(&wts->norm, obj->auto_scale);
+    nsti_input_norm var = nsti_objective_variable_norm(&wts->norm, obj->auto_scale);
     for (int c = 0; c < 3; c++) {
         // model input x = (rgb*scale - mean)/std and variable u = rgb - mean/scale: x = u*scale/std
         obj->to_model[c] = obj->auto_scale ? wts->norm.scale / wts->norm.std[c] : 1.0f;
@@ -239,7 +239,7 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
     }
     if (obj->auto_scale && !(obj->xbuf = malloc(sizeof(float) * 3 * (size_t)w * h))) goto nomem;
     int keep[NST_MAX_CONVS];
-    nst_objective_loss_at(obj, keep);
+    nsti_objective_loss_at(obj, keep);
     int cmax = 0;
     for (int i = 0; i < obj->n_style; i++)
         if (wts->layer[obj->style[i].conv].cout > cmax) cmax = wts->layer[obj->style[i].conv].cout;
@@ -248,24 +248,24 @@ int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst
     // network alive at a time keeps the peak memory down), which gives the content
     // targets at its size
     if ((rc = style_targets(obj, wts, p, style_x, style_w, style_h, n_styles, blend, backend, bf16, keep, err)) ||
-        (rc = nst_vgg_init(&obj->net, wts, nst_objective_depth(obj), h, w, keep, p->avg_pool, backend, bf16, 0, err))) {
-        nst_objective_free(obj);
+        (rc = nsti_vgg_init(&obj->net, wts, nsti_objective_depth(obj), h, w, keep, p->avg_pool, backend, bf16, 0, err))) {
+        nsti_objective_free(obj);
         return rc;
     }
     if (obj->normalize_gradients && ensure_term_scratch(obj)) goto nomem;
-    nst_vgg_forward(&obj->net, content_x);
+    nsti_vgg_forward(&obj->net, content_x);
     if (add_targets(obj, &obj->net, NST_TARGET_CONTENT, 0, 1, 1.0f)) goto nomem;
     for (int t = 0; t < obj->n_terms; t++)
         if (obj->terms[t].kind->finish && obj->terms[t].kind->finish(&obj->terms[t], obj)) goto nomem;
     return NST_OK;
 nomem:
-    nst_objective_free(obj);
-    return nst_fail(err, NST_ERR_NOMEM, "out of memory for the loss targets");
+    nsti_objective_free(obj);
+    return nsti_fail(err, NST_ERR_NOMEM, "out of memory for the loss targets");
 }
 
-void nst_objective_free(nst_objective *obj) {
-    nst_vgg_free(&obj->net);
-    for (int t = 0; t < NST_MAX_LOSS_TERMS; t++) nst_term_free(&obj->terms[t]);
+void nsti_objective_free(nsti_objective *obj) {
+    nsti_vgg_free(&obj->net);
+    for (int t = 0; t < NST_MAX_LOSS_TERMS; t++) nsti_term_free(&obj->terms[t]);
     for (int i = 0; i < NST_MAX_LAYERS; i++)
         for (int s = 0; s < NST_MAX_STYLES; s++) free(obj->style_mask[s][i]);
     free(obj->term_grad); free(obj->masked);
@@ -273,7 +273,7 @@ void nst_objective_free(nst_objective *obj) {
     memset(obj, 0, sizeof *obj);
 }
 
-double nst_objective_last(const nst_objective *obj, const char *name) {
+double nsti_objective_last(const nsti_objective *obj, const char *name) {
     if (!strcmp(name, "range")) return obj->last_range;
     for (int t = 0; t < obj->n_terms; t++)
         if (!strcmp(obj->terms[t].kind->name, name)) return obj->terms[t].last;
@@ -282,13 +282,13 @@ double nst_objective_last(const nst_objective *obj, const char *name) {
 
 // Called by the backward pass at each layer a loss reads: every term on that layer,
 // in the list's order, adds its value and gradient.
-static void add_layer_losses(void *ctx, nst_layer_ref ref, float *grad) {
-    nst_objective *obj = ctx;
+static void add_layer_losses(void *ctx, nsti_layer_ref ref, float *grad) {
+    nsti_objective *obj = ctx;
     for (int t = 0; t < obj->n_terms; t++) {
-        nst_term *term = &obj->terms[t];
+        nsti_term *term = &obj->terms[t];
         for (int i = 0; i < term->n_layers; i++)
             if (term->layer[i].conv == ref.conv && term->layer[i].relu == ref.relu)
-                term->kind->eval_layer(term, obj, i, nst_vgg_activation(&obj->net, ref), grad);
+                term->kind->eval_layer(term, obj, i, nsti_vgg_activation(&obj->net, ref), grad);
     }
 }
 
@@ -298,7 +298,7 @@ static void add_layer_losses(void *ctx, nst_layer_ref ref, float *grad) {
 #define RANGE_WEIGHT 10.0
 
 // d/du = d/dx * dx/du: to_model inside the range, else 0 and the penalty's gradient.
-static void range_penalty(nst_objective *obj, const float *v, float *grad, size_t npix) {
+static void range_penalty(nsti_objective *obj, const float *v, float *grad, size_t npix) {
     double range = 0;
     const double k2 = RANGE_WEIGHT / (255.0 * 255.0) / (double)npix;
     for (size_t k = 0; k < 3 * npix; k++) {
@@ -311,9 +311,9 @@ static void range_penalty(nst_objective *obj, const float *v, float *grad, size_
     obj->last_range = range * k2;
 }
 
-double nst_objective_eval(void *ctx, const float *v, float *grad) {
-    nst_objective *obj = ctx;
-    nst_vgg *net = &obj->net;
+double nsti_objective_eval(void *ctx, const float *v, float *grad) {
+    nsti_objective *obj = ctx;
+    nsti_vgg *net = &obj->net;
     size_t npix = (size_t)net->h[0] * net->w[0];
     for (int t = 0; t < obj->n_terms; t++) obj->terms[t].last = 0;
     obj->last_range = 0;
@@ -327,8 +327,8 @@ double nst_objective_eval(void *ctx, const float *v, float *grad) {
         }
         x = obj->xbuf;
     }
-    nst_vgg_forward(net, x);
-    nst_vgg_backward(net, grad, add_layer_losses, obj);
+    nsti_vgg_forward(net, x);
+    nsti_vgg_backward(net, grad, add_layer_losses, obj);
     if (obj->auto_scale) range_penalty(obj, v, grad, npix);
     // terms on the picture itself (total variation) after the network's gradient is in v's units
     for (int t = 0; t < obj->n_terms; t++)

@@ -8,15 +8,15 @@
 
 #define NST_MAX_LOSS_TERMS 6   // the checkpoint has slots for this many (checkpoint.h)
 
-typedef struct nst_objective {
-    nst_vgg net;                       // sized for the generated image
-    // The layers p asks for, resolved against the model (nst_objective_layers).
+typedef struct nsti_objective {
+    nsti_vgg net;                       // sized for the generated image
+    // The layers p asks for, resolved against the model (nsti_objective_layers).
     int n_content, n_style;
-    nst_layer_ref content[NST_MAX_LAYERS], style[NST_MAX_LAYERS];
+    nsti_layer_ref content[NST_MAX_LAYERS], style[NST_MAX_LAYERS];
     float style_layer_w[NST_MAX_LAYERS];
     // The loss terms, evaluated and reported in this order: content, style, tv.
     int n_terms;
-    nst_term terms[NST_MAX_LOSS_TERMS];
+    nsti_term terms[NST_MAX_LOSS_TERMS];
     int raw_gram;                      // --loss-scale raw's tutorial Grams
     // Loss scale (nst_params.loss_scale): under AUTO each term's weight is multiplied
     // by its layer's scale (terms.h), so that it does not depend on the activations'.
@@ -37,37 +37,37 @@ typedef struct nst_objective {
     float *term_grad;                  // (C,N) scratch for masked / normalized terms
     float *masked;                     // (C,N) scratch: F times a mask
     long evals;
-} nst_objective;
+} nsti_objective;
 
 // Resolves the layer lists of p against the model (defaults fall back to the
 // deepest layers it has). Fills the layer fields of obj only.
-int nst_objective_layers(nst_objective *obj, const nst_vgg_weights *w, const nst_params *p,
+int nsti_objective_layers(nsti_objective *obj, const nsti_vgg_weights *w, const nst_params *p,
                          nst_error *err);
 // Allocates the network and targets for a w x h generated image, and computes
 // the targets from the content image and the style images (model input space).
-int nst_objective_init(nst_objective *obj, const nst_vgg_weights *wts, const nst_params *p,
+int nsti_objective_init(nsti_objective *obj, const nsti_vgg_weights *wts, const nst_params *p,
                        const float *content_x, int w, int h, const float *const *style_x,
                        const int *style_w, const int *style_h, int n_styles,
-                       const float *blend, const struct nst_backend_ops *backend, int bf16, nst_error *err);
+                       const float *blend, const struct nsti_backend_ops *backend, int bf16, nst_error *err);
 // Masks for spatial control, at the generated image's size (w*h values in 0..1);
-// call after nst_objective_init. style_masks holds n_styles masks or is NULL;
+// call after nsti_objective_init. style_masks holds n_styles masks or is NULL;
 // content_mask may be NULL.
-int nst_objective_set_masks(nst_objective *obj, const float *const *style_masks, int n_styles,
+int nsti_objective_set_masks(nsti_objective *obj, const float *const *style_masks, int n_styles,
                             const float *content_mask, int w, int h, nst_error *err);
 // The backend and precision nst_params asks for, checked against what is built in and the CPU.
-int nst_choose_backend(const nst_params *p, const struct nst_backend_ops **backend, int *bf16, nst_error *err);
+int nsti_choose_backend(const nst_params *p, const struct nsti_backend_ops **backend, int *bf16, nst_error *err);
 // NST_LOSS_* bits per conv layer: which activations the losses read.
-void nst_objective_loss_at(const nst_objective *obj, int *loss_at);
-void nst_objective_free(nst_objective *obj);
+void nsti_objective_loss_at(const nsti_objective *obj, int *loss_at);
+void nsti_objective_free(nsti_objective *obj);
 // The optimizer variable's convention: the model's own (RAW), or pixel units minus
 // the model's mean (AUTO). Pictures go in and out of the optimizer through it.
-nst_input_norm nst_objective_variable_norm(const nst_input_norm *model, int auto_scale);
+nsti_input_norm nsti_objective_variable_norm(const nsti_input_norm *model, int auto_scale);
 // Loss at x (3,H,W), the optimizer variable (see above); writes the gradient into grad.
-double nst_objective_eval(void *obj, const float *x, float *grad);
+double nsti_objective_eval(void *obj, const float *x, float *grad);
 // The deepest conv layer any loss needs, + 1.
-int nst_objective_depth(const nst_objective *obj);
+int nsti_objective_depth(const nsti_objective *obj);
 // The weighted value of the term named name ("content", "style", "tv") at the last
 // evaluation; "range" is the penalty's. 0 for a term the objective does not have.
-double nst_objective_last(const nst_objective *obj, const char *name);
+double nsti_objective_last(const nsti_objective *obj, const char *name);
 
 #endif

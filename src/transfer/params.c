@@ -84,7 +84,7 @@ int nst_params_preset(nst_params *p, const char *name, nst_error *err) {
         p->style_layer_weights[0] = 0;
         p->init = NST_INIT_NOISE;
     } else {
-        return nst_fail(err, NST_ERR_USAGE, "unknown preset '%s' (default, tutorial, gatys)", name);
+        return nsti_fail(err, NST_ERR_USAGE, "unknown preset '%s' (default, tutorial, gatys)", name);
     }
     return NST_OK;
 }
@@ -108,18 +108,18 @@ int nst_schedule(const nst_params *p, int size, int scales[2], int iterations[2]
 
 int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, size_t content_len,
                        char *style, size_t style_len, nst_error *err) {
-    nst_objective obj;
+    nsti_objective obj;
     memset(&obj, 0, sizeof obj);
-    int rc = nst_objective_layers(&obj, &m->weights, p, err);
+    int rc = nsti_objective_layers(&obj, &m->weights, p, err);
     if (rc) return rc;
     char name[16];
     content[0] = style[0] = 0;
     for (int i = 0; i < obj.n_content; i++) {
-        nst_layer_format(name, sizeof name, &m->weights, obj.content[i]);
+        nsti_layer_format(name, sizeof name, &m->weights, obj.content[i]);
         snprintf(content + strlen(content), content_len - strlen(content), "%s%s", i ? "," : "", name);
     }
     for (int i = 0; i < obj.n_style; i++) {
-        nst_layer_format(name, sizeof name, &m->weights, obj.style[i]);
+        nsti_layer_format(name, sizeof name, &m->weights, obj.style[i]);
         snprintf(style + strlen(style), style_len - strlen(style), "%s%s", i ? "," : "", name);
     }
     return NST_OK;
@@ -127,20 +127,20 @@ int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, s
 
 // The network's allocation at h x w (the backward pass's buffers included: a
 // forward-only network for a style picture needs less, so this bounds it).
-static size_t net_bytes(const nst_vgg_weights *wts, const nst_params *p, const nst_objective *obj, int w, int h) {
+static size_t net_bytes(const nsti_vgg_weights *wts, const nst_params *p, const nsti_objective *obj, int w, int h) {
     int loss_at[NST_MAX_CONVS];
-    nst_objective_loss_at(obj, loss_at);
-    int depth = nst_objective_depth(obj), bf16 = 0;
-    const nst_backend_ops *backend;
-    if (nst_choose_backend(p, &backend, &bf16, NULL)) backend = &nst_backend_blas;
+    nsti_objective_loss_at(obj, loss_at);
+    int depth = nsti_objective_depth(obj), bf16 = 0;
+    const nsti_backend_ops *backend;
+    if (nsti_choose_backend(p, &backend, &bf16, NULL)) backend = &nsti_backend_blas;
     return backend->bytes(wts, depth, h, w, loss_at, bf16);
 }
 
 size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h, const int *style_w,
                           const int *style_h, int n_styles) {
-    nst_objective obj;
+    nsti_objective obj;
     memset(&obj, 0, sizeof obj);
-    if (nst_objective_layers(&obj, &m->weights, p, NULL)) return 0;
+    if (nsti_objective_layers(&obj, &m->weights, p, NULL)) return 0;
     // targets: content activations and Gram matrices
     size_t targets = 0;
     for (int i = 0; i < obj.n_content; i++) {
@@ -166,33 +166,33 @@ size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h,
     return (style_phase > run_phase ? style_phase : run_phase) + styles + 4 * n * sizeof(float) + (64u << 20);   // + code, libraries
 }
 
-int nst_choose_backend(const nst_params *p, const nst_backend_ops **backend, int *bf16, nst_error *err) {
-    const nst_backend_ops *b = nst_backend_get(p->backend);
-    if (!b) return nst_fail(err, NST_ERR_USAGE, "unknown backend %d", (int)p->backend);
+int nsti_choose_backend(const nst_params *p, const nsti_backend_ops **backend, int *bf16, nst_error *err) {
+    const nsti_backend_ops *b = nsti_backend_get(p->backend);
+    if (!b) return nsti_fail(err, NST_ERR_USAGE, "unknown backend %d", (int)p->backend);
     if (!b->available())
-        return nst_fail(err, NST_ERR_USAGE, "the %s backend is not built in (install libdnnl-dev and rebuild)", b->key);
+        return nsti_fail(err, NST_ERR_USAGE, "the %s backend is not built in (install libdnnl-dev and rebuild)", b->key);
     *backend = b;
     *bf16 = 0;
     if (p->precision == NST_PRECISION_BF16) {
-        if (b != &nst_backend_dnnl)
-            return nst_fail(err, NST_ERR_USAGE, "--precision bf16 needs the dnnl backend");
+        if (b != &nsti_backend_dnnl)
+            return nsti_fail(err, NST_ERR_USAGE, "--precision bf16 needs the dnnl backend");
         if (!b->has_bf16())
-            return nst_fail(err, NST_ERR_USAGE, "--precision bf16 needs a CPU with AVX512-BF16 or AMX (this one has neither)");
+            return nsti_fail(err, NST_ERR_USAGE, "--precision bf16 needs a CPU with AVX512-BF16 or AMX (this one has neither)");
         *bf16 = 1;
     } else if (p->precision == NST_PRECISION_AUTO) {
         // bf16 only where it is faster: on AMX (oneDNN's AMX kernels). With AVX512-BF16
         // alone it was 2.7x slower than float32 Winograd (10 iterations at 512x384 on a
         // Sapphire Rapids-class Xeon without AMX: 14.1 s against 5.2 s), and AMD EPYC
         // was measured no faster either; its quality was within 2% of float32's anyway.
-        *bf16 = b == &nst_backend_dnnl && nst_dnnl_cpu_has_amx();
+        *bf16 = b == &nsti_backend_dnnl && nsti_dnnl_cpu_has_amx();
     }
     return NST_OK;
 }
 
 const char *nst_backend_name(const nst_params *p) {
-    const nst_backend_ops *b;
+    const nsti_backend_ops *b;
     int bf16;
-    if (nst_choose_backend(p, &b, &bf16, NULL)) return "unavailable";
-    if (b == &nst_backend_dnnl) return bf16 ? "onednn bf16" : "onednn fp32";
-    return b == &nst_backend_blas ? (strcmp(nst_sgemm_backend(), "openblas") ? "gemm (plain C)" : "openblas") : "reference";
+    if (nsti_choose_backend(p, &b, &bf16, NULL)) return "unavailable";
+    if (b == &nsti_backend_dnnl) return bf16 ? "onednn bf16" : "onednn fp32";
+    return b == &nsti_backend_blas ? (strcmp(nsti_sgemm_backend(), "openblas") ? "gemm (plain C)" : "openblas") : "reference";
 }

@@ -42,7 +42,7 @@ static int prepare_colors(prepared *pr, const nst_image *content, const nst_imag
         for (int s = 0; s < n_styles; s++)
             if ((rc = nst_color_match(&pr->styles[s], &styles[s], content, err))) goto fail;
     } else {
-        rc = nst_fail(err, NST_ERR_USAGE, "unknown colour preservation mode %d", (int)mode);
+        rc = nsti_fail(err, NST_ERR_USAGE, "unknown colour preservation mode %d", (int)mode);
         goto fail;
     }
     return NST_OK;
@@ -68,12 +68,12 @@ static int finish_colors(nst_image *out, const nst_image *content, nst_preserve_
 int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *styles,
                  int n_styles, const nst_params *p, nst_image *out, nst_error *err) {
     if (n_styles < 1 || n_styles > NST_MAX_STYLES)
-        return nst_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
+        return nsti_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
     prepared pr;
     int rc = prepare_colors(&pr, content, styles, n_styles, p->preserve_colors, err);
     if (rc) return rc;
-    nst_stage alone = {0, 0};
-    rc = nst_transfer_core(m, &pr.content, pr.styles, n_styles, p, &alone, out, err);
+    nsti_stage alone = {0, 0};
+    rc = nsti_transfer_core(m, &pr.content, pr.styles, n_styles, p, &alone, out, err);
     prepared_free(&pr);
     // the picture so far is kept on interruption, NaN and a failed checkpoint, so it gets its colours too
     if (nst_transfer_kept(rc, out)) {
@@ -139,24 +139,24 @@ static int upsample_stylization(nst_image *start, const nst_image *prev, const n
 int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_image *styles,
                         int n_styles, const int *scales, const int *iterations, int n_scales,
                         float style_scale, const nst_params *p, nst_image *out, nst_error *err) {
-    if (n_scales < 1) return nst_fail(err, NST_ERR_USAGE, "no scales given");
+    if (n_scales < 1) return nsti_fail(err, NST_ERR_USAGE, "no scales given");
     if (n_styles < 1 || n_styles > NST_MAX_STYLES)
-        return nst_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
-    if (!(style_scale > 0) || !isfinite(style_scale)) return nst_fail(err, NST_ERR_USAGE, "style scale must be positive");
+        return nsti_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
+    if (!(style_scale > 0) || !isfinite(style_scale)) return nsti_fail(err, NST_ERR_USAGE, "style scale must be positive");
     int total = 0;
     for (int k = 0; k < n_scales; k++) {
         if (scales[k] < 16 || (k > 0 && scales[k] < scales[k - 1]))
-            return nst_fail(err, NST_ERR_USAGE, "scales must be at least 16 and ascending (got %d after %d)",
+            return nsti_fail(err, NST_ERR_USAGE, "scales must be at least 16 and ascending (got %d after %d)",
                             scales[k], k ? scales[k - 1] : 0);
-        if (iterations[k] < 0) return nst_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
+        if (iterations[k] < 0) return nsti_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
         total += iterations[k];
     }
     int first = 0, done = 0;   // resuming: the checkpoint's stage, and the iterations before it
     if (p->resume) {
-        int rc = nst_checkpoint_stage(p->resume, &first, err);
+        int rc = nsti_checkpoint_stage(p->resume, &first, err);
         if (rc) return rc;
         if (first >= n_scales)
-            return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint is of stage %d; this run has %d stages", p->resume,
+            return nsti_fail(err, NST_ERR_USAGE, "%s: the checkpoint is of stage %d; this run has %d stages", p->resume,
                             first + 1, n_scales);
         for (int k = 0; k < first; k++) done += iterations[k];
     }
@@ -167,7 +167,7 @@ int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_
         for (int s = 0; s < n_styles; s++) nst_fit_size(styles[s].w, styles[s].h, style_size, &sw[s], &sh[s]);
         size_t need = nst_estimate_bytes(m, p, w, h, sw, sh, n_styles);
         if (need > p->max_memory)
-            return nst_fail(err, NST_ERR_LIMIT, "a %dx%d run needs about %.1f GiB, more than the limit of %.1f GiB (--max-memory)",
+            return nsti_fail(err, NST_ERR_LIMIT, "a %dx%d run needs about %.1f GiB, more than the limit of %.1f GiB (--max-memory)",
                             w, h, need / 1073741824.0, p->max_memory / 1073741824.0);
     }
     prepared pr;
@@ -192,8 +192,8 @@ int nst_transfer_scales(const nst_model *m, const nst_image *content, const nst_
         }
         for (int s = 0; s < n_styles && !rc; s++) rc = nst_image_fit(&st[s], &pr.styles[s], style_size, err);
         nst_image result = {0};
-        nst_stage stage = {k, done};
-        if (!rc) rc = nst_transfer_core(m, &c, st, n_styles, &q, &stage, &result, err);
+        nsti_stage stage = {k, done};
+        if (!rc) rc = nsti_transfer_core(m, &c, st, n_styles, &q, &stage, &result, err);
         nst_image_free(&prev_c);
         prev_c = c;
         memset(&c, 0, sizeof c);

@@ -6,28 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t layer_values(const nst_vgg *net, nst_layer_ref r) {
+static size_t layer_values(const nsti_vgg *net, nsti_layer_ref r) {
     return (size_t)net->weights->layer[r.conv].cout * net->h[r.conv] * net->w[r.conv];
 }
 
-static int add_target(nst_term *t, nst_objective *obj, const nst_vgg *net, int s, int n_styles, float blend) {
+static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend) {
     (void)obj; (void)s; (void)n_styles; (void)blend;
     for (int i = 0; i < t->n_layers; i++) {
         size_t n = layer_values(net, t->layer[i]);
         if (!(t->target[i] = malloc(n * sizeof(float)))) return NST_ERR_NOMEM;
-        memcpy(t->target[i], nst_vgg_activation(net, t->layer[i]), n * sizeof(float));
+        memcpy(t->target[i], nsti_vgg_activation(net, t->layer[i]), n * sizeof(float));
     }
     return NST_OK;
 }
 
-static int finish(nst_term *t, nst_objective *obj) {
+static int finish(nsti_term *t, nsti_objective *obj) {
     for (int i = 0; i < t->n_layers; i++)
-        t->scale[i] = nst_term_auto_scale(obj, t->target[i], layer_values(&obj->net, t->layer[i]), (double)t->n_layers);
+        t->scale[i] = nsti_term_auto_scale(obj, t->target[i], layer_values(&obj->net, t->layer[i]), (double)t->n_layers);
     return NST_OK;
 }
 
-static void eval_layer(nst_term *t, nst_objective *obj, int i, const float *f, float *grad) {
-    nst_layer_ref r = t->layer[i];
+static void eval_layer(nsti_term *t, nsti_objective *obj, int i, const float *f, float *grad) {
+    nsti_layer_ref r = t->layer[i];
     int c = obj->net.weights->layer[r.conv].cout;
     size_t npos = (size_t)obj->net.h[r.conv] * obj->net.w[r.conv], n = (size_t)c * npos;
     // with normalized gradients each term's gradient goes through term_grad first
@@ -35,12 +35,12 @@ static void eval_layer(nst_term *t, nst_objective *obj, int i, const float *f, f
     float *g = direct ? grad : obj->term_grad;
     if (!direct) memset(g, 0, n * sizeof(float));
     float weight = t->weight * t->scale[i];
-    t->last += t->mask[i] ? nst_content_loss_masked(g, f, t->target[i], t->mask[i], c, npos, weight)
-                          : nst_content_loss(g, f, t->target[i], n, weight);
-    if (!direct) nst_term_add_grad(obj, grad, g, n, weight);
+    t->last += t->mask[i] ? nsti_content_loss_masked(g, f, t->target[i], t->mask[i], c, npos, weight)
+                          : nsti_content_loss(g, f, t->target[i], n, weight);
+    if (!direct) nsti_term_add_grad(obj, grad, g, n, weight);
 }
 
-const nst_term_kind nst_term_content = {
+const nsti_term_kind nsti_term_content = {
     .name = "content", .source = NST_TARGET_CONTENT, .add_target = add_target, .finish = finish,
     .eval_layer = eval_layer,
 };

@@ -16,39 +16,39 @@ typedef struct gram_state {
     float own_scale[NST_MAX_STYLES][NST_MAX_LAYERS];
 } gram_state;
 
-static float gram_div(const nst_objective *obj, int c, size_t n) {
+static float gram_div(const nsti_objective *obj, int c, size_t n) {
     return obj->raw_gram ? 1.0f : (float)((double)c * n);
 }
 
-static int add_target(nst_term *t, nst_objective *obj, const nst_vgg *net, int s, int n_styles, float blend) {
+static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend) {
     (void)n_styles;
     gram_state *st = t->state;
     if (!st && !(st = t->state = calloc(1, sizeof *st))) return NST_ERR_NOMEM;
     for (int i = 0; i < t->n_layers; i++) {
-        nst_layer_ref r = t->layer[i];
+        nsti_layer_ref r = t->layer[i];
         int c = net->weights->layer[r.conv].cout;
         size_t n = (size_t)net->h[r.conv] * net->w[r.conv], cc = (size_t)c * c;
         if (!t->target[i] && !(t->target[i] = calloc(cc, sizeof(float)))) return NST_ERR_NOMEM;
-        nst_gram(net->ops->gemm, obj->scratch, nst_vgg_activation(net, r), c, (int)n, gram_div(obj, c, n));
+        nsti_gram(net->ops->gemm, obj->scratch, nsti_vgg_activation(net, r), c, (int)n, gram_div(obj, c, n));
         for (size_t k = 0; k < cc; k++) t->target[i][k] += blend * obj->scratch[k];
         // each style's own target too, for spatial control (small: C*C)
         if (!(st->own[s][i] = malloc(sizeof(float) * cc))) return NST_ERR_NOMEM;
         memcpy(st->own[s][i], obj->scratch, sizeof(float) * cc);
-        st->own_scale[s][i] = nst_term_auto_scale(obj, obj->scratch, cc, nst_term_layer_sum(t));
+        st->own_scale[s][i] = nsti_term_auto_scale(obj, obj->scratch, cc, nsti_term_layer_sum(t));
     }
     return NST_OK;
 }
 
-static int finish(nst_term *t, nst_objective *obj) {
+static int finish(nsti_term *t, nsti_objective *obj) {
     for (int i = 0; i < t->n_layers; i++) {
         size_t c = (size_t)obj->net.weights->layer[t->layer[i].conv].cout;
-        t->scale[i] = t->target[i] ? nst_term_auto_scale(obj, t->target[i], c * c, nst_term_layer_sum(t)) : 1.0f;
+        t->scale[i] = t->target[i] ? nsti_term_auto_scale(obj, t->target[i], c * c, nsti_term_layer_sum(t)) : 1.0f;
     }
     return NST_OK;
 }
 
 // One guided-Gram term: style s matched inside its region m. F is (C,N).
-static double masked_term(nst_term *t, nst_objective *obj, float *grad, const float *f, int i, int s, int c,
+static double masked_term(nsti_term *t, nsti_objective *obj, float *grad, const float *f, int i, int s, int c,
                           size_t n) {
     gram_state *st = t->state;
     const float *m = obj->style_mask[s][i];
@@ -63,17 +63,17 @@ static double masked_term(nst_term *t, nst_objective *obj, float *grad, const fl
     float weight = t->weight * t->layer_w[i] * st->own_scale[s][i];
     float div = obj->raw_gram ? 1.0f : (float)((double)c * m2);
     float extra = obj->raw_gram ? (float)((double)c * m2) : 1.0f;
-    double v = nst_style_loss(obj->net.ops->gemm, tg, fm, st->own[s][i], c, (int)n, div, extra, weight, obj->scratch);
+    double v = nsti_style_loss(obj->net.ops->gemm, tg, fm, st->own[s][i], c, (int)n, div, extra, weight, obj->scratch);
     // d/dF of F*m is m
     #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++)
         for (size_t k = 0; k < n; k++) tg[(size_t)ch * n + k] *= m[k];
-    nst_term_add_grad(obj, grad, tg, (size_t)c * n, weight);
+    nsti_term_add_grad(obj, grad, tg, (size_t)c * n, weight);
     return v;
 }
 
-static void eval_layer(nst_term *t, nst_objective *obj, int i, const float *f, float *grad) {
-    nst_layer_ref r = t->layer[i];
+static void eval_layer(nsti_term *t, nsti_objective *obj, int i, const float *f, float *grad) {
+    nsti_layer_ref r = t->layer[i];
     int c = obj->net.weights->layer[r.conv].cout;
     size_t n = (size_t)obj->net.h[r.conv] * obj->net.w[r.conv];
     if (obj->n_masked) {
@@ -85,12 +85,12 @@ static void eval_layer(nst_term *t, nst_objective *obj, int i, const float *f, f
     float extra = obj->raw_gram ? (float)((double)c * n) : 1.0f;
     float *g = direct ? grad : obj->term_grad;
     if (!direct) memset(g, 0, sizeof(float) * c * n);
-    t->last += nst_style_loss(obj->net.ops->gemm, g, f, t->target[i], c, (int)n, gram_div(obj, c, n), extra, weight,
+    t->last += nsti_style_loss(obj->net.ops->gemm, g, f, t->target[i], c, (int)n, gram_div(obj, c, n), extra, weight,
                               obj->scratch);
-    if (!direct) nst_term_add_grad(obj, grad, g, (size_t)c * n, weight);
+    if (!direct) nsti_term_add_grad(obj, grad, g, (size_t)c * n, weight);
 }
 
-static void free_state(nst_term *t) {
+static void free_state(nsti_term *t) {
     gram_state *st = t->state;
     for (int s = 0; st && s < NST_MAX_STYLES; s++)
         for (int i = 0; i < NST_MAX_LAYERS; i++) free(st->own[s][i]);
@@ -98,7 +98,7 @@ static void free_state(nst_term *t) {
     t->state = NULL;
 }
 
-const nst_term_kind nst_term_style_gram = {
+const nsti_term_kind nsti_term_style_gram = {
     .name = "style", .source = NST_TARGET_STYLE, .add_target = add_target, .finish = finish,
     .eval_layer = eval_layer, .free = free_state,
 };

@@ -12,16 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int add_target(nst_term *t, nst_objective *obj, const nst_vgg *net, int s, int n_styles, float blend) {
+static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend) {
     (void)obj; (void)s; (void)n_styles;
     for (int i = 0; i < t->n_layers; i++) {
-        nst_layer_ref r = t->layer[i];
+        nsti_layer_ref r = t->layer[i];
         int c = net->weights->layer[r.conv].cout;
         size_t n = (size_t)net->h[r.conv] * net->w[r.conv];
         double *st = malloc(sizeof(double) * 2 * (size_t)c);
         if (!st) return NST_ERR_NOMEM;
         if (!t->target[i] && !(t->target[i] = calloc(2 * (size_t)c, sizeof(float)))) { free(st); return NST_ERR_NOMEM; }
-        nst_moments(st, nst_vgg_activation(net, r), c, n);
+        nsti_moments(st, nsti_vgg_activation(net, r), c, n);
         for (int k = 0; k < 2 * c; k++) t->target[i][k] += (float)(blend * st[k]);
         free(st);
     }
@@ -30,34 +30,34 @@ static int add_target(nst_term *t, nst_objective *obj, const nst_vgg *net, int s
 
 // The scales, and the statistics' scratch (2C doubles for the widest layer): allocated
 // here, never during the optimization.
-static int finish(nst_term *t, nst_objective *obj) {
+static int finish(nsti_term *t, nsti_objective *obj) {
     size_t cmax = 0;
     for (int i = 0; i < t->n_layers; i++) {
         size_t c = (size_t)obj->net.weights->layer[t->layer[i].conv].cout;
-        t->scale[i] = nst_term_auto_scale(obj, t->target[i], 2 * c, nst_term_layer_sum(t));
+        t->scale[i] = nsti_term_auto_scale(obj, t->target[i], 2 * c, nsti_term_layer_sum(t));
         if (c > cmax) cmax = c;
     }
     return (t->state = malloc(sizeof(double) * 2 * cmax)) ? NST_OK : NST_ERR_NOMEM;
 }
 
-static void eval_layer(nst_term *t, nst_objective *obj, int i, const float *f, float *grad) {
-    nst_layer_ref r = t->layer[i];
+static void eval_layer(nsti_term *t, nsti_objective *obj, int i, const float *f, float *grad) {
+    nsti_layer_ref r = t->layer[i];
     int c = obj->net.weights->layer[r.conv].cout;
     size_t n = (size_t)obj->net.h[r.conv] * obj->net.w[r.conv];
     int direct = !obj->normalize_gradients;
     float weight = t->weight * t->layer_w[i] * t->scale[i];
     float *g = direct ? grad : obj->term_grad;
     if (!direct) memset(g, 0, sizeof(float) * c * n);
-    t->last += nst_moments_loss(g, f, t->target[i], c, n, weight, t->state);
-    if (!direct) nst_term_add_grad(obj, grad, g, (size_t)c * n, weight);
+    t->last += nsti_moments_loss(g, f, t->target[i], c, n, weight, t->state);
+    if (!direct) nsti_term_add_grad(obj, grad, g, (size_t)c * n, weight);
 }
 
-static void free_state(nst_term *t) {
+static void free_state(nsti_term *t) {
     free(t->state);
     t->state = NULL;
 }
 
-const nst_term_kind nst_term_style_moments = {
+const nsti_term_kind nsti_term_style_moments = {
     .name = "style", .source = NST_TARGET_STYLE, .add_target = add_target, .finish = finish,
     .eval_layer = eval_layer, .free = free_state,
 };

@@ -3,40 +3,40 @@
 // network on each target picture and hands every term the activations it asked for
 // (setup), then, each evaluation, the generated picture's activations layer by layer
 // on the way back (eval_layer) and the picture itself (eval_image). A new term is one
-// file that defines an nst_term_kind, and one line where the objective builds its list.
+// file that defines an nsti_term_kind, and one line where the objective builds its list.
 #ifndef NST_TERMS_H
 #define NST_TERMS_H
 #include "nn/vgg.h"
 #include "nst.h"
 
-struct nst_objective;
-typedef struct nst_term nst_term;
+struct nsti_objective;
+typedef struct nsti_term nsti_term;
 
 // Which picture a term's targets come from.
-typedef enum { NST_TARGET_NONE = 0, NST_TARGET_CONTENT = 1, NST_TARGET_STYLE = 2 } nst_target_source;
+typedef enum { NST_TARGET_NONE = 0, NST_TARGET_CONTENT = 1, NST_TARGET_STYLE = 2 } nsti_target_source;
 
-typedef struct nst_term_kind {
+typedef struct nsti_term_kind {
     const char *name;               // the log's key: "content", "style", "tv"
-    nst_target_source source;
+    nsti_target_source source;
     // The target picture's activations, in a network sized for it (net): style
     // picture s of n_styles with blend weight blend (content: s 0 of 1, blend 1).
-    int (*add_target)(nst_term *t, struct nst_objective *obj, const nst_vgg *net, int s, int n_styles, float blend);
+    int (*add_target)(nsti_term *t, struct nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend);
     // After all targets: scales, scratch. May be NULL.
-    int (*finish)(nst_term *t, struct nst_objective *obj);
+    int (*finish)(nsti_term *t, struct nsti_objective *obj);
     // Layer t->layer[li] of the generated picture: f is its activation, grad the
     // gradient buffer the term adds to (both (C,H,W)). Adds its weighted value to
     // t->last (in as many parts as it has: the sum's order is the picture's bits).
-    void (*eval_layer)(nst_term *t, struct nst_objective *obj, int li, const float *f, float *grad);
+    void (*eval_layer)(nsti_term *t, struct nsti_objective *obj, int li, const float *f, float *grad);
     // The picture v (3,H,W), the optimizer's variable; grad is dL/dv. May be NULL.
-    void (*eval_image)(nst_term *t, struct nst_objective *obj, const float *v, float *grad);
-    void (*free)(nst_term *t);      // the kind's own buffers; may be NULL
-} nst_term_kind;
+    void (*eval_image)(nsti_term *t, struct nsti_objective *obj, const float *v, float *grad);
+    void (*free)(nsti_term *t);      // the kind's own buffers; may be NULL
+} nsti_term_kind;
 
-struct nst_term {
-    const nst_term_kind *kind;
+struct nsti_term {
+    const nsti_term_kind *kind;
     float weight;                            // alpha, beta, gamma
     int n_layers;
-    nst_layer_ref layer[NST_MAX_LAYERS];
+    nsti_layer_ref layer[NST_MAX_LAYERS];
     float layer_w[NST_MAX_LAYERS];           // per layer (style layer weights), 1 by default
     float *target[NST_MAX_LAYERS];           // per layer, the kind's format
     float scale[NST_MAX_LAYERS];             // AUTO: 1 / (layers * mean(target^2)); RAW: 1
@@ -45,19 +45,19 @@ struct nst_term {
     double last;                             // weighted value at the last evaluation
 };
 
-extern const nst_term_kind nst_term_content, nst_term_style_gram, nst_term_style_moments, nst_term_tv;
+extern const nsti_term_kind nsti_term_content, nsti_term_style_gram, nsti_term_style_moments, nsti_term_tv;
 
 // The kind of style term --style-loss names: "gram" (Gatys et al.) or "moments"
 // (channel means and deviations, Li et al. 2017); NULL for another name.
-const nst_term_kind *nst_style_term_kind(nst_style_loss_kind kind);
+const nsti_term_kind *nsti_style_term_kind(nst_style_loss_kind kind);
 
 // Adds weight * g to grad (n values); with normalized gradients, scaled to unit L1
 // norm first (jcjohnson's --normalize_gradients).
-void nst_term_add_grad(const struct nst_objective *obj, float *grad, const float *g, size_t n, float weight);
+void nsti_term_add_grad(const struct nsti_objective *obj, float *grad, const float *g, size_t n, float weight);
 // AUTO's scale of a target t of n values over `layers` layers (1 in RAW).
-float nst_term_auto_scale(const struct nst_objective *obj, const float *t, size_t n, double layers);
+float nsti_term_auto_scale(const struct nsti_objective *obj, const float *t, size_t n, double layers);
 // The term's layers' weights summed (1 when 0).
-double nst_term_layer_sum(const nst_term *t);
-void nst_term_free(nst_term *t);
+double nsti_term_layer_sum(const nsti_term *t);
+void nsti_term_free(nsti_term *t);
 
 #endif

@@ -31,7 +31,7 @@ static unsigned long long next_random(unsigned long long *state) {
 
 // The state a progress callback can read the image from.
 typedef struct run_state {
-    const nst_input_norm *norm;
+    const nsti_input_norm *norm;
     const float *x;
     int w, h;
 } run_state;
@@ -40,7 +40,7 @@ int nst_progress_image(const nst_progress *p, nst_image *out, nst_error *err) {
     const run_state *rs = p->internal;
     int rc = nst_image_alloc(out, rs->w, rs->h, err);
     if (rc) return rc;
-    nst_model_to_rgb(out->data, rs->x, rs->w * rs->h, rs->norm);
+    nsti_model_to_rgb(out->data, rs->x, rs->w * rs->h, rs->norm);
     return NST_OK;
 }
 
@@ -52,7 +52,7 @@ static int all_finite(const float *v, size_t n) {
 
 // The starting picture in RGB (content, noise, the first style, or a given picture),
 // with init_noise_blend of noise mixed in, then in the model's input space.
-static int init_image(float *x, const nst_input_norm *var, const nst_image *content,
+static int init_image(float *x, const nsti_input_norm *var, const nst_image *content,
                       const nst_image *styles, const nst_params *p, nst_error *err) {
     int w = content->w, h = content->h, rc = NST_OK;
     size_t npix = (size_t)w * h;
@@ -66,7 +66,7 @@ static int init_image(float *x, const nst_input_norm *var, const nst_image *cont
     } else if (p->init == NST_INIT_STYLE) {
         rc = nst_image_resize(&start, &styles[0], w, h, err);
     } else {
-        if (!p->init_image) return nst_fail(err, NST_ERR_USAGE, "init from an image, but none given");
+        if (!p->init_image) return nsti_fail(err, NST_ERR_USAGE, "init from an image, but none given");
         rc = nst_image_resize(&start, p->init_image, w, h, err);
     }
     if (rc) return rc;
@@ -78,7 +78,7 @@ static int init_image(float *x, const nst_input_norm *var, const nst_image *cont
             start.data[i] = (1.0f - b) * start.data[i] + b * noise;
         }
     }
-    nst_rgb_to_model(x, start.data, npix, var);
+    nsti_rgb_to_model(x, start.data, npix, var);
     nst_image_free(&start);
     return NST_OK;
 }
@@ -89,7 +89,7 @@ static float *mask_values(const nst_image *mask, int w, int h, nst_error *err) {
     if (nst_image_resize(&fitted, mask, w, h, err)) return NULL;
     float *m = malloc(sizeof(float) * w * h);
     if (m) for (size_t i = 0; i < (size_t)w * h; i++) m[i] = fminf(fmaxf(fitted.data[i] / 255.0f, 0.0f), 1.0f);
-    else nst_fail(err, NST_ERR_NOMEM, "out of memory for a mask");
+    else nsti_fail(err, NST_ERR_NOMEM, "out of memory for a mask");
     nst_image_free(&fitted);
     return m;
 }
@@ -107,7 +107,7 @@ static uLong crc_bytes(uLong crc, const void *p, size_t n) {
     return crc;
 }
 
-static uLong settings_crc(uLong crc, const nst_objective *obj, const nst_params *p, int w, int h,
+static uLong settings_crc(uLong crc, const nsti_objective *obj, const nst_params *p, int w, int h,
                           const int *sw, const int *sh, const float *blend, int n_styles) {
     char text[2048], name[16];
     int len = snprintf(text, sizeof text, "%dx%d c%.9g s%.9g t%.9g raw%d avg%d norm%d opt%d lr%.9g hist%d%s |",
@@ -115,11 +115,11 @@ static uLong settings_crc(uLong crc, const nst_objective *obj, const nst_params 
                        p->normalize_gradients, (int)p->optimizer, p->lr,
                        p->optimizer == NST_OPTIMIZER_LBFGS ? p->lbfgs_history : 0, obj->auto_scale ? " auto" : "");
     for (int i = 0; i < obj->n_content && len < (int)sizeof text; i++) {
-        nst_layer_format(name, sizeof name, obj->net.weights, obj->content[i]);
+        nsti_layer_format(name, sizeof name, obj->net.weights, obj->content[i]);
         len += snprintf(text + len, sizeof text - len, " %s", name);
     }
     for (int i = 0; i < obj->n_style && len < (int)sizeof text; i++) {
-        nst_layer_format(name, sizeof name, obj->net.weights, obj->style[i]);
+        nsti_layer_format(name, sizeof name, obj->net.weights, obj->style[i]);
         len += snprintf(text + len, sizeof text - len, " %s*%.9g", name, obj->style_layer_w[i]);
     }
     for (int s = 0; s < n_styles && len < (int)sizeof text; s++)
@@ -129,7 +129,7 @@ static uLong settings_crc(uLong crc, const nst_objective *obj, const nst_params 
     return crc_bytes(crc, text, strlen(text));
 }
 
-static uLong weights_crc(uLong crc, const nst_vgg_weights *wts) {
+static uLong weights_crc(uLong crc, const nsti_vgg_weights *wts) {
     for (int i = 0; i < wts->n_conv; i++) {
         crc = crc_bytes(crc, wts->weight[i], (size_t)wts->layer[i].cout * wts->layer[i].cin * 9 * sizeof(float));
         crc = crc_bytes(crc, wts->bias[i], (size_t)wts->layer[i].cout * sizeof(float));
@@ -145,7 +145,7 @@ static int fail_write(nst_error *err) {
 }
 
 // What the progress callback sees: the loss and each term by name, then the range penalty.
-static nst_progress progress_of(const nst_objective *obj, int it, int iterations, double time_s, double f,
+static nst_progress progress_of(const nsti_objective *obj, int it, int iterations, double time_s, double f,
                                 const run_state *rs) {
     nst_progress pr = {.iter = it, .iterations = iterations, .time_s = time_s, .loss = f, .internal = rs};
     for (int t = 0; t < obj->n_terms && pr.n_terms < NST_MAX_TERMS - 1; t++) {
@@ -164,10 +164,10 @@ double nst_progress_term(const nst_progress *p, const char *name) {
 }
 
 // The checkpoint of the run's current state.
-static nst_checkpoint checkpoint_of(const nst_stage *stage, int it, int w, int h, const nst_params *p, uint32_t fp,
-                                    double f, const nst_objective *obj, double elapsed, float *x, float *grad,
-                                    nst_adam *adam, nst_lbfgs *lbfgs) {
-    nst_checkpoint ck = {.stage = stage->index, .iter = it, .w = w, .h = h, .optimizer = (int)p->optimizer,
+static nsti_checkpoint checkpoint_of(const nsti_stage *stage, int it, int w, int h, const nst_params *p, uint32_t fp,
+                                    double f, const nsti_objective *obj, double elapsed, float *x, float *grad,
+                                    nsti_adam *adam, nsti_lbfgs *lbfgs) {
+    nsti_checkpoint ck = {.stage = stage->index, .iter = it, .w = w, .h = h, .optimizer = (int)p->optimizer,
                          .fingerprint = fp, .loss = f, .n_terms = obj->n_terms, .range = obj->last_range,
                          .elapsed_s = elapsed, .x = x, .grad = grad,
                          .adam = p->optimizer == NST_OPTIMIZER_ADAM ? adam : NULL,
@@ -179,18 +179,18 @@ static nst_checkpoint checkpoint_of(const nst_stage *stage, int it, int w, int h
 // One run's state: the pictures in the model's space, the loss, the optimizer.
 typedef struct transfer_run {
     const nst_params *p;
-    const nst_stage *stage;
+    const nsti_stage *stage;
     int w, h, n_styles;
     size_t npix, n;
     float *x, *grad, *good, *content_x;   // (3,h,w): the variable, its gradient, the last good one
     float *style_x[NST_MAX_STYLES];
     int sw[NST_MAX_STYLES], sh[NST_MAX_STYLES];
     float blend[NST_MAX_STYLES];
-    nst_objective obj;
-    nst_adam adam;
-    nst_lbfgs lbfgs;
+    nsti_objective obj;
+    nsti_adam adam;
+    nsti_lbfgs lbfgs;
     uLong fp;                             // the checkpoints' fingerprint
-    nst_input_norm var;                   // the optimizer variable's convention
+    nsti_input_norm var;                   // the optimizer variable's convention
     run_state rs;
     int write_failed;                     // a checkpoint could not be written
 } transfer_run;
@@ -198,17 +198,17 @@ typedef struct transfer_run {
 static int check_request(const nst_model *m, const nst_image *content, const nst_image *styles, int n_styles,
                          const nst_params *p, nst_error *err) {
     if (n_styles < 1 || n_styles > NST_MAX_STYLES)
-        return nst_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
-    if (p->checkpoint_every < 0) return nst_fail(err, NST_ERR_USAGE, "checkpoint_every must be >= 0");
-    if (p->iterations < 0) return nst_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
+        return nsti_fail(err, NST_ERR_USAGE, "between 1 and %d style images are needed, got %d", NST_MAX_STYLES, n_styles);
+    if (p->checkpoint_every < 0) return nsti_fail(err, NST_ERR_USAGE, "checkpoint_every must be >= 0");
+    if (p->iterations < 0) return nsti_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
     if (p->init_noise_blend < 0 || p->init_noise_blend > 1 || !isfinite(p->init_noise_blend))
-        return nst_fail(err, NST_ERR_USAGE, "init noise blend must be between 0 and 1");
+        return nsti_fail(err, NST_ERR_USAGE, "init noise blend must be between 0 and 1");
     if (p->max_memory) {
         int style_w[NST_MAX_STYLES], style_h[NST_MAX_STYLES];
         for (int s = 0; s < n_styles; s++) { style_w[s] = styles[s].w; style_h[s] = styles[s].h; }
         size_t need = nst_estimate_bytes(m, p, content->w, content->h, style_w, style_h, n_styles);
         if (need > p->max_memory)
-            return nst_fail(err, NST_ERR_LIMIT, "a %dx%d run needs about %.1f GiB, more than the limit of %.1f GiB (--max-memory)",
+            return nsti_fail(err, NST_ERR_LIMIT, "a %dx%d run needs about %.1f GiB, more than the limit of %.1f GiB (--max-memory)",
                             content->w, content->h, need / 1073741824.0, p->max_memory / 1073741824.0);
     }
     return NST_OK;
@@ -216,7 +216,7 @@ static int check_request(const nst_model *m, const nst_image *content, const nst
 
 // The pictures in the model's space, the blend weights, and the pictures' part of
 // the fingerprint.
-static int load_pictures(transfer_run *r, const nst_vgg_weights *wts, const nst_image *content,
+static int load_pictures(transfer_run *r, const nsti_vgg_weights *wts, const nst_image *content,
                          const nst_image *styles, nst_error *err) {
     const nst_params *p = r->p;
     r->x = malloc(r->n * sizeof(float));
@@ -224,19 +224,19 @@ static int load_pictures(transfer_run *r, const nst_vgg_weights *wts, const nst_
     r->good = malloc(r->n * sizeof(float));
     r->content_x = malloc(r->n * sizeof(float));
     if (!r->x || !r->grad || !r->good || !r->content_x)
-        return nst_fail(err, NST_ERR_NOMEM, "out of memory for a %dx%d image", r->w, r->h);
+        return nsti_fail(err, NST_ERR_NOMEM, "out of memory for a %dx%d image", r->w, r->h);
     double bsum = 0;
     for (int s = 0; s < r->n_styles; s++) bsum += p->style_blend[s] > 0 ? p->style_blend[s] : 0;
     for (int s = 0; s < r->n_styles; s++) {
         if (p->style_blend[s] < 0 || !isfinite(p->style_blend[s]))
-            return nst_fail(err, NST_ERR_USAGE, "style blend weights must be >= 0");
+            return nsti_fail(err, NST_ERR_USAGE, "style blend weights must be >= 0");
         r->blend[s] = bsum > 0 ? (float)(p->style_blend[s] / bsum) : 1.0f / r->n_styles;
         r->sw[s] = styles[s].w; r->sh[s] = styles[s].h;
         if (!(r->style_x[s] = malloc((size_t)3 * r->sw[s] * r->sh[s] * sizeof(float))))
-            return nst_fail(err, NST_ERR_NOMEM, "out of memory for style image %d", s + 1);
-        nst_rgb_to_model(r->style_x[s], styles[s].data, (size_t)r->sw[s] * r->sh[s], &wts->norm);
+            return nsti_fail(err, NST_ERR_NOMEM, "out of memory for style image %d", s + 1);
+        nsti_rgb_to_model(r->style_x[s], styles[s].data, (size_t)r->sw[s] * r->sh[s], &wts->norm);
     }
-    nst_rgb_to_model(r->content_x, content->data, r->npix, &wts->norm);
+    nsti_rgb_to_model(r->content_x, content->data, r->npix, &wts->norm);
     if (p->checkpoint || p->resume) {
         r->fp = crc_bytes(weights_crc(crc32(0L, Z_NULL, 0), wts), r->content_x, r->n * sizeof(float));
         for (int s = 0; s < r->n_styles; s++)
@@ -254,7 +254,7 @@ static int set_masks(transfer_run *r, nst_error *err) {
         if (!(sm[s] = mask_values(&p->style_masks[s], r->w, r->h, err))) rc = err ? err->code : NST_ERR_NOMEM;
     if (!rc && p->content_mask && !(cm = mask_values(p->content_mask, r->w, r->h, err))) rc = err ? err->code : NST_ERR_NOMEM;
     if (!rc)
-        rc = nst_objective_set_masks(&r->obj, p->style_masks ? (const float *const *)sm : NULL, r->n_styles, cm, r->w,
+        rc = nsti_objective_set_masks(&r->obj, p->style_masks ? (const float *const *)sm : NULL, r->n_styles, cm, r->w,
                                      r->h, err);
     for (int s = 0; !rc && s < NST_MAX_STYLES; s++) if (sm[s]) r->fp = crc_bytes(r->fp, sm[s], r->npix * sizeof(float));
     if (!rc && cm) r->fp = crc_bytes(r->fp, cm, r->npix * sizeof(float)) ^ 0x9e3779b9u;   // a content mask is not a style mask
@@ -264,17 +264,17 @@ static int set_masks(transfer_run *r, nst_error *err) {
 }
 
 // The loss (targets and masks) and the optimizer.
-static int set_up_loss(transfer_run *r, const nst_vgg_weights *wts, nst_error *err) {
+static int set_up_loss(transfer_run *r, const nsti_vgg_weights *wts, nst_error *err) {
     const nst_params *p = r->p;
-    const struct nst_backend_ops *backend;
+    const struct nsti_backend_ops *backend;
     int bf16, rc;
-    if ((rc = nst_choose_backend(p, &backend, &bf16, err)) ||
-        (rc = nst_objective_init(&r->obj, wts, p, r->content_x, r->w, r->h, (const float *const *)r->style_x, r->sw,
+    if ((rc = nsti_choose_backend(p, &backend, &bf16, err)) ||
+        (rc = nsti_objective_init(&r->obj, wts, p, r->content_x, r->w, r->h, (const float *const *)r->style_x, r->sw,
                                  r->sh, r->n_styles, r->blend, backend, bf16, err)))
         return rc;
     if ((p->style_masks || p->content_mask) && (rc = set_masks(r, err))) return rc;
-    if (p->optimizer == NST_OPTIMIZER_ADAM) rc = nst_adam_init(&r->adam, r->n, p->lr, err);
-    else rc = nst_lbfgs_init(&r->lbfgs, r->n, p->lbfgs_history, p->lr, err);
+    if (p->optimizer == NST_OPTIMIZER_ADAM) rc = nsti_adam_init(&r->adam, r->n, p->lr, err);
+    else rc = nsti_lbfgs_init(&r->lbfgs, r->n, p->lbfgs_history, p->lr, err);
     if (rc) return rc;
     // AUTO's variable is the picture in 0..255 units: a first step that moved the
     // largest value by 1e-3 there (the raw contract's minimum) changed the loss less
@@ -285,12 +285,12 @@ static int set_up_loss(transfer_run *r, const nst_vgg_weights *wts, nst_error *e
     if (r->obj.auto_scale) r->lbfgs.first_move = 1.0;
     r->fp = settings_crc(r->fp, &r->obj, p, r->w, r->h, r->sw, r->sh, r->blend, r->n_styles);
     // the optimizer's variable: the picture in the model's units, or in pixel units (AUTO)
-    r->var = nst_objective_variable_norm(&wts->norm, r->obj.auto_scale);
+    r->var = nsti_objective_variable_norm(&wts->norm, r->obj.auto_scale);
     r->rs = (run_state){&r->var, r->x, r->w, r->h};
     return NST_OK;
 }
 
-static nst_checkpoint checkpoint_now(transfer_run *r, int it, double f, double elapsed) {
+static nsti_checkpoint checkpoint_now(transfer_run *r, int it, double f, double elapsed) {
     return checkpoint_of(r->stage, it, r->w, r->h, r->p, (uint32_t)r->fp, f, &r->obj, elapsed, r->x, r->grad,
                          &r->adam, &r->lbfgs);
 }
@@ -303,14 +303,14 @@ static int start_point(transfer_run *r, const nst_image *content, const nst_imag
     *elapsed = 0;
     if (!p->resume) {
         int rc = init_image(r->x, &r->var, content, styles, p, err);
-        if (!rc) *f = nst_objective_eval(&r->obj, r->x, r->grad);
+        if (!rc) *f = nsti_objective_eval(&r->obj, r->x, r->grad);
         return rc;
     }
-    nst_checkpoint ck = checkpoint_now(r, 0, 0, 0);
-    int rc = nst_checkpoint_read(p->resume, &ck, err);
+    nsti_checkpoint ck = checkpoint_now(r, 0, 0, 0);
+    int rc = nsti_checkpoint_read(p->resume, &ck, err);
     if (rc) return rc;
     if (ck.iter > p->iterations)
-        return nst_fail(err, NST_ERR_USAGE, "%s: the checkpoint is at iteration %d, past this run's %d iterations",
+        return nsti_fail(err, NST_ERR_USAGE, "%s: the checkpoint is at iteration %d, past this run's %d iterations",
                         p->resume, ck.iter + r->stage->iter_offset, p->iterations + r->stage->iter_offset);
     *start = ck.iter;
     *f = ck.loss;
@@ -330,38 +330,38 @@ static int optimize(transfer_run *r, const nst_image *content, const nst_image *
     memcpy(r->good, r->x, r->n * sizeof(float));
     for (it = start;; it++) {
         if (!isfinite(f) || !all_finite(r->grad, r->n))
-            return nst_fail(err, NST_ERR_NUMERIC, "the loss became %s at iteration %d; keeping the last good image",
+            return nsti_fail(err, NST_ERR_NUMERIC, "the loss became %s at iteration %d; keeping the last good image",
                             isfinite(f) ? "finite with a NaN/Inf gradient" : "NaN or infinite", it + offset);
         memcpy(r->good, r->x, r->n * sizeof(float));
         if (p->progress) {
             nst_progress pr = progress_of(&r->obj, it, p->iterations, now_s() - t0, f, &r->rs);
             if (p->progress(&pr, p->progress_user)) {
-                rc = nst_fail(err, NST_ERR_INTERRUPTED, "stopped at iteration %d", it + offset);
+                rc = nsti_fail(err, NST_ERR_INTERRUPTED, "stopped at iteration %d", it + offset);
                 break;
             }
         }
         if (it >= p->iterations) break;
         if (p->checkpoint && p->checkpoint_every > 0 && it > start && (it + offset) % p->checkpoint_every == 0) {
-            nst_checkpoint ck = checkpoint_now(r, it, f, now_s() - t0);
-            if (nst_checkpoint_write(p->checkpoint, &ck, err)) { r->write_failed = 1; return fail_write(err); }
+            nsti_checkpoint ck = checkpoint_now(r, it, f, now_s() - t0);
+            if (nsti_checkpoint_write(p->checkpoint, &ck, err)) { r->write_failed = 1; return fail_write(err); }
             saved_at = it;
         }
         if (p->optimizer == NST_OPTIMIZER_ADAM) {
-            if (nst_adam_step(&r->adam, r->x, r->grad) != NST_STEP_OK)
-                return nst_fail(err, NST_ERR_NUMERIC, "the gradient overflowed float32 in Adam's moments at iteration %d "
+            if (nsti_adam_step(&r->adam, r->x, r->grad) != NST_STEP_OK)
+                return nsti_fail(err, NST_ERR_NUMERIC, "the gradient overflowed float32 in Adam's moments at iteration %d "
                                 "(lower the weights or the learning rate); keeping the last good image",
                                 it + 1 + offset);
-            f = nst_objective_eval(&r->obj, r->x, r->grad);
+            f = nsti_objective_eval(&r->obj, r->x, r->grad);
         } else {
-            int st = nst_lbfgs_step(&r->lbfgs, r->x, &f, r->grad, nst_objective_eval, &r->obj);
+            int st = nsti_lbfgs_step(&r->lbfgs, r->x, &f, r->grad, nsti_objective_eval, &r->obj);
             if (st == NST_STEP_FAILED) { f = NAN; continue; }
             if (st == NST_STEP_CONVERGED) break;   // no further decrease is possible
         }
     }
     // the end, or a stop asked for: the state as it is now, for --resume
     if (p->checkpoint && saved_at != it) {
-        nst_checkpoint ck = checkpoint_now(r, it, f, now_s() - t0);
-        if (nst_checkpoint_write(p->checkpoint, &ck, err)) {   // reported even after a stop: it was asked for
+        nsti_checkpoint ck = checkpoint_now(r, it, f, now_s() - t0);
+        if (nsti_checkpoint_write(p->checkpoint, &ck, err)) {   // reported even after a stop: it was asked for
             r->write_failed = 1;
             return fail_write(err);
         }
@@ -369,13 +369,13 @@ static int optimize(transfer_run *r, const nst_image *content, const nst_image *
     return rc;
 }
 
-int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_image *styles,
-                      int n_styles, const nst_params *p, const nst_stage *stage, nst_image *out, nst_error *err) {
-    const nst_vgg_weights *wts = &m->weights;
+int nsti_transfer_core(const nst_model *m, const nst_image *content, const nst_image *styles,
+                      int n_styles, const nst_params *p, const nsti_stage *stage, nst_image *out, nst_error *err) {
+    const nsti_vgg_weights *wts = &m->weights;
     int rc = check_request(m, content, styles, n_styles, p, err);
     if (rc) return rc;
     transfer_run *r = calloc(1, sizeof *r);
-    if (!r) return nst_fail(err, NST_ERR_NOMEM, "out of memory");
+    if (!r) return nsti_fail(err, NST_ERR_NOMEM, "out of memory");
     r->p = p;
     r->stage = stage;
     r->w = content->w; r->h = content->h; r->n_styles = n_styles;
@@ -388,13 +388,13 @@ int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_im
     // a checkpoint that could not be written stops the run with the picture so far
     if (r->good && (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC || r->write_failed)) {
         nst_error tmp;
-        nst_input_norm out_norm = nst_objective_variable_norm(&wts->norm, p->loss_scale == NST_LOSS_SCALE_AUTO);
-        if (nst_image_alloc(out, r->w, r->h, &tmp) == NST_OK) nst_model_to_rgb(out->data, r->good, r->npix, &out_norm);
-        else if (rc == NST_OK) rc = nst_fail(err, tmp.code, "%s", tmp.msg);
+        nsti_input_norm out_norm = nsti_objective_variable_norm(&wts->norm, p->loss_scale == NST_LOSS_SCALE_AUTO);
+        if (nst_image_alloc(out, r->w, r->h, &tmp) == NST_OK) nsti_model_to_rgb(out->data, r->good, r->npix, &out_norm);
+        else if (rc == NST_OK) rc = nsti_fail(err, tmp.code, "%s", tmp.msg);
     }
-    nst_adam_free(&r->adam);
-    nst_lbfgs_free(&r->lbfgs);
-    nst_objective_free(&r->obj);
+    nsti_adam_free(&r->adam);
+    nsti_lbfgs_free(&r->lbfgs);
+    nsti_objective_free(&r->obj);
     for (int s = 0; s < NST_MAX_STYLES; s++) free(r->style_x[s]);
     free(r->x); free(r->grad); free(r->good); free(r->content_x);
     free(r);

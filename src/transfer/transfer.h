@@ -5,13 +5,13 @@
 #include "nst.h"
 
 // Where a run stands among the stages of nst_transfer_scales ({0, 0} alone).
-typedef struct nst_stage {
+typedef struct nsti_stage {
     int index;         // stage number, from 0: checkpoints record it
     int iter_offset;   // iterations of the stages before: checkpoint_every counts on
-} nst_stage;
+} nsti_stage;
 
 // Runs the optimization on content and styles as given; ignores p->preserve_colors.
-int nst_transfer_core(const nst_model *m, const nst_image *content, const nst_image *styles,
-                      int n_styles, const nst_params *p, const nst_stage *stage, nst_image *out, nst_error *err);
+int nsti_transfer_core(const nst_model *m, const nst_image *content, const nst_image *styles,
+                      int n_styles, const nst_params *p, const nsti_stage *stage, nst_image *out, nst_error *err);
 
 #endif

@@ -12,7 +12,7 @@ static int open_temporary(nst_atomic_file *af, const char *path, int reuse, nst_
     af->path = path;
     size_t len = strlen(path);
     af->tmp_path = malloc(len + 32);
-    if (!af->tmp_path) return nst_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
+    if (!af->tmp_path) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     struct stat st;
     mode_t mode = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (st.st_mode & 07777) : 0666;
     int fd = -1;
@@ -24,7 +24,7 @@ static int open_temporary(nst_atomic_file *af, const char *path, int reuse, nst_
             int e = errno;
             free(af->tmp_path);
             af->tmp_path = NULL;
-            return nst_fail(err, NST_ERR_IO, "%s.tmp: cannot replace the stale temporary file: %s", path, strerror(e));
+            return nsti_fail(err, NST_ERR_IO, "%s.tmp: cannot replace the stale temporary file: %s", path, strerror(e));
         }
         fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     } else {
@@ -44,7 +44,7 @@ static int open_temporary(nst_atomic_file *af, const char *path, int reuse, nst_
         int e = errno;
         free(af->tmp_path);
         af->tmp_path = NULL;
-        return nst_fail(err, NST_ERR_IO, "%s: cannot create file: %s", path, strerror(e));
+        return nsti_fail(err, NST_ERR_IO, "%s: cannot create file: %s", path, strerror(e));
     }
     af->f = fdopen(fd, "wb");
     if (!af->f) {
@@ -53,7 +53,7 @@ static int open_temporary(nst_atomic_file *af, const char *path, int reuse, nst_
         unlink(af->tmp_path);
         free(af->tmp_path);
         af->tmp_path = NULL;
-        return nst_fail(err, NST_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+        return nsti_fail(err, NST_ERR_IO, "%s: cannot write: %s", path, strerror(e));
     }
     return NST_OK;
 }
@@ -62,7 +62,7 @@ int nst_atomic_open(nst_atomic_file *af, const char *path, nst_error *err) {
     return open_temporary(af, path, 0, err);
 }
 
-int nst_atomic_open_reusing(nst_atomic_file *af, const char *path, nst_error *err) {
+int nsti_atomic_open_reusing(nst_atomic_file *af, const char *path, nst_error *err) {
     return open_temporary(af, path, 1, err);
 }
 
@@ -70,12 +70,12 @@ int nst_atomic_close(nst_atomic_file *af, int ok, nst_error *err) {
     int rc = NST_OK;
     if (!af->f) return NST_OK;
     if (ok && (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0))
-        rc = nst_fail(err, NST_ERR_IO, "%s: write error: %s", af->path, strerror(errno));
+        rc = nsti_fail(err, NST_ERR_IO, "%s: write error: %s", af->path, strerror(errno));
     if (fclose(af->f) != 0 && ok && rc == NST_OK)
-        rc = nst_fail(err, NST_ERR_IO, "%s: write error: %s", af->path, strerror(errno));
+        rc = nsti_fail(err, NST_ERR_IO, "%s: write error: %s", af->path, strerror(errno));
     af->f = NULL;
     if (ok && rc == NST_OK && rename(af->tmp_path, af->path) != 0)
-        rc = nst_fail(err, NST_ERR_IO, "%s: cannot rename the temporary file into place: %s", af->path, strerror(errno));
+        rc = nsti_fail(err, NST_ERR_IO, "%s: cannot rename the temporary file into place: %s", af->path, strerror(errno));
     if (!ok || rc != NST_OK) unlink(af->tmp_path);
     free(af->tmp_path);
     af->tmp_path = NULL;

@@ -12,6 +12,6 @@
 // Like nst_atomic_open, with the fixed temporary name "<path>.tmp", removed first if it is there: for
 // large files written again and again (checkpoints), so that a writer killed midway
 // leaves one stale file, which its next write replaces, not one per kill.
-int nst_atomic_open_reusing(nst_atomic_file *af, const char *path, nst_error *err);
+int nsti_atomic_open_reusing(nst_atomic_file *af, const char *path, nst_error *err);
 
 #endif

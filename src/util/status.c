@@ -14,7 +14,7 @@ static int set_error(nst_error *err, int code, const char *fmt, va_list ap) {
     return code;
 }
 
-int nst_fail(nst_error *err, int code, const char *fmt, ...) {
+int nsti_fail(nst_error *err, int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     set_error(err, code, fmt, ap);
@@ -31,6 +31,6 @@ int nst_error_set(nst_error *err, int code, const char *fmt, ...) {
     return code;
 }
 
-void nst_error_clear(nst_error *err) {
+void nsti_error_clear(nst_error *err) {
     if (err) { err->code = NST_OK; err->msg[0] = 0; }
 }

@@ -4,9 +4,9 @@
 #define NST_STATUS_H
 #include "nst.h"
 
-// Sets err (if not NULL) and returns code, so callers can `return nst_fail(...)`.
-int nst_fail(nst_error *err, int code, const char *fmt, ...)
+// Sets err (if not NULL) and returns code, so callers can `return nsti_fail(...)`.
+int nsti_fail(nst_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void nst_error_clear(nst_error *err);
+void nsti_error_clear(nst_error *err);
 
 #endif

@@ -20,15 +20,15 @@ static void check_finite(const float *v, size_t n, const char *what) {
 
 static void read_as(const char *path, int optimizer) {
     static float x[N], grad[N];
-    nst_adam adam;
-    nst_lbfgs lbfgs;
+    nsti_adam adam;
+    nsti_lbfgs lbfgs;
     nst_error err = {0, ""};
-    if (nst_adam_init(&adam, N, 0.1f, &err) || nst_lbfgs_init(&lbfgs, N, HISTORY, 1.0f, &err))
+    if (nsti_adam_init(&adam, N, 0.1f, &err) || nsti_lbfgs_init(&lbfgs, N, HISTORY, 1.0f, &err))
         fuzz_die("cannot allocate the optimizers", err.msg);
-    nst_checkpoint ck = {.w = W, .h = H, .optimizer = optimizer, .fingerprint = FINGERPRINT, .n_terms = 3,
+    nsti_checkpoint ck = {.w = W, .h = H, .optimizer = optimizer, .fingerprint = FINGERPRINT, .n_terms = 3,
                          .x = x, .grad = grad, .adam = optimizer == NST_OPTIMIZER_ADAM ? &adam : NULL,
                          .lbfgs = optimizer == NST_OPTIMIZER_ADAM ? NULL : &lbfgs};
-    int rc = nst_checkpoint_read(path, &ck, &err);
+    int rc = nsti_checkpoint_read(path, &ck, &err);
     fuzz_check_error(rc, &err, path);
     if (rc == NST_OK) {
         check_finite(x, N, "x");
@@ -49,11 +49,11 @@ static void read_as(const char *path, int optimizer) {
         }
     }
     int stage = -1;
-    rc = nst_checkpoint_stage(path, &stage, &err);
+    rc = nsti_checkpoint_stage(path, &stage, &err);
     fuzz_check_error(rc, &err, path);
     if (rc == NST_OK && (stage < 0 || stage >= 1024)) fuzz_die("stage out of range", NULL);
-    nst_adam_free(&adam);
-    nst_lbfgs_free(&lbfgs);
+    nsti_adam_free(&adam);
+    nsti_lbfgs_free(&lbfgs);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -1,7 +1,7 @@
 // fuzz_hdf5: the Keras HDF5 reader (src/model/hdf5.c, through libhdf5). The input is
-// written to a file and opened with nst_h5_open; every tensor is read with
-// nst_h5_read_f32 and all its elements touched, and the same file goes through
-// nst_weights_load, which must refuse NaN and Inf. libhdf5 itself is not
+// written to a file and opened with nsti_h5_open; every tensor is read with
+// nsti_h5_read_f32 and all its elements touched, and the same file goes through
+// nsti_weights_load, which must refuse NaN and Inf. libhdf5 itself is not
 // instrumented: libFuzzer sees only hdf5.c's coverage, ASan sees libhdf5's
 // allocations and the memory functions it calls.
 // libhdf5 resolves the file's real path, which a memfd has not: use a regular file.
@@ -14,17 +14,17 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_file(data, size);
     nst_error err = {0, ""};
-    nst_h5_file *f = NULL;
-    int rc = nst_h5_open(&f, path, &err);
+    nsti_h5_file *f = NULL;
+    int rc = nsti_h5_open(&f, path, &err);
     fuzz_check_error(rc, &err, path);
     if (rc == NST_OK) {
-        for (int i = 0; i < nst_h5_count(f); i++) {
-            const char *name = nst_h5_name(f, i);
-            if (!name || !nst_h5_dtype(f, name)) fuzz_die("listed tensor without name or dtype", name);
+        for (int i = 0; i < nsti_h5_count(f); i++) {
+            const char *name = nsti_h5_name(f, i);
+            if (!name || !nsti_h5_dtype(f, name)) fuzz_die("listed tensor without name or dtype", name);
             float *d = NULL;
             int64_t shape[8];
             int ndim = -1;
-            rc = nst_h5_read_f32(f, name, &d, shape, &ndim, &err);
+            rc = nsti_h5_read_f32(f, name, &d, shape, &ndim, &err);
             fuzz_check_error(rc, &err, path);
             if (rc != NST_OK) continue;
             if (ndim != 1 && ndim != 4) fuzz_die("bad ndim", name);
@@ -33,10 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fuzz_touch(d, n);
             free(d);
         }
-        nst_h5_close(f);
+        nsti_h5_close(f);
     }
-    nst_vgg_weights w;
-    rc = nst_weights_load(&w, path, &err);
+    nsti_vgg_weights w;
+    rc = nsti_weights_load(&w, path, &err);
     fuzz_check_error(rc, &err, path);
     if (rc == NST_OK) {
         for (int i = 0; i < w.n_conv; i++) {
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             for (size_t k = 0; k < nb; k++)
                 if (!isfinite(w.bias[i][k])) fuzz_die("loaded a non-finite bias", w.layer[i].name);
         }
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
     return 0;
 }

@@ -9,9 +9,9 @@ static const char *PATH = "fuzz.pth";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     nst_error err = {0, ""};
-    nst_pkl_tensor *t = NULL;
+    nsti_pkl_tensor *t = NULL;
     int n = -1;
-    int rc = nst_pkl_state_dict(data, size, PATH, "archive/data.pkl", &t, &n, &err);
+    int rc = nsti_pkl_state_dict(data, size, PATH, "archive/data.pkl", &t, &n, &err);
     fuzz_check_error(rc, &err, PATH);
     if (rc != NST_OK) {
         if (t || n != 0) fuzz_die("failed parse left a result", NULL);
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (n < 0 || (n > 0 && !t)) fuzz_die("bad tensor count", NULL);
     for (int i = 0; i < n; i++) {
-        const nst_pkl_tensor *x = &t[i];
+        const nsti_pkl_tensor *x = &t[i];
         if (!x->name || !x->storage_key) fuzz_die("tensor without name or storage key", NULL);
         if (!x->storage_key[0] || strspn(x->storage_key, "0123456789abcdefghijklmnopqrstuvwxyz"
                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != strlen(x->storage_key))
@@ -36,6 +36,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (numel > 0 && (__int128)x->offset + numel > x->storage_numel)
             fuzz_die("tensor reaches past its storage", x->name);
     }
-    nst_pkl_free(t, n);
+    nsti_pkl_free(t, n);
     return 0;
 }

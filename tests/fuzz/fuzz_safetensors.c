@@ -1,13 +1,13 @@
 // fuzz_safetensors: the safetensors reader. The input is written to a file and
-// opened with nst_st_open; every tensor is read with nst_st_read_f32 and all its
+// opened with nsti_st_open; every tensor is read with nsti_st_read_f32 and all its
 // elements touched (ASan then sees any buffer shorter than its shape), and the
-// same file goes through nst_weights_load, which must refuse NaN and Inf.
+// same file goes through nsti_weights_load, which must refuse NaN and Inf.
 #include "fuzz_common.h"
 #include <math.h>
 #include "model/safetensors.h"
 #include "model/weights.h"
 
-static void check_weights(const nst_vgg_weights *w) {
+static void check_weights(const nsti_vgg_weights *w) {
     if (w->n_conv < 1 || w->n_conv > NST_MAX_CONVS) fuzz_die("loaded a model with a bad layer count", NULL);
     for (int i = 0; i < w->n_conv; i++) {
         size_t nw = (size_t)w->layer[i].cout * (size_t)w->layer[i].cin * 9, nb = (size_t)w->layer[i].cout;
@@ -24,19 +24,19 @@ static void check_weights(const nst_vgg_weights *w) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_file(data, size);
     nst_error err = {0, ""};
-    nst_st_file *f = NULL;
-    int rc = nst_st_open(&f, path, &err);
+    nsti_st_file *f = NULL;
+    int rc = nsti_st_open(&f, path, &err);
     fuzz_check_error(rc, &err, path);
     if (rc == NST_OK) {
-        (void)nst_st_metadata(f, "input");
-        (void)nst_st_metadata_count(f);
-        for (int i = 0; i < nst_st_count(f); i++) {
-            const char *name = nst_st_name(f, i);
-            if (!name || !nst_st_dtype(f, name)) fuzz_die("listed tensor without name or dtype", name);
+        (void)nsti_st_metadata(f, "input");
+        (void)nsti_st_metadata_count(f);
+        for (int i = 0; i < nsti_st_count(f); i++) {
+            const char *name = nsti_st_name(f, i);
+            if (!name || !nsti_st_dtype(f, name)) fuzz_die("listed tensor without name or dtype", name);
             float *d = NULL;
             int64_t shape[8];
             int ndim = -1;
-            rc = nst_st_read_f32(f, name, &d, shape, &ndim, &err);
+            rc = nsti_st_read_f32(f, name, &d, shape, &ndim, &err);
             fuzz_check_error(rc, &err, path);
             if (rc != NST_OK) continue;
             if (ndim < 0 || ndim > 8) fuzz_die("bad ndim", name);
@@ -45,14 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fuzz_touch(d, n);
             free(d);
         }
-        nst_st_close(f);
+        nsti_st_close(f);
     }
-    nst_vgg_weights w;
-    rc = nst_weights_load(&w, path, &err);
+    nsti_vgg_weights w;
+    rc = nsti_weights_load(&w, path, &err);
     fuzz_check_error(rc, &err, path);
     if (rc == NST_OK) {
         check_weights(&w);
-        nst_weights_free(&w);
+        nsti_weights_free(&w);
     }
     return 0;
 }
