@@ -4,10 +4,24 @@
 #include "files.h"
 #include "option_table.h"
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 void cli_config_path(char *buf, size_t n, const char *output) { snprintf(buf, n, "%s.json", output); }
+
+// JSON has no NaN or infinity: null then.
+static json_t *number_of(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+// The run's end: its last iteration, the loss and every term by name, as the log has them.
+static json_t *result_of(const nst_progress *p) {
+    json_t *r = json_object();
+    int bad = !r || json_object_set_new(r, "iteration", json_integer(p->iter)) ||
+              json_object_set_new(r, "loss", number_of(p->loss));
+    for (int t = 0; !bad && t < p->n_terms; t++) bad = json_object_set_new(r, p->term_name[t], number_of(p->term[t]));
+    if (bad) { json_decref(r); return NULL; }
+    return r;
+}
 
 char *cli_config_json(const cli_options *o, const cli_run_info *run, nst_error *err) {
     json_t *obj = json_object();
@@ -25,6 +39,7 @@ char *cli_config_json(const cli_options *o, const cli_run_info *run, nst_error *
         // NULL: a failed allocation, or a string that is not UTF-8
         if (!omit) bad = !value || json_object_set_new(obj, d->name, value);
     }
+    if (!bad && run->last) bad = json_object_set_new(obj, "result", result_of(run->last));
     char *text = bad ? NULL : json_dumps(obj, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
     json_decref(obj);
     if (!text) {

@@ -9,6 +9,7 @@ typedef struct cli_run_info {
     const char *content_layers;  // as resolved for the model
     const char *style_layers;
     const char *model_input;     // the input convention the model ran with
+    const nst_progress *last;    // the last iteration's loss and terms (NULL: none ran)
 } cli_run_info;
 
 // "OUTPUT.json" for an output path.
@@ -16,7 +17,8 @@ void cli_config_path(char *buf, size_t n, const char *output);
 // The JSON text (malloc'ed; NULL on failure with err set) of every option that
 // decides the picture: files as given, sizes, weights, layers as resolved, the
 // optimizer, the start, seed, threads, backend and precision as they ran, and the
-// version of nst. The side outputs (--log, --plot, --animate, --contact-sheet,
+// version of nst; then "result": the last iteration, its loss and each of its terms by
+// name (a record: --config skips it). The side outputs (--log, --plot, --animate, --contact-sheet,
 // --save-every) and --quiet are left out.
 char *cli_config_json(const cli_options *o, const cli_run_info *run, nst_error *err);
 // Writes it to path, atomically.

@@ -37,6 +37,7 @@ typedef struct run_ctx {
     cli_plot *plot;       // --plot: every iteration's losses
     cli_anim *anim;       // --animate: frames
     int last_iter;        // the last iteration the callback saw
+    nst_progress last;    // what it saw then: the loss and its terms, for OUTPUT.json
 } run_ctx;
 
 static int on_progress(const nst_progress *p, void *user) {
@@ -44,6 +45,7 @@ static int on_progress(const nst_progress *p, void *user) {
     if (rc->last_iter < 0 && rc->o->params.resume && !rc->o->quiet)
         fprintf(stderr, "nst: resuming from %s at iteration %d\n", rc->o->params.resume, p->iter);
     rc->last_iter = p->iter;
+    rc->last = *p;
     if ((rc->plot && cli_plot_add(rc->plot, p, &rc->save_err)) ||
         (rc->anim && cli_anim_progress(rc->anim, p, &rc->save_err))) {
         rc->save_failed = 1;
@@ -305,12 +307,14 @@ static int open_side_outputs(run_state *r) {
 
 // The picture kept (the result, or the one so far), OUTPUT.json beside it, and the
 // plot, animation and contact sheet. Returns 0, else the exit code.
-static int write_results(run_state *r, int st, int last_iter) {
+static int write_results(run_state *r, int st, const run_ctx *ctx) {
+    int last_iter = ctx->last_iter;
     cli_options *o = r->o;
     nst_error err;
     if (nst_image_save(&r->out, o->output, &err)) return fail(&err);
     // what made it, beside it
-    cli_run_info info = {r->model_path, r->content_layers, r->style_layers, nst_model_input_convention(r->model)};
+    cli_run_info info = {r->model_path, r->content_layers, r->style_layers, nst_model_input_convention(r->model),
+                         last_iter >= 0 ? &ctx->last : NULL};
     if ((st == NST_ERR_INTERRUPTED || st == NST_ERR_IO) && last_iter >= 0) record_stop(o, last_iter);
     if (cli_config_write(r->config_path, o, &info, &err)) return fail(&err);
     // the pictures of the run, also after an interrupt or a NaN
@@ -336,7 +340,7 @@ static int transfer(run_state *r) {
     cli_options *o = r->o;
     nst_error err = {0};
     run_ctx ctx = {o, r->log, !o->quiet && isatty(2), {0}, 0, o->plot_path ? &r->plot : NULL,
-                   o->animate_path ? &r->anim : NULL, -1};
+                   o->animate_path ? &r->anim : NULL, -1, {0}};
     o->params.progress = on_progress;
     o->params.progress_user = &ctx;
     struct sigaction sa;
@@ -351,7 +355,7 @@ static int transfer(run_state *r) {
     if (ctx.bar) fputc('\n', stderr);
     if (ctx.save_failed) return fail(&ctx.save_err);
     if (!nst_transfer_kept(st, &r->out)) return fail(&err);
-    int code = write_results(r, st, ctx.last_iter);
+    int code = write_results(r, st, &ctx);
     if (code) return code;
     int ckpt_written = st == NST_ERR_INTERRUPTED && o->params.checkpoint;
     if (st == NST_ERR_INTERRUPTED || (st == NST_ERR_IO && interrupted)) {

@@ -114,6 +114,10 @@ static int apply_config_key(cli_options *o, const char *path, const char *key, c
         if (!json_is_string(value)) return nst_error_set(err, NST_ERR_USAGE, "%s: expected a string", opt);
         return 0;
     }
+    if (!strcmp(key, "result")) {   // OUTPUT.json's record of the run's end; not an option
+        if (!json_is_object(value)) return nst_error_set(err, NST_ERR_USAGE, "%s: expected an object", opt);
+        return 0;
+    }
     const cli_option *d = cli_option_find(key);
     if (!d)
         return nst_error_set(err, NST_ERR_USAGE, "%s: unknown key (keys are long option names: \"size\", \"style\", ...)",

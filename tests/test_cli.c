@@ -70,6 +70,14 @@ static void test_end_to_end_loss_falls(void) {
     fclose(f);
     CHECKF(lines == 21, "%d log lines", lines);
     CHECKF(last < 0.5 * first, "loss %g -> %g", first, last);
+    // OUTPUT.json records the end: the last iteration and every term, as the log's last line
+    char json_path[320], want[160];
+    snprintf(json_path, sizeof json_path, "%s.json", out);
+    char *json = nst_test_read_file(json_path);
+    snprintf(want, sizeof want, "\"style\": %.9g", s);
+    CHECKF(json && strstr(json, "\"result\": {") && strstr(json, "\"iteration\": 20") && strstr(json, want) &&
+           strstr(json, "\"range\":"), "want %s in %s", want, json ? json : "(no OUTPUT.json)");
+    free(json);
 }
 
 static double last_logged_loss(const char *log) {
