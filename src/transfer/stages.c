@@ -85,9 +85,7 @@ int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *
 }
 
 int nst_transfer_kept(int status, const nst_image *out) {
-    // a checkpoint that could not be written stops the run with the picture so far
-    return out && out->data &&
-           (status == NST_OK || status == NST_ERR_INTERRUPTED || status == NST_ERR_NUMERIC || status == NST_ERR_IO);
+    return out && out->data && nsti_status_keeps_picture(status);
 }
 
 // Progress across stages: iterations and optimization time count on from the previous

@@ -369,6 +369,10 @@ static int optimize(transfer_run *r, const nst_image *content, const nst_image *
     return rc;
 }
 
+int nsti_status_keeps_picture(int status) {
+    return status == NST_OK || status == NST_ERR_INTERRUPTED || status == NST_ERR_NUMERIC || status == NST_ERR_IO;
+}
+
 int nsti_transfer_core(const nst_model *m, const nst_image *content, const nst_image *styles,
                       int n_styles, const nst_params *p, const nsti_stage *stage, nst_image *out, nst_error *err) {
     const nsti_vgg_weights *wts = &m->weights;
@@ -385,8 +389,9 @@ int nsti_transfer_core(const nst_model *m, const nst_image *content, const nst_i
     if (p->threads > 0) omp_set_num_threads(p->threads);
     if (!(rc = load_pictures(r, wts, content, styles, err)) && !(rc = set_up_loss(r, wts, err)))
         rc = optimize(r, content, styles, err);
-    // a checkpoint that could not be written stops the run with the picture so far
-    if (r->good && (rc == NST_OK || rc == NST_ERR_INTERRUPTED || rc == NST_ERR_NUMERIC || r->write_failed)) {
+    // the picture so far also when a checkpoint could not be written (and only then on
+    // NST_ERR_IO: a checkpoint that could not be read gives none)
+    if (r->good && (rc == NST_ERR_IO ? r->write_failed : nsti_status_keeps_picture(rc))) {
         nst_error tmp;
         nsti_input_norm out_norm = nsti_objective_variable_norm(&wts->norm, p->loss_scale == NST_LOSS_SCALE_AUTO);
         if (nst_image_alloc(out, r->w, r->h, &tmp) == NST_OK) nsti_model_to_rgb(out->data, r->good, r->npix, &out_norm);
