@@ -27,7 +27,7 @@ static void test_pictures_unchanged(void) {
     nst_test_program_done(&t);
 }
 
-// The check itself can fail: one hash changed is reported.
+// The check itself can fail: one hash changed is reported (two runs made, not 35).
 static void test_a_changed_hash_is_found(void) {
     nst_test_program t;
     if (nst_test_program_init(&t, "nst_golden_bad")) { CHECK(0); return; }
@@ -35,7 +35,8 @@ static void test_a_changed_hash_is_found(void) {
     if (build && strcmp(build, "build")) { nst_test_program_done(&t); return; }
     char cmd[2048], out[8192];
     snprintf(cmd, sizeof cmd, "sed '0,/^default picture /s/^default picture ./default picture x/' "
-             "tests/golden/hashes.txt > %s/bad.txt && NST=%s NST_SHARED=%s scripts/golden.sh check %s/bad.txt",
+             "tests/golden/hashes.txt > %s/bad.txt && GOLDEN_ONLY='default blas' NST=%s NST_SHARED=%s "
+             "scripts/golden.sh check %s/bad.txt",
              t.tmp, t.nst, nst_test_shared(), t.tmp);
     int rc = nst_test_shell(cmd, t.tmp, out, sizeof out);
     if (rc != 77) CHECKF(rc == 1 && strstr(out, "was: default picture x"), "exit %d:\n%s", rc, out);
