@@ -391,6 +391,12 @@ static void test_blend_and_mask_counts_must_match(void) {
     snprintf(more, sizeof more, "-s %s,%s --style-mask %s -o %s/x.png", style_a, style_b, content, tmp);
     code = run_common("%s", more);
     CHECKF(code == 2 && count_lines(out_text) == 1 && strstr(out_text, "--style-mask"), "exit %d: %s", code, out_text);
+    // the moments style loss has no masked form: refused in one line, nothing written
+    snprintf(more, sizeof more, "-s %s --style-mask %s --style-loss moments --size 32 --iterations 2 -o %s/x.png",
+             style_a, content, tmp);
+    code = run_common("%s", more);
+    CHECKF(code == 2 && count_lines(out_text) == 1 && strstr(out_text, "--style-loss gram"), "exit %d: %s", code,
+           out_text);
     char x[300];
     path_of(x, sizeof x, "x.png");
     CHECK(!exists(x));
