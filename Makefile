@@ -11,15 +11,27 @@ REQUIRED_PKGS := libpng libjpeg libzip jansson zlib
 HAVE_OPENBLAS := $(shell $(PKG_CONFIG) --exists openblas && echo 1)
 # libhdf5 is optional: it reads Keras .h5 weights (Debian's libhdf5-dev ships hdf5.pc).
 HAVE_HDF5 := $(shell $(PKG_CONFIG) --exists hdf5 && echo 1)
-PKGS := $(REQUIRED_PKGS) $(if $(HAVE_OPENBLAS),openblas) $(if $(HAVE_HDF5),hdf5)
+# FFmpeg's libraries are optional: video files for `nst video` (without them, picture
+# sequences only).
+FFMPEG_PKGS := libavformat libavcodec libswscale libavutil
+HAVE_FFMPEG := $(shell $(PKG_CONFIG) --exists $(FFMPEG_PKGS) && echo 1)
+# OpenCV is optional: optical flow (DIS) for `nst video`, behind one C++ file with a C
+# interface (src/video/flow_dis.cpp). Only its core, imgproc and video modules are linked.
+HAVE_OPENCV := $(shell $(PKG_CONFIG) --exists opencv4 && echo 1)
+PKGS := $(REQUIRED_PKGS) $(if $(HAVE_OPENBLAS),openblas) $(if $(HAVE_HDF5),hdf5) $(if $(HAVE_FFMPEG),$(FFMPEG_PKGS))
 # oneDNN is optional too (Debian ships no pkg-config file for it): the fast convolutions.
 HAVE_DNNL := $(shell printf '\043include <oneapi/dnnl/dnnl.h>\nint main(void){return 0;}\n' | $(CC) -x c - -o /dev/null -ldnnl 2>/dev/null && echo 1)
 
 CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g -Wall -Wextra -fopenmp \
           -Iinclude $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
           $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(if $(HAVE_DNNL),-DNST_HAVE_DNNL) \
-          $(if $(HAVE_HDF5),-DNST_HAVE_HDF5) $(SAN) $(EXTRA_CFLAGS)
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) $(if $(HAVE_DNNL),-ldnnl) -lm -fopenmp $(SAN)
+          $(if $(HAVE_HDF5),-DNST_HAVE_HDF5) $(if $(HAVE_FFMPEG),-DNST_HAVE_FFMPEG) \
+          $(if $(HAVE_OPENCV),-DNST_HAVE_OPENCV) $(SAN) $(EXTRA_CFLAGS)
+OPENCV_LIBS := $(if $(HAVE_OPENCV),-lopencv_video -lopencv_imgproc -lopencv_core -lstdc++)
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) $(if $(HAVE_DNNL),-ldnnl) $(OPENCV_LIBS) -lm -fopenmp $(SAN)
+CXX ?= c++
+CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Iinclude $(if $(HAVE_OPENCV),$(shell $(PKG_CONFIG) --cflags opencv4)) \
+            $(SAN) $(EXTRA_CXXFLAGS)
 # giflib, for the CLI's --animate only: Debian ships no pkg-config file for it,
 # so look for its header. Without it nst builds, and --animate says so.
 HAVE_GIFLIB := $(shell $(CC) -E -include gif_lib.h -x c /dev/null >/dev/null 2>&1 && echo 1)
@@ -27,7 +39,9 @@ GIF_LIBS := $(if $(HAVE_GIFLIB),-lgif)
 CFLAGS += $(if $(HAVE_GIFLIB),-DNST_HAVE_GIFLIB)
 
 SRC := $(sort $(shell find src -name '*.c'))
-OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
+# C++ sources (OpenCV's flow) are built only with OpenCV; the C side then says "not built with it".
+CXX_SRC := $(if $(HAVE_OPENCV),$(sort $(shell find src -name '*.cpp')))
+OBJ := $(SRC:%.c=$(BUILD)/obj/%.o) $(CXX_SRC:%.cpp=$(BUILD)/obj/%.o)
 CLI_SRC := $(sort $(wildcard cli/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -45,6 +59,10 @@ INTERNAL_INC := -Isrc
 $(BUILD)/obj/%.o: %.c $(wildcard include/*.h) $(shell find src -name '*.h') $(wildcard cli/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INTERNAL_INC) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cpp $(wildcard include/*.h) $(shell find src -name '*.h')
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(INTERNAL_INC) -c $< -o $@
 
 $(BUILD)/obj/cli/%.o: cli/%.c $(wildcard include/*.h) $(wildcard cli/*.h)
 	@mkdir -p $(dir $@)
@@ -118,7 +136,11 @@ VERSION := $(shell sed -n 's/^\#define NST_VERSION "\([0-9.]*\)".*/\1/p' include
 VERSION_WORDS := $(subst ., ,$(VERSION))
 SOVERSION := $(if $(filter 0,$(word 1,$(VERSION_WORDS))),0.$(word 2,$(VERSION_WORDS)),$(word 1,$(VERSION_WORDS)))
 SONAME := libnst.so.$(SOVERSION)
-PIC_OBJ := $(SRC:%.c=$(BUILD)/pic/%.o)
+PIC_OBJ := $(SRC:%.c=$(BUILD)/pic/%.o) $(CXX_SRC:%.cpp=$(BUILD)/pic/%.o)
+
+$(BUILD)/pic/%.o: %.cpp $(wildcard include/*.h) $(shell find src -name '*.h')
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(INTERNAL_INC) -fPIC -c $< -o $@
 
 $(BUILD)/pic/%.o: %.c $(wildcard include/*.h) $(shell find src -name '*.h')
 	@mkdir -p $(dir $@)
@@ -179,7 +201,7 @@ install: $(BUILD)/nst $(BUILD)/libnst.a $(BUILD)/libnst.so
 	    'Name: nst' 'Description: Neural style transfer (Gatys et al.) with VGG19 on the CPU' \
 	    'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
 	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lnst' \
-	    'Libs.private: $(if $(HAVE_DNNL),-ldnnl) -fopenmp -lm' > $(DESTDIR)$(PKGCONFIGDIR)/nst.pc
+	    'Libs.private: $(if $(HAVE_DNNL),-ldnnl) $(OPENCV_LIBS) -fopenmp -lm' > $(DESTDIR)$(PKGCONFIGDIR)/nst.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/nst.pc
 
 uninstall:

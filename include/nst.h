@@ -403,6 +403,19 @@ typedef struct nst_params {
      * weights the content loss per pixel (white 1, black 0). Masks use channel 0 (R). */
     const nst_image *style_masks;
     const nst_image *content_mask;
+    /* Temporal consistency (Ruder, Dosovitskiy and Brox 2016, "Artistic style transfer for
+     * videos"): with temporal_weight > 0 and n_temporal pictures in temporal_targets (each
+     * an earlier stylized frame warped to this one along the optical flow, resized to the
+     * content), the loss adds the term "temporal": temporal_weight times the sum over
+     * targets j of the mean over the picture's values of mask_j * (x - target_j)^2, in 0..1
+     * units under the AUTO loss scale (the model's units under RAW). temporal_masks holds
+     * n_temporal grayscale masks (channel 0, white 1: kept, black 0: ignored, e.g. where
+     * the flow is not consistent) or is NULL (all ones). nst_transfer_scales resizes the
+     * targets and masks for each stage. */
+    float temporal_weight;
+    int n_temporal;
+    const nst_image *temporal_targets;
+    const nst_image *temporal_masks;
     /* Refuse runs whose estimated memory exceeds this many bytes (0: no limit). */
     unsigned long long max_memory;
     /* Checkpoints. With checkpoint set (a file name), the whole state of the optimization
@@ -481,6 +494,67 @@ int nst_color_luminance(nst_image *out, const nst_image *img, const nst_image *r
 /* out = img with its colours transformed linearly (x' = A x + b) so that their mean and
  * covariance match ref's (A from matrix square roots of the covariances). */
 int nst_color_match(nst_image *out, const nst_image *img, const nst_image *ref, nst_error *err);
+
+
+/* ---- Video --------------------------------------------------------------------
+ * Frames of a video file, read and written through FFmpeg's libraries (MP4/H.264,
+ * WebM/VP9, Matroska, ...; nst_video_available() says whether nst was built with
+ * them), or of a numbered picture sequence: a path with one printf-style %d, %05d, ...
+ * ("frames/%05d.png"), read from the first of numbers 0..4 that exists, written from 1.
+ * Frames are nst_images (RGB 0..255). */
+#define NST_VIDEO_MAX_FRAMES 1000000
+typedef struct nst_video_reader nst_video_reader;
+typedef struct nst_video_writer nst_video_writer;
+typedef struct nst_video_info {
+    int w, h;                /* every frame's size */
+    int n_frames;            /* counted when opened (every frame decoded once) */
+    int fps_num, fps_den;    /* frame rate (a sequence: 25/1) */
+} nst_video_info;
+/* 1 when nst was built with FFmpeg's libraries (video files), else 0 (sequences only). */
+int nst_video_available(void);
+/* 1 when path is a picture sequence pattern (holds one %d conversion), else 0. */
+int nst_video_is_sequence(const char *path);
+/* Opens path and reads it through once, so that a truncated, empty, audio-only or
+ * zero-frame video, or frames over max_pixels, are refused here with one line naming
+ * the file and the problem. info (may be NULL) receives the size, count and rate. */
+int nst_video_open(nst_video_reader **out, const char *path, long long max_pixels, nst_video_info *info,
+                   nst_error *err);
+/* The next frame into *frame (allocated here; free it with nst_image_free); reading
+ * past the last frame is NST_ERR_USAGE. */
+int nst_video_read(nst_video_reader *r, nst_image *frame, nst_error *err);
+void nst_video_close(nst_video_reader *r);
+/* Creates a video of w x h frames at fps_num/fps_den frames a second, the format by
+ * the extension (.mp4, .mov, .mkv: H.264; .webm: VP9), written to a temporary file
+ * that nst_video_finish renames into place; or a picture sequence (each frame written
+ * atomically as it comes). H.264 and VP9 need an even w and h. */
+int nst_video_create(nst_video_writer **out, const char *path, int w, int h, int fps_num, int fps_den,
+                     nst_error *err);
+/* Appends a frame (w x h, as created). */
+int nst_video_write(nst_video_writer *v, const nst_image *frame, nst_error *err);
+/* ok = 1: flushes the encoder and renames the file into place; ok = 0: removes the
+ * temporary file (an existing file of that name is left untouched). Frees v either
+ * way; NULL is fine. */
+int nst_video_finish(nst_video_writer *v, int ok, nst_error *err);
+
+/* ---- Optical flow (for video) -------------------------------------------------
+ * A flow field is (2,h,w), planar: dx then dy, in pixels. The flow from a to b says
+ * where each pixel of a is in b: a(p) ~ b(p + flow(p)). Computed by OpenCV's DIS
+ * (dense inverse search) when nst was built with it (nst_flow_available()). */
+typedef struct nst_flow {
+    int w, h;
+    float *data;
+} nst_flow;
+int nst_flow_available(void);
+/* The flow from a to b (pictures of the same size), into *out (allocated here). */
+int nst_flow_compute(nst_flow *out, const nst_image *a, const nst_image *b, nst_error *err);
+/* out(p) = img(p + flow(p)), bilinear, clamped at the border: with the flow from frame
+ * i to frame i-1, the stylized frame i-1 carried to frame i. */
+int nst_flow_warp(nst_image *out, const nst_image *img, const nst_flow *flow, nst_error *err);
+/* Ruder et al.'s consistency mask for frame i, from backward = the flow from frame i
+ * to i-1 and forward = the flow from i-1 to i: 0 (black) where they disagree
+ * (occlusions) or at motion boundaries, 255 (white) elsewhere, in all three channels. */
+int nst_flow_consistency(nst_image *mask, const nst_flow *backward, const nst_flow *forward, nst_error *err);
+void nst_flow_free(nst_flow *flow);
 
 #ifdef __cplusplus
 }
