@@ -348,14 +348,15 @@ typedef struct nst_progress {
     double time_s;                 /* seconds since the optimization started */
     double loss;                   /* the sum of the terms below */
     /* The loss's terms, weighted, in order: "content", "style", "tv", then "range"
-     * (the loss scale AUTO's penalty on values outside 0..255). A later version may
+     * (the loss scale AUTO's penalty on values outside 0..255); "temporal" comes after
+     * "tv" in runs with temporal targets (video). A later version may
      * add terms: look them up by name (nst_progress_term). */
     int n_terms;
     const char *term_name[NST_MAX_TERMS];
     double term[NST_MAX_TERMS];
     const void *internal;          /* for nst_progress_image */
 } nst_progress;
-/* The term named name ("content", "style", "tv", "range"); 0 when p has none. */
+/* The term named name ("content", "style", "tv", "temporal", "range"); 0 when p has none. */
 double nst_progress_term(const nst_progress *p, const char *name);
 /* Return nonzero to stop the run: nst_transfer then returns NST_ERR_INTERRUPTED
  * with the current image in *out. */
@@ -412,8 +413,9 @@ typedef struct nst_params {
      * n_temporal grayscale masks (channel 0, white 1: kept, black 0: ignored, e.g. where
      * the flow is not consistent) or is NULL (all ones). nst_transfer_scales resizes the
      * targets and masks for each stage. */
+#define NST_MAX_TEMPORAL 8
     float temporal_weight;
-    int n_temporal;
+    int n_temporal;                 /* 0 .. NST_MAX_TEMPORAL */
     const nst_image *temporal_targets;
     const nst_image *temporal_masks;
     /* Refuse runs whose estimated memory exceeds this many bytes (0: no limit). */

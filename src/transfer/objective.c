@@ -130,7 +130,7 @@ static float *mask_at_layer(const nsti_objective *obj, const float *mask, int w,
     return out;
 }
 
-static nsti_term *term_named(nsti_objective *obj, const char *name) {
+nsti_term *nsti_objective_term(nsti_objective *obj, const char *name) {
     for (int t = 0; t < obj->n_terms; t++)
         if (!strcmp(obj->terms[t].kind->name, name)) return &obj->terms[t];
     return NULL;
@@ -138,7 +138,7 @@ static nsti_term *term_named(nsti_objective *obj, const char *name) {
 
 int nsti_objective_set_masks(nsti_objective *obj, const float *const *style_masks, int n_styles,
                             const float *content_mask, int w, int h, nst_error *err) {
-    nsti_term *style = term_named(obj, "style"), *content = term_named(obj, "content");
+    nsti_term *style = nsti_objective_term(obj, "style"), *content = nsti_objective_term(obj, "content");
     if (style_masks) {
         if (style && style->kind != &nsti_term_style_gram)
             return nsti_fail(err, NST_ERR_USAGE, "style masks need the Gram style loss (--style-loss gram)");
@@ -165,7 +165,8 @@ nsti_input_norm nsti_objective_variable_norm(const nsti_input_norm *model, int a
     return v;
 }
 
-// The list: content, style (Gram or moments), tv. A new term is one more line here.
+// The list: content, style (Gram or moments), tv, temporal (video). A new term is one
+// more line here.
 static int build_terms(nsti_objective *obj, const nst_params *p, nst_error *err) {
     const nsti_term_kind *style = nsti_style_term_kind(p->style_loss);
     if (!style) return nsti_fail(err, NST_ERR_USAGE, "unknown style loss %d", (int)p->style_loss);
@@ -173,8 +174,9 @@ static int build_terms(nsti_objective *obj, const nst_params *p, nst_error *err)
         {&nsti_term_content, p->content_weight, obj->n_content, obj->content, NULL},
         {style, p->style_weight, obj->n_style, obj->style, obj->style_layer_w},
         {&nsti_term_tv, p->tv_weight, 0, NULL, NULL},
+        {&nsti_term_temporal, p->temporal_weight, 0, NULL, NULL},   // video only: not in other runs' logs
     };
-    obj->n_terms = (int)(sizeof list / sizeof *list);
+    obj->n_terms = (int)(sizeof list / sizeof *list) - !(p->temporal_weight > 0 && p->n_temporal > 0);
     for (int k = 0; k < obj->n_terms; k++) {
         nsti_term *t = &obj->terms[k];
         t->kind = list[k].kind;

@@ -14,7 +14,7 @@ typedef struct nsti_objective {
     int n_content, n_style;
     nsti_layer_ref content[NST_MAX_LAYERS], style[NST_MAX_LAYERS];
     float style_layer_w[NST_MAX_LAYERS];
-    // The loss terms, evaluated and reported in this order: content, style, tv.
+    // The loss terms, evaluated and reported in this order: content, style, tv, temporal.
     int n_terms;
     nsti_term terms[NST_MAX_LOSS_TERMS];
     int raw_gram;                      // --loss-scale raw's tutorial Grams
@@ -66,6 +66,8 @@ nsti_input_norm nsti_objective_variable_norm(const nsti_input_norm *model, int a
 double nsti_objective_eval(void *obj, const float *x, float *grad);
 // The deepest conv layer any loss needs, + 1.
 int nsti_objective_depth(const nsti_objective *obj);
+// The term named name ("content", "style", "tv", "temporal"), or NULL.
+nsti_term *nsti_objective_term(nsti_objective *obj, const char *name);
 // The weighted value of the term named name ("content", "style", "tv") at the last
 // evaluation; "range" is the penalty's. 0 for a term the objective does not have.
 double nsti_objective_last(const nsti_objective *obj, const char *name);

@@ -45,7 +45,12 @@ struct nsti_term {
     double last;                             // weighted value at the last evaluation
 };
 
-extern const nsti_term_kind nsti_term_content, nsti_term_style_gram, nsti_term_style_moments, nsti_term_tv;
+extern const nsti_term_kind nsti_term_content, nsti_term_style_gram, nsti_term_style_moments, nsti_term_tv,
+    nsti_term_temporal;
+
+// The temporal term's n targets ((3,H,W), the optimizer's units) and masks ((H,W) 0..1,
+// or masks NULL: all ones); the term takes ownership of them (malloc'ed).
+int nsti_term_temporal_set(nsti_term *t, float **targets, float **masks, int n);
 
 // The kind of style term --style-loss names: "gram" (Gatys et al.) or "moments"
 // (channel means and deviations, Li et al. 2017); NULL for another name.

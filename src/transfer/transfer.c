@@ -203,6 +203,14 @@ static int check_request(const nst_model *m, const nst_image *content, const nst
     if (p->iterations < 0) return nsti_fail(err, NST_ERR_USAGE, "iterations must be >= 0");
     if (p->init_noise_blend < 0 || p->init_noise_blend > 1 || !isfinite(p->init_noise_blend))
         return nsti_fail(err, NST_ERR_USAGE, "init noise blend must be between 0 and 1");
+    if (!(p->temporal_weight >= 0) || !isfinite(p->temporal_weight))
+        return nsti_fail(err, NST_ERR_USAGE, "the temporal weight must be a number >= 0");
+    if (p->n_temporal < 0 || p->n_temporal > NST_MAX_TEMPORAL || (p->n_temporal && !p->temporal_targets))
+        return nsti_fail(err, NST_ERR_USAGE, "between 0 and %d temporal targets are needed, got %d", NST_MAX_TEMPORAL,
+                         p->n_temporal);
+    for (int j = 0; j < p->n_temporal; j++)
+        if (!p->temporal_targets[j].data || (p->temporal_masks && !p->temporal_masks[j].data))
+            return nsti_fail(err, NST_ERR_USAGE, "temporal target %d (or its mask) is empty", j + 1);
     if (p->max_memory) {
         int style_w[NST_MAX_STYLES], style_h[NST_MAX_STYLES];
         for (int s = 0; s < n_styles; s++) { style_w[s] = styles[s].w; style_h[s] = styles[s].h; }
@@ -263,6 +271,34 @@ static int set_masks(transfer_run *r, nst_error *err) {
     return rc;
 }
 
+// The temporal term's targets (earlier frames warped to this one) in the optimizer's
+// units and their masks, at the picture's size, into the loss and the fingerprint.
+static int set_temporal(transfer_run *r, const nsti_vgg_weights *wts, nst_error *err) {
+    const nst_params *p = r->p;
+    nsti_term *t = nsti_objective_term(&r->obj, "temporal");
+    if (!t) return NST_OK;
+    nsti_input_norm var = nsti_objective_variable_norm(&wts->norm, r->obj.auto_scale);
+    float *targets[NST_MAX_TEMPORAL] = {0}, *masks[NST_MAX_TEMPORAL] = {0};
+    int rc = NST_OK, n = p->n_temporal;
+    for (int j = 0; j < n && !rc; j++) {
+        nst_image fitted = {0};
+        if ((rc = nst_image_resize(&fitted, &p->temporal_targets[j], r->w, r->h, err))) break;
+        if ((targets[j] = malloc(r->n * sizeof(float)))) nsti_rgb_to_model(targets[j], fitted.data, r->npix, &var);
+        else rc = nsti_fail(err, NST_ERR_NOMEM, "out of memory for the temporal targets");
+        nst_image_free(&fitted);
+        if (!rc && p->temporal_masks && !(masks[j] = mask_values(&p->temporal_masks[j], r->w, r->h, err)))
+            rc = err ? err->code : NST_ERR_NOMEM;
+        if (!rc) r->fp = crc_bytes(r->fp, targets[j], r->n * sizeof(float));
+        if (!rc && masks[j]) r->fp = crc_bytes(r->fp, masks[j], r->npix * sizeof(float));
+    }
+    if (!rc) r->fp = crc_bytes(r->fp, &p->temporal_weight, sizeof p->temporal_weight) ^ 0x7e3a1u;
+    if (!rc && (rc = nsti_term_temporal_set(t, targets, p->temporal_masks ? masks : NULL, n)))
+        nsti_fail(err, rc, "out of memory for the temporal targets");
+    if (rc)
+        for (int j = 0; j < n; j++) { free(targets[j]); free(masks[j]); }
+    return rc;
+}
+
 // The loss (targets and masks) and the optimizer.
 static int set_up_loss(transfer_run *r, const nsti_vgg_weights *wts, nst_error *err) {
     const nst_params *p = r->p;
@@ -273,6 +309,7 @@ static int set_up_loss(transfer_run *r, const nsti_vgg_weights *wts, nst_error *
                                  r->sh, r->n_styles, r->blend, backend, bf16, err)))
         return rc;
     if ((p->style_masks || p->content_mask) && (rc = set_masks(r, err))) return rc;
+    if ((rc = set_temporal(r, wts, err))) return rc;
     if (p->optimizer == NST_OPTIMIZER_ADAM) rc = nsti_adam_init(&r->adam, r->n, p->lr, err);
     else rc = nsti_lbfgs_init(&r->lbfgs, r->n, p->lbfgs_history, p->lr, err);
     if (rc) return rc;
