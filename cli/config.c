@@ -39,7 +39,8 @@ char *cli_config_json(const cli_options *o, const cli_run_info *run, nst_error *
         // NULL: a failed allocation, or a string that is not UTF-8
         if (!omit) bad = !value || json_object_set_new(obj, d->name, value);
     }
-    if (!bad && run->last) bad = json_object_set_new(obj, "result", result_of(run->last));
+    if (!bad && run->result) bad = json_object_set(obj, "result", run->result);
+    else if (!bad && run->last) bad = json_object_set_new(obj, "result", result_of(run->last));
     char *text = bad ? NULL : json_dumps(obj, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
     json_decref(obj);
     if (!text) {

@@ -10,6 +10,7 @@ typedef struct cli_run_info {
     const char *style_layers;
     const char *model_input;     // the input convention the model ran with
     const nst_progress *last;    // the last iteration's loss and terms (NULL: none ran)
+    struct json_t *result;       // instead of last's: nst video's per-frame results (borrowed), or NULL
 } cli_run_info;
 
 // "OUTPUT.json" for an output path.

@@ -8,6 +8,7 @@
 #include "contact.h"
 #include "config.h"
 #include "option_table.h"
+#include "video.h"
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,7 +315,7 @@ static int write_results(run_state *r, int st, const run_ctx *ctx) {
     if (nst_image_save(&r->out, o->output, &err)) return fail(&err);
     // what made it, beside it
     cli_run_info info = {r->model_path, r->content_layers, r->style_layers, nst_model_input_convention(r->model),
-                         last_iter >= 0 ? &ctx->last : NULL};
+                         last_iter >= 0 ? &ctx->last : NULL, NULL};
     if ((st == NST_ERR_INTERRUPTED || st == NST_ERR_IO) && last_iter >= 0) record_stop(o, last_iter);
     if (cli_config_write(r->config_path, o, &info, &err)) return fail(&err);
     // the pictures of the run, also after an interrupt or a NaN
@@ -417,6 +418,7 @@ static int run(int argc, char **argv) {
 int main(int argc, char **argv) {
     nst_blas_single_threaded();   // this program owns the process: nst's threads split the products
     if (argc >= 2 && !strcmp(argv[1], "model")) return cli_model_command(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "video")) return cli_video_command(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "completion")) {
         if (argc == 3 && !strcmp(argv[2], "bash")) { cli_completion_bash(stdout); return 0; }
         fprintf(stderr, "nst: usage: nst completion bash\n");

@@ -25,6 +25,17 @@ _Static_assert(sizeof(nst_optimizer) == sizeof(int) && sizeof(nst_backend_choice
 
 // ---- Setters of the options that are more than one value into one field -----------
 
+static int set_temporal_frames(cli_options *o, const cli_option *d, const char *v, int on, const char *opt,
+                               nst_error *err) {
+    (void)on;
+    if (cli_split_ints(o->temporal_frames, &o->n_temporal_frames, NST_MAX_TEMPORAL, opt, v, d->imin, d->imax, err))
+        return -1;
+    for (int k = 1; k < o->n_temporal_frames; k++)
+        if (o->temporal_frames[k] <= o->temporal_frames[k - 1])
+            return nst_error_set(err, NST_ERR_USAGE, "%s: the distances must ascend, got '%s'", opt, v);
+    return 0;
+}
+
 static int set_style(cli_options *o, const cli_option *d, const char *v, int on, const char *opt, nst_error *err) {
     (void)d, (void)on;
     return cli_split_files(o->styles, &o->n_styles, NST_MAX_STYLES, opt, v, err);
@@ -259,6 +270,15 @@ static json_t *put_init(const cli_option *d, cli_json_ctx *c, int *omit) {
     return json_string(p->init == NST_INIT_NOISE ? "noise" : p->init == NST_INIT_STYLE ? "style" : "content");
 }
 
+static json_t *put_temporal_frames(const cli_option *d, cli_json_ctx *c, int *omit) {
+    (void)d, (void)omit;
+    json_t *list = json_array();
+    const cli_options *o = c->o;
+    for (int k = 0; list && k < o->n_temporal_frames; k++)
+        if (json_array_append_new(list, json_integer(o->temporal_frames[k]))) { json_decref(list); return NULL; }
+    return list;
+}
+
 static json_t *put_threads(const cli_option *d, cli_json_ctx *c, int *omit) {
     (void)d, (void)omit;
     int threads = c->o->params.threads;
@@ -418,6 +438,24 @@ const cli_option cli_option_table[] = {
      .help = "content, style(s) and result side by side, labelled, .png or .jpg", .default_note = "none",
      .field = FIELD(contact_path), .complete = CLI_COMPLETE_FILE, .flags = CLI_NOT_WRITTEN},
 
+    {.name = "temporal-weight", .kind = CLI_FLOAT, .metavar = "X", .group = "Video (nst video only)",
+     .help = "ties each frame to the previous stylized frame warped along the optical flow, where the flow is "
+             "consistent (Ruder et al. 2016); 0: frames only start from it",
+     .default_value = CLI_VIDEO_TEMPORAL_WEIGHT, .fmin = 0, .fmax = 1e30, .field = PARAM(temporal_weight),
+     .flags = CLI_VIDEO},
+    {.name = "flow", .kind = CLI_CHOICE, .metavar = "dis|none", .words = "dis|none",
+     .help = "optical flow between frames: OpenCV's DIS; none: every frame stylized on its own",
+     .default_value = "dis", .field = FIELD(flow), .complete = CLI_COMPLETE_WORDS, .flags = CLI_VIDEO},
+    {.name = "frame-iterations", .kind = CLI_INT, .metavar = "N",
+     .help = "iterations of each frame after the first (which runs --iterations); 0: half of --iterations",
+     .default_value = "0", .imin = 0, .imax = 100000000, .field = FIELD(frame_iterations), .flags = CLI_VIDEO},
+    {.name = "temporal-frames", .kind = CLI_TEXT, .metavar = "J,...",
+     .help = "the earlier frames each frame is tied to, as distances: 1 the previous; 1,2,4 adds long-term "
+             "consistency", .default_value = "1", .imin = 1, .imax = 63, .set = set_temporal_frames,
+     .put = put_temporal_frames, .flags = CLI_VIDEO},
+    {.name = "fps", .kind = CLI_INT, .metavar = "N",
+     .help = "frame rate of a picture-sequence input (a video file keeps its own)", .default_value = "25",
+     .imin = 1, .imax = 1000, .field = FIELD(fps), .flags = CLI_VIDEO},
     {.name = "checkpoint", .kind = CLI_FILE, .metavar = "FILE", .group = "Long runs",
      .help = "write the whole state of the run (picture, optimizer memory, iteration) to FILE, atomically, every "
              "N iterations, at the end, and on SIGINT/SIGTERM",
@@ -465,6 +503,7 @@ const char *cli_option_word(const cli_option *d, int k, char *buf, size_t n) {
 }
 
 int cli_option_apply(cli_options *o, const cli_option *d, const char *v, int on, const char *opt, nst_error *err) {
+    if ((d->flags & CLI_VIDEO) && !o->video) return nst_error_set(err, NST_ERR_USAGE, "%s: an option of nst video", opt);
     if (d->set) return d->set(o, d, v, on, opt, err);
     void *field = (char *)o + d->field;
     long long iv;
@@ -491,7 +530,7 @@ int cli_option_apply(cli_options *o, const cli_option *d, const char *v, int on,
 
 json_t *cli_option_json(const cli_option *d, cli_json_ctx *c, int *omit) {
     *omit = 0;
-    if (d->flags & CLI_NOT_WRITTEN) return not_written(d, c, omit);
+    if ((d->flags & CLI_NOT_WRITTEN) || ((d->flags & CLI_VIDEO) && !c->o->video)) return not_written(d, c, omit);
     if (d->put) return d->put(d, c, omit);
     const void *field = (const char *)c->o + d->field;
     char word[64];

@@ -33,6 +33,8 @@ typedef enum cli_completion {
 #define CLI_NOT_WRITTEN 1u
 // not a key of --config files (--config, --help, --version)
 #define CLI_NOT_IN_CONFIG 2u
+// an option of `nst video` only: refused by picture runs, written only by video runs
+#define CLI_VIDEO 4u
 
 typedef struct cli_option cli_option;
 // Applies value v (NULL for a flag, whose state is `on`) to o; opt names the option in
@@ -68,7 +70,7 @@ struct cli_option {
     cli_setter set;            // NULL: the generic setter of its kind
     cli_writer put;            // NULL: the generic OUTPUT.json writer of its kind
     cli_completion complete;
-    unsigned flags;            // CLI_NOT_WRITTEN, CLI_NOT_IN_CONFIG
+    unsigned flags;            // CLI_NOT_WRITTEN, CLI_NOT_IN_CONFIG, CLI_VIDEO
 };
 
 extern const cli_option cli_option_table[];

@@ -261,10 +261,20 @@ static int resolve_stages(cli_options *o, nst_error *err) {
     return 0;
 }
 
-int cli_parse(cli_options *o, int argc, char **argv, nst_error *err) {
+static int parse_mode(cli_options *o, int video, int argc, char **argv, nst_error *err) {
     cli_options_default(o);
+    if (video) {
+        o->video = 1;
+        o->params.temporal_weight = strtof(CLI_VIDEO_TEMPORAL_WEIGHT, NULL);
+        o->temporal_frames[0] = 1;
+        o->n_temporal_frames = 1;
+        o->fps = 25;
+    }
     int r = apply_arguments(o, argc, argv, err);
     if (r) return r;
     if (check_required(o, err) || resolve_stages(o, err)) return -1;
     return 0;
 }
+
+int cli_parse(cli_options *o, int argc, char **argv, nst_error *err) { return parse_mode(o, 0, argc, argv, err); }
+int cli_parse_video(cli_options *o, int argc, char **argv, nst_error *err) { return parse_mode(o, 1, argc, argv, err); }

@@ -6,6 +6,9 @@
 
 #define CLI_MAX_SCALES 16
 #define CLI_POOL_BYTES 65536   // the strings read from --config files
+enum { CLI_FLOW_DIS = 0, CLI_FLOW_NONE = 1 };
+// nst video's default --temporal-weight (measured: README, "Video")
+#define CLI_VIDEO_TEMPORAL_WEIGHT "200"
 
 typedef struct cli_options {
     const char *content;
@@ -37,6 +40,13 @@ typedef struct cli_options {
     const char *preset;          // the last --preset given (NULL: none)
     const char *model_input;     // --model-input caffe|torchvision (NULL: auto)
     int max_memory_given;        // --max-memory was given (else the physical memory)
+    // nst video (the options of the table's video group; refused elsewhere)
+    int video;                   // 1: a video run
+    int flow;                    // --flow: CLI_FLOW_DIS or CLI_FLOW_NONE
+    int frame_iterations;        // --frame-iterations N: frames after the first (0: half of the first's)
+    int temporal_frames[NST_MAX_TEMPORAL];   // --temporal-frames 1,2,4: earlier frames each frame is tied to
+    int n_temporal_frames;
+    int fps;                     // --fps N: a picture sequence's frame rate
     nst_params params;
     char pool[CLI_POOL_BYTES];   // storage for strings from --config
     size_t pool_used;
@@ -49,6 +59,8 @@ void cli_options_default(cli_options *o);
 // a usage error, NST_ERR_IO / NST_ERR_FORMAT for a --config file that cannot be read
 // or is not a JSON object).
 int cli_parse(cli_options *o, int argc, char **argv, nst_error *err);
+// The same for `nst video` (argv after "video"): the video options apply, with their defaults.
+int cli_parse_video(cli_options *o, int argc, char **argv, nst_error *err);
 // --help, from the option table (help.c).
 void cli_usage(FILE *out);
 // The model path: --model, else $NST_MODEL, else the per-user default.
