@@ -3,6 +3,7 @@
 // on pictures whose motion is known (only when nst was built with OpenCV).
 #include "testlib.h"
 #include "nst.h"
+#include "video/flow.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,6 +563,26 @@ static void test_compute_refusals(void) {
     nst_image_free(&b);
 }
 
+// The C++ part alone: an exception inside OpenCV (DIS refuses a 3x2 picture, which
+// nst_flow_compute never passes it) comes back as a code and one line.
+static void test_dis_exception_caught(void) {
+#ifdef NST_HAVE_OPENCV
+    unsigned char a[6] = {0, 10, 20, 30, 40, 50}, b[6] = {0};
+    float dx[6], dy[6];
+    char msg[512];
+    int rc = nsti_flow_dis(a, b, 3, 2, dx, dy, msg, sizeof msg);
+    printf("  3x2 into DIS: %d, %s\n", rc, msg);
+    CHECK(rc == NST_ERR_USAGE && one_line(msg) && strstr(msg, "OpenCV"));
+    // the message is cut to its buffer, NUL-terminated
+    char small[16];
+    rc = nsti_flow_dis(a, b, 3, 2, dx, dy, small, sizeof small);
+    CHECK(rc == NST_ERR_USAGE && strlen(small) == sizeof small - 1);
+    CHECK(nsti_flow_dis(a, b, 3, 2, dx, dy, NULL, 0) == NST_ERR_USAGE);
+#else
+    printf("  skipped: nst was built without OpenCV\n");
+#endif
+}
+
 int main(void) {
     TEST(test_warp_integer_shift);
     TEST(test_warp_per_pixel);
@@ -576,5 +597,6 @@ int main(void) {
     TEST(test_compute_real_picture);
     TEST(test_compute_rotation_zoom);
     TEST(test_compute_refusals);
+    TEST(test_dis_exception_caught);
     return nst_test_summary();
 }
