@@ -109,6 +109,16 @@
  *                                img's colours mapped linearly so that their mean
  *                                and covariance are ref's.
  *                                Each allocates out afresh and clamps nothing.
+ *   Optical flow (for video; a flow is (2,h,w): dx then dy, a(p) ~ b(p + flow(p)))
+ *     nst_flow_available()       1 when nst was built with OpenCV (its DIS flow).
+ *     nst_flow_compute(&flow, &a, &b, err)
+ *                                the flow from a to b (the same size), deterministic.
+ *     nst_flow_warp(&out, &img, &flow, err)
+ *                                out(p) = img(p + flow(p)), bilinear, edge clamped.
+ *     nst_flow_consistency(&mask, &backward, &forward, err)
+ *                                Ruder et al.'s mask: 0 at occlusions and motion
+ *                                boundaries, 255 elsewhere.
+ *     nst_flow_free(&flow)       frees; safe on a zeroed or freed flow.
  *
  * PROGRESS, STOPPING, INTERMEDIATE PICTURES
  *   Set p.progress (and p.progress_user) to a function. nst_transfer calls it
