@@ -444,6 +444,17 @@ static void test_compute_synthetic_shift(void) {
     CHECKF(nst_flow_compute(&f2, &a, &b, &err) == 0, "%s", err.msg);
     CHECK(f1.data && f2.data && f1.w == f2.w && f1.h == f2.h &&
           memcmp(f1.data, f2.data, sizeof(float) * 2 * (size_t)w * h) == 0);
+    // and from several threads at once
+    nst_flow par[4] = {{0}};
+    int rcs[4];
+    #pragma omp parallel for num_threads(4) schedule(static, 1)
+    for (int k = 0; k < 4; k++) rcs[k] = nst_flow_compute(&par[k], &a, &b, NULL);
+    for (int k = 0; k < 4; k++) {
+        CHECKF(rcs[k] == 0 && par[k].data && f1.data &&
+                   memcmp(f1.data, par[k].data, sizeof(float) * 2 * (size_t)w * h) == 0,
+               "thread %d: %d", k, rcs[k]);
+        nst_flow_free(&par[k]);
+    }
     // and the other way the opposite
     check_recovered("synthetic, b to a", &b, &a, -sx, -sy, 10, 0.25, 0.25, 1.5, NULL);
     nst_flow_free(&f1);

@@ -6,10 +6,12 @@
 // Determinism: OpenCV runs DIS's stripes in parallel; cv::setNumThreads(1) keeps it to
 // the calling thread, so that the same two pictures always give the same bytes (a
 // video run killed and restarted must redo a frame identically). The setting is
-// OpenCV's and process-wide; nst uses OpenCV for nothing else, and it is set before
-// every computation rather than saved and restored, which would race between
-// threads computing flows at once. Each call builds its own DIS object: no state
-// carries from one call to the next.
+// OpenCV's and process-wide (nst uses OpenCV for nothing else). It is left at 1 rather
+// than saved and restored, which would race between threads computing flows at once,
+// and set only when it is not 1 already, under a lock: with TBB, OpenCV's
+// setNumThreads tears down and rebuilds its task arena, which two threads must not do
+// together. Each call builds its own DIS object: no state carries from one call to the
+// next.
 #include "video/flow.h"
 #include "nst.h"
 
@@ -20,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <new>
 
 namespace {
@@ -44,7 +47,11 @@ extern "C" int nsti_flow_dis(const unsigned char *a, const unsigned char *b, int
                              char *msg, size_t msg_len) {
     if (msg && msg_len) msg[0] = 0;
     try {
-        cv::setNumThreads(1);
+        {
+            static std::mutex lock;
+            std::lock_guard<std::mutex> hold(lock);
+            if (cv::getNumThreads() != 1) cv::setNumThreads(1);
+        }
         // the pictures are only read: OpenCV's Mat header takes a non-const pointer
         const cv::Mat i0(h, w, CV_8UC1, const_cast<unsigned char *>(a));
         const cv::Mat i1(h, w, CV_8UC1, const_cast<unsigned char *>(b));
