@@ -17,12 +17,14 @@ FFMPEG_PKGS := libavformat libavcodec libswscale libavutil
 HAVE_FFMPEG := $(shell $(PKG_CONFIG) --exists $(FFMPEG_PKGS) && echo 1)
 # OpenCV is optional: optical flow (DIS) for `nst video`, behind one C++ file with a C
 # interface (src/video/flow_dis.cpp). Only its core, imgproc and video modules are linked.
-# Debian's libopencv-video-dev ships no pkg-config file (libopencv-dev's opencv4.pc
-# would pull every module): look for the header.
-OPENCV_INC ?= /usr/include/opencv4
+# Debian's opencv4.pc comes only with libopencv-dev (every module); with just
+# libopencv-video-dev installed, look for the header and the three libraries instead.
 CXX ?= c++
-HAVE_OPENCV := $(shell printf '\043include <opencv2/video/tracking.hpp>\nint main(){return 0;}\n' | \
-                 $(CXX) -x c++ -I$(OPENCV_INC) - -o /dev/null -lopencv_video -lopencv_core 2>/dev/null && echo 1)
+OPENCV_CFLAGS := $(shell $(PKG_CONFIG) --cflags opencv4 2>/dev/null || echo -I/usr/include/opencv4)
+OPENCV_MODULES := -lopencv_video -lopencv_imgproc -lopencv_core
+HAVE_OPENCV := $(shell { $(PKG_CONFIG) --exists opencv4 || \
+    $(CXX) -E -x c++ $(OPENCV_CFLAGS) -include opencv2/video/tracking.hpp /dev/null >/dev/null 2>&1; } && \
+    echo 'int main(){return 0;}' | $(CXX) -x c++ - -o /dev/null $(OPENCV_MODULES) 2>/dev/null && echo 1)
 PKGS := $(REQUIRED_PKGS) $(if $(HAVE_OPENBLAS),openblas) $(if $(HAVE_HDF5),hdf5) $(if $(HAVE_FFMPEG),$(FFMPEG_PKGS))
 # oneDNN is optional too (Debian ships no pkg-config file for it): the fast convolutions.
 HAVE_DNNL := $(shell printf '\043include <oneapi/dnnl/dnnl.h>\nint main(void){return 0;}\n' | $(CC) -x c - -o /dev/null -ldnnl 2>/dev/null && echo 1)
@@ -32,9 +34,9 @@ CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g -Wall -Wextra -fopenmp \
           $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(if $(HAVE_DNNL),-DNST_HAVE_DNNL) \
           $(if $(HAVE_HDF5),-DNST_HAVE_HDF5) $(if $(HAVE_FFMPEG),-DNST_HAVE_FFMPEG) \
           $(if $(HAVE_OPENCV),-DNST_HAVE_OPENCV) $(SAN) $(EXTRA_CFLAGS)
-OPENCV_LIBS := $(if $(HAVE_OPENCV),-lopencv_video -lopencv_imgproc -lopencv_core -lstdc++)
+OPENCV_LIBS := $(if $(HAVE_OPENCV),$(OPENCV_MODULES) -lstdc++)
 LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) $(if $(HAVE_DNNL),-ldnnl) $(OPENCV_LIBS) -lm -fopenmp $(SAN)
-CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Iinclude $(if $(HAVE_OPENCV),-I$(OPENCV_INC)) \
+CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Iinclude $(if $(HAVE_OPENCV),$(OPENCV_CFLAGS)) \
             $(SAN) $(EXTRA_CXXFLAGS)
 # giflib, for the CLI's --animate only: Debian ships no pkg-config file for it,
 # so look for its header. Without it nst builds, and --animate says so.

@@ -109,6 +109,16 @@
  *                                img's colours mapped linearly so that their mean
  *                                and covariance are ref's.
  *                                Each allocates out afresh and clamps nothing.
+ *   Optical flow (for video; a flow is (2,h,w): dx then dy, a(p) ~ b(p + flow(p)))
+ *     nst_flow_available()       1 when nst was built with OpenCV (its DIS flow).
+ *     nst_flow_compute(&flow, &a, &b, err)
+ *                                the flow from a to b (the same size), deterministic.
+ *     nst_flow_warp(&out, &img, &flow, err)
+ *                                out(p) = img(p + flow(p)), bilinear, edge clamped.
+ *     nst_flow_consistency(&mask, &backward, &forward, err)
+ *                                Ruder et al.'s mask: 0 at occlusions and motion
+ *                                boundaries, 255 elsewhere.
+ *     nst_flow_free(&flow)       frees; safe on a zeroed or freed flow.
  *
  * PROGRESS, STOPPING, INTERMEDIATE PICTURES
  *   Set p.progress (and p.progress_user) to a function. nst_transfer calls it
@@ -541,21 +551,35 @@ int nst_video_finish(nst_video_writer *v, int ok, nst_error *err);
 /* ---- Optical flow (for video) -------------------------------------------------
  * A flow field is (2,h,w), planar: dx then dy, in pixels. The flow from a to b says
  * where each pixel of a is in b: a(p) ~ b(p + flow(p)). Computed by OpenCV's DIS
- * (dense inverse search) when nst was built with it (nst_flow_available()). */
+ * (dense inverse search) when nst was built with it (nst_flow_available()). Each
+ * function allocates its output (free it with nst_flow_free or nst_image_free) only
+ * when it succeeds: whatever *out held before is neither freed nor changed. Inputs
+ * with a NaN or infinite value are refused (NST_ERR_USAGE). */
 typedef struct nst_flow {
     int w, h;
     float *data;
 } nst_flow;
+/* 1 when nst was built with OpenCV, else 0 (nst_flow_compute then refuses). */
 int nst_flow_available(void);
-/* The flow from a to b (pictures of the same size), into *out (allocated here). */
+/* The flow from a to b (pictures of the same size, at least 16x16), into *out
+ * (allocated here). DIS (OpenCV's preset MEDIUM, refined down to full resolution) on
+ * the pictures' luminance; on one OpenCV thread, so the same pictures always give the
+ * same bytes (nst sets OpenCV's thread count, process-wide, to 1). Without OpenCV:
+ * NST_ERR_USAGE. */
 int nst_flow_compute(nst_flow *out, const nst_image *a, const nst_image *b, nst_error *err);
 /* out(p) = img(p + flow(p)), bilinear, clamped at the border: with the flow from frame
- * i to frame i-1, the stylized frame i-1 carried to frame i. */
+ * i to frame i-1, the stylized frame i-1 carried to frame i. img and flow of the same
+ * size. */
 int nst_flow_warp(nst_image *out, const nst_image *img, const nst_flow *flow, nst_error *err);
 /* Ruder et al.'s consistency mask for frame i, from backward = the flow from frame i
  * to i-1 and forward = the flow from i-1 to i: 0 (black) where they disagree
- * (occlusions) or at motion boundaries, 255 (white) elsewhere, in all three channels. */
+ * (occlusions) or at motion boundaries, 255 (white) elsewhere, in all three channels.
+ * With w_b = backward(p) and w_f = forward(p + w_b) (bilinear), p is 0 when p + w_b
+ * leaves the picture, when |w_f + w_b|^2 > 0.01 (|w_f|^2 + |w_b|^2) + 0.5, or when
+ * |grad u_b|^2 + |grad v_b|^2 > 0.01 |w_b|^2 + 0.002 (central differences, one-sided
+ * at the border). */
 int nst_flow_consistency(nst_image *mask, const nst_flow *backward, const nst_flow *forward, nst_error *err);
+/* Frees; safe on a zeroed or freed flow and on NULL. */
 void nst_flow_free(nst_flow *flow);
 
 #ifdef __cplusplus
