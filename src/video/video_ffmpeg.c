@@ -120,8 +120,8 @@ static int explain_open_failure(const nsti_ff_reader *r, int e, nst_error *err) 
         n = fread(buf, 1, PROBE_BYTES, f);
         fclose(f);
     }
-    AVProbeData pd = {r->path, buf, (int)n, NULL};
-    int score = 0;
+    AVProbeData pd = {"", buf, (int)n, NULL};   // by content: the name's extension would match anything
+    int score = AVPROBE_SCORE_RETRY;
     const AVInputFormat *fmt = av_probe_input_format2(&pd, 1, &score);
     int rc;
     if (fmt && av_match_list(fmt->name, FORMATS, ',') > 0)
