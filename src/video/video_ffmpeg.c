@@ -37,7 +37,6 @@
 #include <libavutil/log.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
-#include "image/image.h"
 #include "util/atomic_file.h"
 
 // Demuxers (AVInputFormat names) and decoders (AVCodec names) a video file may use.
