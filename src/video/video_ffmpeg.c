@@ -11,8 +11,10 @@
 // to RGB24 (BT.601 unless the stream says BT.709) and then to float planes.
 //
 // Writing. .mp4, .mov, .mkv: H.264 (libx264, crf 18; FFmpeg's mpeg4 encoder where
-// libx264 is missing); .webm: VP9 (libvpx-vp9, crf 30). One encoder thread, so that
-// the same frames give the same file. Frame i has pts i in time base fps_den/fps_num.
+// libx264 is missing); .webm: VP9 (libvpx-vp9, crf 30). One encoder thread and a
+// bitexact muxer, so that the same frames give the same file (but: Debian's libx264
+// 0.164 does not always, within one process, when width or height is not a multiple
+// of 16). Frame i has pts i in time base fps_den/fps_num.
 // The muxer writes through an AVIOContext into nst_atomic_open's temporary file,
 // which nsti_ff_finish renames into place.
 //
@@ -44,6 +46,7 @@
 #define DECODERS "h264,hevc,vp8,vp9,libdav1d,mpeg4,mjpeg,png,rawvideo"
 #define FORMATS_IN_WORDS "MP4, MOV, MKV, WebM or AVI"
 #define PROBE_BYTES 4096
+#define RGB_PADDING 64
 
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 static void quiet(void) { av_log_set_level(AV_LOG_QUIET); }
@@ -344,7 +347,7 @@ int nsti_ff_open(nsti_ff_reader **out, const char *path, long long max_pixels, n
         r->w = w;
         r->h = h;
     }
-    if (rc == NST_OK && !(r->rgb = av_malloc((size_t)r->w * r->h * 3)))
+    if (rc == NST_OK && !(r->rgb = av_malloc((size_t)r->w * r->h * 3 + RGB_PADDING)))
         rc = nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     if (rc) {
         nsti_ff_close(r);
@@ -515,7 +518,7 @@ int nsti_ff_create(nsti_ff_writer **out, const char *path, int w, int h, int fps
     v->enc = avcodec_alloc_context3(codec);
     v->frame = av_frame_alloc();
     v->pkt = av_packet_alloc();
-    v->rgb = av_malloc((size_t)w * h * 3);
+    v->rgb = av_mallocz((size_t)w * h * 3 + RGB_PADDING);   // swscale may read a little past the end
     v->sws = sws_getContext(w, h, AV_PIX_FMT_RGB24, w, h, AV_PIX_FMT_YUV420P, SWS_BICUBIC | SWS_ACCURATE_RND, NULL,
                             NULL, NULL);
     if (e < 0 || !v->fmt || !v->enc || !v->frame || !v->pkt || !v->rgb || !v->sws) {
@@ -534,7 +537,8 @@ int nsti_ff_create(nsti_ff_writer **out, const char *path, int w, int h, int fps
         return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     }
     v->fmt->pb = v->io;
-    v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    // bitexact: no random Matroska UIDs, no version tags: the same frames, the same bytes
+    v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO | AVFMT_FLAG_BITEXACT;
 
     AVCodecContext *c = v->enc;
     c->width = w;
