@@ -226,7 +226,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Wall -Wextra -Wno-unknown-pragmas -fopenmp \
                -Iinclude -Isrc -Icli $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
-               $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(if $(HAVE_HDF5),-DNST_HAVE_HDF5) $(FUZZ_SAN)
+               $(if $(HAVE_OPENBLAS),-DNST_HAVE_OPENBLAS) $(if $(HAVE_HDF5),-DNST_HAVE_HDF5) \
+               $(if $(HAVE_FFMPEG),-DNST_HAVE_FFMPEG) $(FUZZ_SAN)
 FUZZ_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -fopenmp
 FUZZ_LIB_OBJ := $(SRC:%.c=$(FUZZ_BUILD)/obj/%.o) \
                 $(addprefix $(FUZZ_BUILD)/obj/cli/,options.o option_table.o option_values.o help.o)

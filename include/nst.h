@@ -524,11 +524,16 @@ typedef struct nst_video_info {
 } nst_video_info;
 /* 1 when nst was built with FFmpeg's libraries (video files), else 0 (sequences only). */
 int nst_video_available(void);
-/* 1 when path is a picture sequence pattern (holds one %d conversion), else 0. */
+/* 1 when path is meant as a picture sequence pattern: it holds a '%' other than "%%"
+ * (open and create then accept exactly one %d or %0Nd, N up to 20, with every other
+ * '%' doubled, and refuse anything else with NST_ERR_USAGE), else 0. */
 int nst_video_is_sequence(const char *path);
 /* Opens path and reads it through once, so that a truncated, empty, audio-only or
- * zero-frame video, or frames over max_pixels, are refused here with one line naming
- * the file and the problem. info (may be NULL) receives the size, count and rate. */
+ * zero-frame video, or frames over max_pixels (<= 0: no limit) or over 16384 pixels a
+ * side, are refused here with one line naming the file (or the sequence's frame) and
+ * the problem. Video files: MP4/MOV, Matroska/WebM or AVI holding H.264, HEVC, VP8,
+ * VP9, AV1, MPEG-4, MJPEG, PNG or raw video; anything else is refused. info (may be
+ * NULL) receives the size, count and rate. */
 int nst_video_open(nst_video_reader **out, const char *path, long long max_pixels, nst_video_info *info,
                    nst_error *err);
 /* The next frame into *frame (allocated here; free it with nst_image_free); reading
@@ -543,9 +548,10 @@ int nst_video_create(nst_video_writer **out, const char *path, int w, int h, int
                      nst_error *err);
 /* Appends a frame (w x h, as created). */
 int nst_video_write(nst_video_writer *v, const nst_image *frame, nst_error *err);
-/* ok = 1: flushes the encoder and renames the file into place; ok = 0: removes the
- * temporary file (an existing file of that name is left untouched). Frees v either
- * way; NULL is fine. */
+/* ok = 1: flushes the encoder and renames the file into place (a video without frames
+ * is refused, NST_ERR_USAGE); ok = 0: removes the temporary file (an existing file of
+ * that name is left untouched). A sequence's frames are in place already and stay.
+ * Frees v either way; NULL is fine. */
 int nst_video_finish(nst_video_writer *v, int ok, nst_error *err);
 
 /* ---- Optical flow (for video) -------------------------------------------------

@@ -16,7 +16,7 @@
 # too. When a known input stops failing, the script says so: move it to regress/.
 #
 # Environment: FUZZ_BUILD (default build-fuzz), FUZZ_TARGETS (default all, e.g.
-# "fuzz_pickle fuzz_image"), FUZZ_JOBS (parallel make jobs), FUZZ_STRICT. The corpus
+# "fuzz_pickle fuzz_video"), FUZZ_JOBS (parallel make jobs), FUZZ_STRICT. The corpus
 # each run grows is kept in build-fuzz/work/<target> so that later runs start from
 # it; crash inputs go to build-fuzz/crashes/<target>/, logs to build-fuzz/logs/.
 set -uo pipefail
@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 case $secs in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET]" >&2; exit 2;; esac
 fb=${FUZZ_BUILD:-build-fuzz}
-targets=${FUZZ_TARGETS:-fuzz_safetensors fuzz_pth fuzz_pickle fuzz_image fuzz_options fuzz_config fuzz_checkpoint fuzz_hdf5}
+targets=${FUZZ_TARGETS:-fuzz_safetensors fuzz_pth fuzz_pickle fuzz_image fuzz_options fuzz_config fuzz_checkpoint fuzz_hdf5 fuzz_video}
 strict=${FUZZ_STRICT:-0}
 known=tests/hostile/known/ISSUES
 
@@ -43,7 +43,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OMP_NUM_THREADS=1    # the resize loops are OpenMP: one thread keeps runs reproducible
 export OPENBLAS_NUM_THREADS=1
 limits=(-rss_limit_mb=2048 -timeout=10)
-declare -A maxlen=([fuzz_safetensors]=16384 [fuzz_pth]=16384 [fuzz_pickle]=8192 [fuzz_image]=16384 [fuzz_options]=1024 [fuzz_config]=4096 [fuzz_checkpoint]=4096 [fuzz_hdf5]=16384)
+declare -A maxlen=([fuzz_safetensors]=16384 [fuzz_pth]=16384 [fuzz_pickle]=8192 [fuzz_image]=16384 [fuzz_options]=1024 [fuzz_config]=4096 [fuzz_checkpoint]=4096 [fuzz_hdf5]=16384 [fuzz_video]=65536)
 
 # "KIND<TAB>FUNCTION FILE" of the report in log $1: KIND from its SUMMARY line, then
 # the first stack frame in nst's own sources (src/ or cli/).

@@ -116,7 +116,7 @@ static void test_output_json_reads_back(void) {
     int argc = (int)(sizeof argv / sizeof *argv);
     nst_error err = {0};
     CHECKF(cli_parse(&o, argc, argv, &err) == 0, "%s", err.msg);
-    cli_run_info run = {"model.safetensors", "relu4_2", "relu1_1,relu2_1", "torchvision", NULL};
+    cli_run_info run = {"model.safetensors", "relu4_2", "relu1_1,relu2_1", "torchvision", NULL, NULL};
     char *json = cli_config_json(&o, &run, &err);
     CHECKF(json != NULL, "%s", err.msg);
     if (!json) return;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make_corpus.py OUTDIR [MAKE_IMAGE_SEEDS]: writes the fuzzers' seed corpora, all made
 by the project itself, into OUTDIR/<target>/ (fuzz_safetensors, fuzz_pth, fuzz_pickle,
-fuzz_image, fuzz_options, fuzz_config, fuzz_checkpoint):
+fuzz_image, fuzz_options, fuzz_config, fuzz_checkpoint, fuzz_video):
 
 - valid models: VGG19's conv1_1 (and conv1_2) in F32, F16 and BF16, as safetensors
   written byte by byte (tests/hostile/craft.py) and as .pth written by torch.save
@@ -16,6 +16,9 @@ fuzz_image, fuzz_options, fuzz_config, fuzz_checkpoint):
   OUTDIR/<target>.dict;
 - checkpoints of a 4x3 run (fuzz_checkpoint's expectation) for L-BFGS with 0, 2 and 4
   pairs and for Adam, written field by field as src/transfer/checkpoint.h lays them out;
+- videos of a few frames in each container and codec the reader accepts (MP4/H.264,
+  WebM/VP9, Matroska/MPEG-4, AVI/MJPEG, MOV/PNG, MP4/HEVC, MKV/AV1), written by the
+  `ffmpeg` program when it is installed (else fuzz_video starts from nothing);
 - the small files of the hostile-input suite (tests/hostile/make_hostile.py), each
   in the corpus of the fuzzer that reads its format (size bombs apart).
 
@@ -45,7 +48,7 @@ MAX_SEED = 16384
 # should let them spend their time elsewhere.
 SLOW_SEEDS = {'png_chunk_len_huge.png'}
 TARGETS = ['fuzz_safetensors', 'fuzz_pth', 'fuzz_pickle', 'fuzz_image', 'fuzz_options', 'fuzz_config',
-           'fuzz_checkpoint', 'fuzz_hdf5']
+           'fuzz_checkpoint', 'fuzz_hdf5', 'fuzz_video']
 
 
 class Corpus:
@@ -177,6 +180,41 @@ def pictures(c, tool):
     c.add('fuzz_image', 'craft_flat.jpg', craft.jpeg(craft.jpeg_segments(24, 16)))
     c.add('fuzz_image', 'craft_flat_gray.jpg', craft.jpeg(craft.jpeg_segments(8, 8, 1)))
     c.add('fuzz_image', 'craft_progressive.jpg', craft.jpeg_many_scans(3))
+
+
+# (name, ffmpeg output options): tiny videos, one per container and codec nst reads.
+VIDEO_SEEDS = [
+    ('h264.mp4', ['-c:v', 'libx264', '-preset', 'ultrafast']),
+    ('h264_faststart.mp4', ['-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-movflags', '+faststart']),
+    ('vp9.webm', ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '100k']),
+    ('vp8.webm', ['-c:v', 'libvpx', '-deadline', 'realtime', '-b:v', '100k']),
+    ('mpeg4.mkv', ['-c:v', 'mpeg4', '-q:v', '10']),
+    ('mjpeg.avi', ['-c:v', 'mjpeg', '-q:v', '20']),
+    ('png.mov', ['-c:v', 'png']),
+    ('hevc.mp4', ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=none']),
+    ('av1.mkv', ['-c:v', 'libaom-av1', '-cpu-used', '8', '-b:v', '50k']),
+    ('rawvideo.avi', ['-c:v', 'rawvideo', '-pix_fmt', 'rgb24', '-s', '8x8']),
+]
+
+
+def videos(c):
+    ffmpeg = shutil.which('ffmpeg')
+    if not ffmpeg:
+        print('make_corpus.py: no ffmpeg program: fuzz_video has no seeds')
+        return
+    d = tempfile.mkdtemp()
+    try:
+        for name, args in VIDEO_SEEDS:
+            out = os.path.join(d, name)
+            cmd = [ffmpeg, '-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=32x24:rate=10',
+                   '-frames:v', '5', '-pix_fmt', 'yuv420p'] + args + ['-y', out]
+            if name == 'png.mov' or name == 'rawvideo.avi':
+                cmd[cmd.index('-pix_fmt') + 1] = 'rgb24'
+            if subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+                with open(out, 'rb') as f:
+                    c.add('fuzz_video', name, f.read())
+    finally:
+        shutil.rmtree(d)
 
 
 def options(c):
@@ -321,6 +359,7 @@ def main():
     models(c)
     hdf5_models(c)
     pictures(c, sys.argv[2] if len(sys.argv) == 3 else None)
+    videos(c)
     options(c)
     configs(c)
     checkpoints(c)
