@@ -322,9 +322,9 @@ static void batch_usage(FILE *out) {
           "  -q, --quiet      only failures and the summary\n"
           "  -h, --help       this help\n"
           "\n"
-          "Exit status: the number of failed jobs (at most 100), 0 when none failed; 125 when\n"
-          "the batch cannot start (no jobs file, a bad option or index); 130/143 when\n"
-          "interrupted by SIGINT/SIGTERM.\n", out);
+          "Exit status: the number of failed jobs (at most 100; a line that is not a job is a\n"
+          "failed job), 0 when none failed; 125 when the batch cannot start (no jobs file, a\n"
+          "bad option or index); 130/143 when interrupted by SIGINT/SIGTERM.\n", out);
 }
 
 // A job index: a non-negative integer. Returns 0, or -1 after a message naming `what`.

@@ -284,18 +284,17 @@ static void describe_run(const run_state *r) {
             len += snprintf(stages + len, sizeof stages - len, "%s%d px", k ? ", " : "", o->scales[k]);
         if (len < (int)sizeof stages) snprintf(stages + len, sizeof stages - len, ")");
     }
-    say("%dx%d%s, model %s (%d conv layers, %s input), content layers %s, style layers %s", r->w,
-            r->h, stages, r->model_path, nst_model_conv_count(r->model), nst_model_input_convention(r->model),
-            r->content_layers, r->style_layers);
+    say("%dx%d%s, model %s (%d conv layers, %s input), content layers %s, style layers %s", r->w, r->h, stages,
+        r->model_path, nst_model_conv_count(r->model), nst_model_input_convention(r->model), r->content_layers,
+        r->style_layers);
     // the styles at the size the (last) run gives them
     int sw[NST_MAX_STYLES], sh[NST_MAX_STYLES];
     for (int s = 0; s < o->n_styles; s++)
         nst_fit_size(r->style_full[s].w, r->style_full[s].h, nst_style_size(o->size, o->style_scale), &sw[s], &sh[s]);
     double bytes = (double)nst_estimate_bytes(r->model, &o->params, r->w, r->h, sw, sh, o->n_styles);
     if (o->params.max_memory)
-        say("memory estimate %s at %dx%d, limit %s (--max-memory)",
-                human_bytes(est, sizeof est, bytes), r->w, r->h,
-                human_bytes(lim, sizeof lim, (double)o->params.max_memory));
+        say("memory estimate %s at %dx%d, limit %s (--max-memory)", human_bytes(est, sizeof est, bytes), r->w, r->h,
+            human_bytes(lim, sizeof lim, (double)o->params.max_memory));
     else
         say("memory estimate %s at %dx%d, no limit", human_bytes(est, sizeof est, bytes), r->w, r->h);
 }
@@ -398,9 +397,9 @@ static int transfer(run_state *r) {
     if (code) return code;
     int ckpt_written = st == NST_ERR_INTERRUPTED && o->params.checkpoint;
     if (st == NST_ERR_INTERRUPTED || (st == NST_ERR_IO && interrupted)) {
-        say("interrupted at iteration %d; wrote the current image to %s%s%s and its options to %s",
-                ctx.last_iter, o->output, ckpt_written ? ", a checkpoint to " : "",
-                ckpt_written ? o->params.checkpoint : "", r->config_path);
+        say("interrupted at iteration %d; wrote the current image to %s%s%s and its options to %s", ctx.last_iter,
+            o->output, ckpt_written ? ", a checkpoint to " : "", ckpt_written ? o->params.checkpoint : "",
+            r->config_path);
         code = interrupted == SIGTERM ? 143 : 130;
     }
     if (st == NST_ERR_IO) {   // a checkpoint could not be written: that is the error, whatever else
