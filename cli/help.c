@@ -51,6 +51,7 @@ void cli_usage(FILE *out) {
           "       nst model info FILE\n"
           "       nst model convert IN OUT.safetensors [--dtype f32|f16]\n"
           "       nst completion bash\n"
+          "       nst batch JOBS.jsonl [--workers N] [--job-index I] [--quiet]\n"
           "\n"
           "Neural style transfer (Gatys et al.) with VGG19, on the CPU.\n"
           "\n", out);
@@ -67,7 +68,8 @@ void cli_usage(FILE *out) {
           "infinite (the last good picture is written), 130/143 interrupted by SIGINT/SIGTERM\n"
           "(the current picture, checkpoint, plot, animation, contact sheet and OUTPUT.json are\n"
           "written first; 3 if the checkpoint cannot be written).\n"
-          "`nst completion bash` prints the bash completion script.\n"
+          "`nst completion bash` prints the bash completion script. `nst batch --help` tells of\n"
+          "batches, one run per line of JOBS.jsonl.\n"
           "See nst(1) for more.\n", out);
 }
 
@@ -149,6 +151,17 @@ static const char completion_subcommands[] =
     "        ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W \"bash\" -- \"$cur\"))\n"
     "        return 0\n"
     "    fi\n"
+    "    # nst batch JOBS.jsonl [--workers N] [--job-index I] [--quiet]\n"
+    "    if [[ ${COMP_WORDS[1]-} == batch ]]; then\n"
+    "        if [[ $prev == --workers || $prev == --job-index ]]; then\n"
+    "            :\n"
+    "        elif [[ $cur == -* ]]; then\n"
+    "            COMPREPLY=($(compgen -W \"--workers --job-index -q --quiet -h --help\" -- \"$cur\"))\n"
+    "        else\n"
+    "            _nst_files \"$cur\"\n"
+    "        fi\n"
+    "        return 0\n"
+    "    fi\n"
     "\n"
     "    case $prev in\n";
 
@@ -158,8 +171,8 @@ static const char completion_tail[] =
     "    if [[ $cur == -* ]]; then\n"
     "        COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
     "    elif ((COMP_CWORD == 1)); then\n"
-    "        COMPREPLY=($(compgen -W \"model completion\" -- \"$cur\"))\n"
-    "        [[ -n $cur ]] || COMPREPLY=($(compgen -W \"$opts model completion\" -- \"$cur\"))\n"
+    "        COMPREPLY=($(compgen -W \"model completion batch\" -- \"$cur\"))\n"
+    "        [[ -n $cur ]] || COMPREPLY=($(compgen -W \"$opts model completion batch\" -- \"$cur\"))\n"
     "    else\n"
     "        _nst_files \"$cur\"\n"
     "    fi\n"

@@ -9,13 +9,29 @@
 #include "config.h"
 #include "option_table.h"
 #include "video.h"
+#include "run.h"
+#include "batch.h"
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { interrupted = sig; }
+
+// A batch job's "JOBS.jsonl:LINE" (cli_run_how), after "nst: " in every message of its run.
+static const char *msg_label;
+
+// "nst: ", the label, the message: one line on stderr, written at once (jobs run side by side).
+static void say(const char *fmt, ...) {
+    char msg[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "nst: %s%s%s\n", msg_label ? msg_label : "", msg_label ? ": " : "", msg);
+}
 
 int cli_exit_code(int status) {
     switch (status) {
@@ -44,7 +60,7 @@ typedef struct run_ctx {
 static int on_progress(const nst_progress *p, void *user) {
     run_ctx *rc = user;
     if (rc->last_iter < 0 && rc->o->params.resume && !rc->o->quiet)
-        fprintf(stderr, "nst: resuming from %s at iteration %d\n", rc->o->params.resume, p->iter);
+        say("resuming from %s at iteration %d", rc->o->params.resume, p->iter);
     rc->last_iter = p->iter;
     rc->last = *p;
     if ((rc->plot && cli_plot_add(rc->plot, p, &rc->save_err)) ||
@@ -86,7 +102,7 @@ static int on_progress(const nst_progress *p, void *user) {
 }
 
 static int fail(const nst_error *err) {
-    fprintf(stderr, "nst: %s\n", err->msg);
+    say("%s", err->msg);
     return cli_exit_code(err->code);
 }
 
@@ -123,6 +139,7 @@ static void record_stop(cli_options *o, int stop) {
 // freed by run_free on every path.
 typedef struct run_state {
     cli_options *o;                           // heap: large (paths, the --config pool)
+    cli_run_how *how;                         // NULL: the command line's run
     const char *inputs[4 + 2 * NST_MAX_STYLES];   // no output may replace one of them
     int n_inputs;
     char config_path[4200];                   // OUTPUT.json
@@ -169,19 +186,19 @@ static int check_outputs(run_state *r) {
     if (o->content_mask) r->inputs[r->n_inputs++] = o->content_mask;
     for (int s = 0; s < o->n_styles; s++)
         if (cli_same_file(o->output, o->styles[s])) {
-            fprintf(stderr, "nst: %s: the output is one of the style inputs; refusing to overwrite it\n", o->output);
+            say("%s: the output is one of the style inputs; refusing to overwrite it", o->output);
             return 2;
         }
     for (int k = 0; k < r->n_inputs; k++)
         if (cli_same_file(o->output, r->inputs[k])) {
-            fprintf(stderr, "nst: %s: the output is one of the inputs; refusing to overwrite it\n", o->output);
+            say("%s: the output is one of the inputs; refusing to overwrite it", o->output);
             return 2;
         }
     if (cli_check_output_dir(o->output, &err)) return fail(&err);
     cli_config_path(r->config_path, sizeof r->config_path, o->output);
     for (int k = 0; k < r->n_inputs; k++)
         if (cli_same_file(r->config_path, r->inputs[k])) {
-            fprintf(stderr, "nst: %s: the record of the options would overwrite an input\n", r->config_path);
+            say("%s: the record of the options would overwrite an input", r->config_path);
             return 2;
         }
     if (o->log_path) {
@@ -189,7 +206,7 @@ static int check_outputs(run_state *r) {
                     !strcmp(o->log_path, r->config_path);
         for (int k = 0; k < r->n_inputs; k++) clash |= cli_same_file(o->log_path, r->inputs[k]);
         if (clash) {
-            fprintf(stderr, "nst: %s: the log would overwrite an input or the output\n", o->log_path);
+            say("%s: the log would overwrite an input or the output", o->log_path);
             return 2;
         }
     }
@@ -207,7 +224,7 @@ static int check_side_outputs(const run_state *r) {
     if ((o->plot_path && cli_plot_check_path(o->plot_path, &err)) ||
         (o->animate_path && cli_anim_check_path(o->animate_path, &err)) ||
         (o->contact_path && cli_contact_check_path(o->contact_path, &err))) {
-        fprintf(stderr, "nst: %s\n", err.msg);
+        say("%s", err.msg);
         return 2;
     }
     for (int e = 0; e < 4; e++) {
@@ -218,7 +235,7 @@ static int check_side_outputs(const run_state *r) {
         for (int k = first_input; k < r->n_inputs; k++) clash |= cli_same_file(extra[e], r->inputs[k]);
         for (int f = 0; f < e; f++) clash |= extra[f] && !strcmp(extra[e], extra[f]);
         if (clash) {
-            fprintf(stderr, "nst: %s: the %s file would overwrite an input or another output\n", extra[e], extra_opt[e]);
+            say("%s: the %s file would overwrite an input or another output", extra[e], extra_opt[e]);
             return 2;
         }
         if (cli_check_output_dir(extra[e], &err)) return fail(&err);
@@ -268,20 +285,19 @@ static void describe_run(const run_state *r) {
             len += snprintf(stages + len, sizeof stages - len, "%s%d px", k ? ", " : "", o->scales[k]);
         if (len < (int)sizeof stages) snprintf(stages + len, sizeof stages - len, ")");
     }
-    fprintf(stderr, "nst: %dx%d%s, model %s (%d conv layers, %s input), content layers %s, style layers %s\n", r->w,
-            r->h, stages, r->model_path, nst_model_conv_count(r->model), nst_model_input_convention(r->model),
-            r->content_layers, r->style_layers);
+    say("%dx%d%s, model %s (%d conv layers, %s input), content layers %s, style layers %s", r->w, r->h, stages,
+        r->model_path, nst_model_conv_count(r->model), nst_model_input_convention(r->model), r->content_layers,
+        r->style_layers);
     // the styles at the size the (last) run gives them
     int sw[NST_MAX_STYLES], sh[NST_MAX_STYLES];
     for (int s = 0; s < o->n_styles; s++)
         nst_fit_size(r->style_full[s].w, r->style_full[s].h, nst_style_size(o->size, o->style_scale), &sw[s], &sh[s]);
     double bytes = (double)nst_estimate_bytes(r->model, &o->params, r->w, r->h, sw, sh, o->n_styles);
     if (o->params.max_memory)
-        fprintf(stderr, "nst: memory estimate %s at %dx%d, limit %s (--max-memory)\n",
-                human_bytes(est, sizeof est, bytes), r->w, r->h,
-                human_bytes(lim, sizeof lim, (double)o->params.max_memory));
+        say("memory estimate %s at %dx%d, limit %s (--max-memory)", human_bytes(est, sizeof est, bytes), r->w, r->h,
+            human_bytes(lim, sizeof lim, (double)o->params.max_memory));
     else
-        fprintf(stderr, "nst: memory estimate %s at %dx%d, no limit\n", human_bytes(est, sizeof est, bytes), r->w, r->h);
+        say("memory estimate %s at %dx%d, no limit", human_bytes(est, sizeof est, bytes), r->w, r->h);
 }
 
 // The log and the animation's frames, before the run. Returns 0, else the exit code.
@@ -289,7 +305,7 @@ static int open_side_outputs(run_state *r) {
     const cli_options *o = r->o;
     nst_error err;
     if (o->log_path && !(r->log = fopen(o->log_path, "w"))) {
-        fprintf(stderr, "nst: %s: cannot write the log\n", o->log_path);
+        say("%s: cannot write the log", o->log_path);
         return 3;
     }
     if (o->animate_path) {
@@ -318,6 +334,7 @@ static int write_results(run_state *r, int st, const run_ctx *ctx) {
                          last_iter >= 0 ? &ctx->last : NULL, NULL};
     if ((st == NST_ERR_INTERRUPTED || st == NST_ERR_IO) && last_iter >= 0) record_stop(o, last_iter);
     if (cli_config_write(r->config_path, o, &info, &err)) return fail(&err);
+    if (r->how) r->how->wrote_record = 1;
     // the pictures of the run, also after an interrupt or a NaN
     if (o->plot_path && cli_plot_write(&r->plot, o->plot_path, &err)) return fail(&err);
     if (o->animate_path) {
@@ -336,12 +353,36 @@ static int write_results(run_state *r, int st, const run_ctx *ctx) {
     return 0;
 }
 
+static int optimize(run_state *r, nst_error *err) {
+    cli_options *o = r->o;
+    return o->n_scales ? nst_transfer_scales(r->model, &r->content_full, r->style_full, o->n_styles, o->scales,
+                                             o->iterations, o->n_scales, o->style_scale, &o->params, &r->out, err)
+                       : nst_transfer(r->model, &r->content, r->styles, o->n_styles, &o->params, &r->out, err);
+}
+
+// With how->afresh_if_refused, a run whose --resume checkpoint was refused (a message
+// naming it: another run's, or damaged) says so and starts afresh. Returns the status.
+static int optimize_or_afresh(run_state *r, run_ctx *ctx, nst_error *err) {
+    nst_params *p = &r->o->params;
+    int st = optimize(r, err);
+    size_t n = p->resume ? strlen(p->resume) : 0;
+    if ((st == NST_ERR_USAGE || st == NST_ERR_FORMAT) && r->how && r->how->afresh_if_refused && p->resume &&
+        !strncmp(err->msg, p->resume, n) && err->msg[n] == ':') {
+        say("%s; starting afresh", err->msg);
+        p->resume = NULL;
+        ctx->last_iter = -1;
+        nst_image_free(&r->out);
+        st = optimize(r, err);
+    }
+    return st;
+}
+
 // The optimization, with progress and signals, then what it leaves. Returns the exit code.
 static int transfer(run_state *r) {
     cli_options *o = r->o;
     nst_error err = {0};
-    run_ctx ctx = {o, r->log, !o->quiet && isatty(2), {0}, 0, o->plot_path ? &r->plot : NULL,
-                   o->animate_path ? &r->anim : NULL, -1, {0}};
+    run_ctx ctx = {o, r->log, !o->quiet && isatty(2) && !(r->how && r->how->no_bar), {0}, 0,
+                   o->plot_path ? &r->plot : NULL, o->animate_path ? &r->anim : NULL, -1, {0}};
     o->params.progress = on_progress;
     o->params.progress_user = &ctx;
     struct sigaction sa;
@@ -349,10 +390,7 @@ static int transfer(run_state *r) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    int st = o->n_scales
-        ? nst_transfer_scales(r->model, &r->content_full, r->style_full, o->n_styles, o->scales, o->iterations,
-                              o->n_scales, o->style_scale, &o->params, &r->out, &err)
-        : nst_transfer(r->model, &r->content, r->styles, o->n_styles, &o->params, &r->out, &err);
+    int st = optimize_or_afresh(r, &ctx, &err);
     if (ctx.bar) fputc('\n', stderr);
     if (ctx.save_failed) return fail(&ctx.save_err);
     if (!nst_transfer_kept(st, &r->out)) return fail(&err);
@@ -360,38 +398,31 @@ static int transfer(run_state *r) {
     if (code) return code;
     int ckpt_written = st == NST_ERR_INTERRUPTED && o->params.checkpoint;
     if (st == NST_ERR_INTERRUPTED || (st == NST_ERR_IO && interrupted)) {
-        fprintf(stderr, "nst: interrupted at iteration %d; wrote the current image to %s%s%s and its options to %s\n",
-                ctx.last_iter, o->output, ckpt_written ? ", a checkpoint to " : "",
-                ckpt_written ? o->params.checkpoint : "", r->config_path);
+        say("interrupted at iteration %d; wrote the current image to %s%s%s and its options to %s", ctx.last_iter,
+            o->output, ckpt_written ? ", a checkpoint to " : "", ckpt_written ? o->params.checkpoint : "",
+            r->config_path);
         code = interrupted == SIGTERM ? 143 : 130;
     }
     if (st == NST_ERR_IO) {   // a checkpoint could not be written: that is the error, whatever else
-        fprintf(stderr, "nst: %s (the picture so far is in %s)\n", err.msg, o->output);
+        say("%s (the picture so far is in %s)", err.msg, o->output);
         code = 3;
     } else if (st == NST_ERR_NUMERIC) {
         code = fail(&err);
     } else if (st == NST_OK && !o->quiet) {
-        fprintf(stderr, "nst: wrote %s and %s\n", o->output, r->config_path);
+        say("wrote %s and %s", o->output, r->config_path);
     }
     return code;
 }
 
-// A whole run: options, checks, inputs, the optimization. Returns the exit code.
-static int run_with(run_state *r, int argc, char **argv) {
+// A whole run of parsed options: checks, inputs, the optimization. Returns the exit code.
+static int run_options(run_state *r) {
     nst_error err = {0};
-    int parsed = cli_parse(r->o, argc, argv, &err);
-    if (parsed > 0) return 0;
-    if (parsed < 0) {
-        fprintf(stderr, "nst: %s\n", err.msg);
-        return err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code);
-    }
     int code = check_outputs(r);
     if (!code) code = check_side_outputs(r);
     if (code) return code;
     r->model_path = cli_model_path(r->o, r->model_buf, sizeof r->model_buf);
     if (access(r->model_path, F_OK) && !r->o->model && !getenv("NST_MODEL")) {
-        fprintf(stderr, "nst: %s: no model there; run `make weights`, or give one with --model FILE or $NST_MODEL\n",
-                r->model_path);
+        say("%s: no model there; run `make weights`, or give one with --model FILE or $NST_MODEL", r->model_path);
         return 3;
     }
     if (load_inputs(r, &err)) return fail(&err);
@@ -400,28 +431,48 @@ static int run_with(run_state *r, int argc, char **argv) {
     return transfer(r);
 }
 
-static int run(int argc, char **argv) {
+int cli_run_options(cli_options *o, cli_run_how *how) {
     run_state *r = calloc(1, sizeof *r);
-    cli_options *o = malloc(sizeof *o);
-    if (!r || !o) {
-        free(r);
+    if (!r) {
         free(o);
-        fprintf(stderr, "nst: out of memory\n");
+        say("out of memory");
         return cli_exit_code(NST_ERR_NOMEM);
     }
     r->o = o;
-    int code = run_with(r, argc, argv);
+    r->how = how;
+    msg_label = how ? how->label : NULL;
+    int code = run_options(r);
     run_free(r);
+    msg_label = NULL;
     return code;
+}
+
+// `nst [options]`: the command line parsed, then run. Returns the exit code.
+static int run(int argc, char **argv) {
+    cli_options *o = malloc(sizeof *o);
+    if (!o) {
+        say("out of memory");
+        return cli_exit_code(NST_ERR_NOMEM);
+    }
+    nst_error err = {0};
+    int parsed = cli_parse(o, argc, argv, &err);
+    if (parsed) {
+        free(o);
+        if (parsed > 0) return 0;
+        say("%s", err.msg);
+        return err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code);
+    }
+    return cli_run_options(o, NULL);
 }
 
 int main(int argc, char **argv) {
     nst_blas_single_threaded();   // this program owns the process: nst's threads split the products
     if (argc >= 2 && !strcmp(argv[1], "model")) return cli_model_command(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "video")) return cli_video_command(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "batch")) return cli_batch_command(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "completion")) {
         if (argc == 3 && !strcmp(argv[2], "bash")) { cli_completion_bash(stdout); return 0; }
-        fprintf(stderr, "nst: usage: nst completion bash\n");
+        say("usage: nst completion bash");
         return 2;
     }
     if (argc < 2) { cli_usage(stderr); return 2; }

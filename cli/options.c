@@ -106,6 +106,16 @@ static int join_list(const json_t *value, char *text, size_t n, const char *opt,
     return 0;
 }
 
+// err's message begun with "prefix: " unless it begins with `unless` already. Returns -1.
+static int name_in_error(nst_error *err, const char *unless, const char *prefix) {
+    if (err && strncmp(err->msg, unless, strlen(unless))) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        nst_error_set(err, err->code, "%s: %s", prefix, msg);
+    }
+    return -1;
+}
+
 // One key of a --config file (path) applied to o.
 static int apply_config_key(cli_options *o, const char *path, const char *key, const json_t *value, nst_error *err) {
     char opt[1200], text[4096];
@@ -137,40 +147,54 @@ static int apply_config_key(cli_options *o, const char *path, const char *key, c
     }
     const char *v = pool_copy(o, text, strlen(text));
     if (!v) return nst_error_set(err, NST_ERR_USAGE, "%s: the config file holds too much text", path);
-    if (cli_option_apply(o, d, v, 1, opt, err)) {
-        // name the file and key in every message
-        if (err && strncmp(err->msg, path, strlen(path))) {
-            char msg[sizeof err->msg];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            nst_error_set(err, err->code, "%s: %s", opt, msg);
-        }
-        return -1;
+    // name the file and key in every message
+    if (cli_option_apply(o, d, v, 1, opt, err)) return name_in_error(err, path, opt);
+    return 0;
+}
+
+json_t *cli_read_json_object(const char *path, nst_error *err) {
+    json_error_t jerr;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        nst_error_set(err, NST_ERR_IO, "%s: cannot read the config file: %s", path, strerror(errno));
+        return NULL;
     }
+    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    int read_error = ferror(f);
+    fclose(f);
+    if (read_error) {
+        json_decref(root);
+        nst_error_set(err, NST_ERR_IO, "%s: cannot read the config file", path);
+        return NULL;
+    }
+    if (!root) {
+        nst_error_set(err, NST_ERR_FORMAT, "%s: not valid JSON: %s (line %d, column %d)", path, jerr.text, jerr.line,
+                      jerr.column);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        nst_error_set(err, NST_ERR_FORMAT, "%s: the config file must hold one JSON object", path);
+        return NULL;
+    }
+    return root;
+}
+
+// Every key of a JSON object (from `label`, a file or a batch's line) applied to o.
+static int apply_object(cli_options *o, const char *label, const json_t *obj, nst_error *err) {
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)obj, key, value)
+        if (apply_config_key(o, label, key, value, err)) return -1;
     return 0;
 }
 
 static int apply_config(cli_options *o, const char *path, nst_error *err) {
-    json_error_t jerr;
-    FILE *f = fopen(path, "rb");
-    if (!f) return nst_error_set(err, NST_ERR_IO, "%s: cannot read the config file: %s", path, strerror(errno));
-    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
-    int read_error = ferror(f);
-    fclose(f);
-    if (read_error) { json_decref(root); return nst_error_set(err, NST_ERR_IO, "%s: cannot read the config file", path); }
-    if (!root)
-        return nst_error_set(err, NST_ERR_FORMAT, "%s: not valid JSON: %s (line %d, column %d)", path, jerr.text,
-                             jerr.line, jerr.column);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return nst_error_set(err, NST_ERR_FORMAT, "%s: the config file must hold one JSON object", path);
-    }
-    int rc = 0;
-    const char *key;
-    json_t *value;
-    json_object_foreach(root, key, value)
-        if ((rc = apply_config_key(o, path, key, value, err))) break;
+    json_t *root = cli_read_json_object(path, err);
+    if (!root) return -1;
+    int rc = apply_object(o, path, root, err);
     json_decref(root);
-    return rc ? -1 : 0;
+    return rc;
 }
 
 void cli_options_default(cli_options *o) {
@@ -278,3 +302,9 @@ static int parse_mode(cli_options *o, int video, int argc, char **argv, nst_erro
 
 int cli_parse(cli_options *o, int argc, char **argv, nst_error *err) { return parse_mode(o, 0, argc, argv, err); }
 int cli_parse_video(cli_options *o, int argc, char **argv, nst_error *err) { return parse_mode(o, 1, argc, argv, err); }
+int cli_parse_json(cli_options *o, const char *label, const json_t *obj, nst_error *err) {
+    cli_options_default(o);
+    if (apply_object(o, label, obj, err)) return -1;
+    if (check_required(o, err) || resolve_stages(o, err)) return name_in_error(err, label, label);
+    return 0;
+}

@@ -1,6 +1,7 @@
 // options.h: the command line of `nst` (run mode), and --config files.
 #ifndef NST_CLI_OPTIONS_H
 #define NST_CLI_OPTIONS_H
+#include <jansson.h>
 #include <stdio.h>
 #include "nst.h"
 
@@ -61,6 +62,13 @@ void cli_options_default(cli_options *o);
 int cli_parse(cli_options *o, int argc, char **argv, nst_error *err);
 // The same for `nst video` (argv after "video"): the video options apply, with their defaults.
 int cli_parse_video(cli_options *o, int argc, char **argv, nst_error *err);
+// Parses one JSON object, as a --config file holding only it, into o (defaults first):
+// the same keys, then the same checks as cli_parse. label (a file, "JOBS.jsonl:3")
+// begins every message. Returns 0 to run, or -1 (message and code in err).
+int cli_parse_json(cli_options *o, const char *label, const json_t *obj, nst_error *err);
+// The JSON object in a file (a --config file, OUTPUT.json): json_decref it after; NULL
+// (err set: NST_ERR_IO unreadable, NST_ERR_FORMAT not JSON or not an object) on failure.
+json_t *cli_read_json_object(const char *path, nst_error *err);
 // --help, from the option table (help.c).
 void cli_usage(FILE *out);
 // The model path: --model, else $NST_MODEL, else the per-user default.

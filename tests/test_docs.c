@@ -151,6 +151,8 @@ static void test_bash_completion(void) {
         {"nst --style-layers relu1_1,relu5", "relu1_1,relu5_1\nrelu1_1,relu5_2\nrelu1_1,relu5_3\nrelu1_1,relu5_4\n"},
         {"nst model \"\"", "info\nconvert\n"},
         {"nst model convert a.pth b.safetensors --dtype \"\"", "f32\nf16\n"},
+        {"nst ba", "batch\n"},
+        {"nst batch jobs.jsonl --job", "--job-index\n"},
     };
     char path[400];
     snprintf(path, sizeof path, "%s/picture.jpg", tmp);
