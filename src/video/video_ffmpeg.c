@@ -12,9 +12,10 @@
 //
 // Writing. .mp4, .mov, .mkv: H.264 (libx264, crf 18; FFmpeg's mpeg4 encoder where
 // libx264 is missing); .webm: VP9 (libvpx-vp9, crf 30). One encoder thread and a
-// bitexact muxer, so that the same frames give the same file (but: Debian's libx264
-// 0.164 does not always, within one process, when width or height is not a multiple
-// of 16). Frame i has pts i in time base fps_den/fps_num.
+// bitexact muxer, so that the same frames give the same file from one run to the next
+// (but within one process Debian's libx264 0.164 now and then encodes the same frames
+// a little differently: it seems to depend on the state of the heap). Frame i has pts
+// i in time base fps_den/fps_num.
 // The muxer writes through an AVIOContext into nst_atomic_open's temporary file,
 // which nsti_ff_finish renames into place.
 //
