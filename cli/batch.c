@@ -11,6 +11,7 @@
 #include "model_cmd.h"
 #include "options.h"
 #include "run.h"
+#include "video.h"
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -35,6 +36,7 @@ typedef struct batch_job {
 typedef int (*batch_command)(const batch_job *job, json_t *obj);
 
 static int run_picture(const batch_job *job, json_t *obj);
+static int run_video(const batch_job *job, json_t *obj);
 
 // The kinds of job, by the value of their "command" key (default "run").
 static const struct {
@@ -42,6 +44,7 @@ static const struct {
     batch_command run;
 } commands[] = {
     {"run", run_picture},   // one picture, as `nst --config`
+    {"video", run_video},   // a video, as `nst video --config`
 };
 
 // ---- One picture ----------------------------------------------------------------------
@@ -64,7 +67,18 @@ static int job_run_info(const cli_options *o, char *model_buf, size_t n, char *c
     info->style_layers = style;
     info->model_input = input;
     info->last = NULL;
+    info->result = NULL;
     return rc ? -1 : 0;
+}
+
+// A video job's output: it opens (whole, checked) with as many frames as its record says.
+static int video_complete(const char *output, const json_t *root) {
+    nst_video_reader *r = NULL;
+    nst_video_info info;
+    json_t *frames = json_object_get(json_object_get(root, "result"), "frames");
+    if (!json_is_integer(frames) || nst_video_open(&r, output, 0, &info, NULL)) return 0;
+    nst_video_close(r);
+    return info.n_frames == json_integer_value(frames);
 }
 
 // 1 when the job finished before: its output and OUTPUT.json are there, OUTPUT.json
@@ -73,20 +87,22 @@ static int job_run_info(const cli_options *o, char *model_buf, size_t n, char *c
 // are the same text; the threads count only when the job gives them. A run cut short
 // records the iterations it ran, so it does not match.
 static int finished(cli_options *o, const json_t *obj) {
+    int video = o->video;
     char record[4200], model_buf[4096], content[512], style[512], input[64];
     struct stat st;
     nst_error err;
     cli_config_path(record, sizeof record, o->output);
-    if (stat(o->output, &st) || !S_ISREG(st.st_mode)) return 0;
+    if (!video && (stat(o->output, &st) || !S_ISREG(st.st_mode))) return 0;
     json_t *root = cli_read_json_object(record, &err);
     if (!root) return 0;
+    if (video && !video_complete(o->output, root)) { json_decref(root); return 0; }
     cli_run_info was = {string_key(root, "model"), string_key(root, "content-layers"),
                         string_key(root, "style-layers"), string_key(root, "model-input"), NULL, NULL};
     cli_run_info now;
     cli_options *rec = malloc(sizeof *rec);
     char *a = NULL, *b = NULL;
     if (rec && json_is_object(json_object_get(root, "result")) && was.model_path && was.content_layers &&
-        was.style_layers && !cli_parse_json(rec, record, root, &err) &&
+        was.style_layers && !cli_parse_json_mode(rec, video, record, root, &err) &&
         !job_run_info(o, model_buf, sizeof model_buf, content, style, sizeof content, input, sizeof input, &now)) {
         int threads = o->params.threads;
         if (!json_object_get(obj, "threads")) o->params.threads = rec->params.threads;
@@ -137,6 +153,30 @@ static int run_picture(const batch_job *job, json_t *obj) {
     return code;
 }
 
+// A video: parsed as `nst video --config` would, skipped when finished, else run; it
+// goes on by itself from the frames an earlier run finished (OUTPUT.frames/).
+static int run_video(const batch_job *job, json_t *obj) {
+    nst_error err = {0};
+    cli_options *o = malloc(sizeof *o);
+    if (!o) {
+        fprintf(stderr, "nst: %s: out of memory\n", job->label);
+        return cli_exit_code(NST_ERR_NOMEM);
+    }
+    if (cli_parse_json_mode(o, 1, job->label, obj, &err)) {
+        fprintf(stderr, "nst: %s\n", err.msg);
+        free(o);
+        return err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code);
+    }
+    if (!json_object_get(obj, "threads")) o->params.threads = job->threads;
+    if (job->quiet) o->quiet = 1;
+    if (finished(o, obj)) {
+        if (!job->quiet) fprintf(stderr, "nst: %s: %s is finished; skipped\n", job->label, o->output);
+        free(o);
+        return JOB_SKIPPED;
+    }
+    return cli_video_run_options(o, job->label);
+}
+
 // ---- A job, in its child ----------------------------------------------------------------
 
 // The job on one line: its command looked up, then run. Returns the child's exit status.
@@ -155,7 +195,7 @@ static int run_job(const batch_job *job, const char *text) {
     for (size_t k = 0; name && k < sizeof commands / sizeof *commands; k++)
         if (!strcmp(name, commands[k].name)) run = commands[k].run;
     if (!run) {
-        fprintf(stderr, "nst: %s: \"command\": %s%s%s (known: run)\n", job->label, name ? "unknown command \"" : "",
+        fprintf(stderr, "nst: %s: \"command\": %s%s%s (known: run, video)\n", job->label, name ? "unknown command \"" : "",
                 name ? name : "expected a string", name ? "\"" : "");
         json_decref(obj);
         return 2;

@@ -285,15 +285,19 @@ static int resolve_stages(cli_options *o, nst_error *err) {
     return 0;
 }
 
-static int parse_mode(cli_options *o, int video, int argc, char **argv, nst_error *err) {
+// The defaults of a picture run, or of a video run (its options apply, with their defaults).
+static void defaults_of_mode(cli_options *o, int video) {
     cli_options_default(o);
-    if (video) {
-        o->video = 1;
-        o->params.temporal_weight = strtof(CLI_VIDEO_TEMPORAL_WEIGHT, NULL);
-        o->temporal_frames[0] = 1;
-        o->n_temporal_frames = 1;
-        o->fps = 25;
-    }
+    if (!video) return;
+    o->video = 1;
+    o->params.temporal_weight = strtof(CLI_VIDEO_TEMPORAL_WEIGHT, NULL);
+    o->temporal_frames[0] = 1;
+    o->n_temporal_frames = 1;
+    o->fps = 25;
+}
+
+static int parse_mode(cli_options *o, int video, int argc, char **argv, nst_error *err) {
+    defaults_of_mode(o, video);
     int r = apply_arguments(o, argc, argv, err);
     if (r) return r;
     if (check_required(o, err) || resolve_stages(o, err)) return -1;
@@ -302,9 +306,13 @@ static int parse_mode(cli_options *o, int video, int argc, char **argv, nst_erro
 
 int cli_parse(cli_options *o, int argc, char **argv, nst_error *err) { return parse_mode(o, 0, argc, argv, err); }
 int cli_parse_video(cli_options *o, int argc, char **argv, nst_error *err) { return parse_mode(o, 1, argc, argv, err); }
-int cli_parse_json(cli_options *o, const char *label, const json_t *obj, nst_error *err) {
-    cli_options_default(o);
+
+int cli_parse_json_mode(cli_options *o, int video, const char *label, const json_t *obj, nst_error *err) {
+    defaults_of_mode(o, video);
     if (apply_object(o, label, obj, err)) return -1;
     if (check_required(o, err) || resolve_stages(o, err)) return name_in_error(err, label, label);
     return 0;
+}
+int cli_parse_json(cli_options *o, const char *label, const json_t *obj, nst_error *err) {
+    return cli_parse_json_mode(o, 0, label, obj, err);
 }

@@ -66,6 +66,8 @@ int cli_parse_video(cli_options *o, int argc, char **argv, nst_error *err);
 // the same keys, then the same checks as cli_parse. label (a file, "JOBS.jsonl:3")
 // begins every message. Returns 0 to run, or -1 (message and code in err).
 int cli_parse_json(cli_options *o, const char *label, const json_t *obj, nst_error *err);
+// The same for a video run (video 1: nst video's options apply) or a picture's (0).
+int cli_parse_json_mode(cli_options *o, int video, const char *label, const json_t *obj, nst_error *err);
 // The JSON object in a file (a --config file, OUTPUT.json): json_decref it after; NULL
 // (err set: NST_ERR_IO unreadable, NST_ERR_FORMAT not JSON or not an object) on failure.
 json_t *cli_read_json_object(const char *path, nst_error *err);

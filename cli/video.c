@@ -13,6 +13,7 @@
 #include "model_cmd.h"
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,13 +53,26 @@ static void video_free(video_run *v) {
     free(v);
 }
 
+// A batch job's "JOBS.jsonl:LINE", before each message (NULL: the command line's run).
+static const char *job_label;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nst: %s%s", job_label ? job_label : "", job_label ? ": " : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
 static int fail(const nst_error *err) {
-    fprintf(stderr, "nst: %s\n", err->msg);
+    say("%s", err->msg);
     return cli_exit_code(err->code);
 }
 
 static int usage_error(const char *msg) {
-    fprintf(stderr, "nst video: %s\n", msg);
+    say("video: %s", msg);
     return 2;
 }
 
@@ -213,16 +227,16 @@ static int run_frames(video_run *v) {
         if (i < v->frames.done) {
             if (nst_image_load(out, path, v->o->max_pixels, &err)) return fail(&err);
             if (out->w != v->w || out->h != v->h) {
-                fprintf(stderr, "nst: %s: %dx%d, not the run's %dx%d; remove %s to start afresh\n", path, out->w,
-                        out->h, v->w, v->h, v->frames.dir);
+                say("%s: %dx%d, not the run's %dx%d; remove %s to start afresh", path, out->w, out->h, v->w, v->h,
+                    v->frames.dir);
                 return 3;
             }
         } else {
             memset(&v->last, 0, sizeof v->last);
             rc = stylize_frame(v, i, out, &err);
             if (rc == NST_ERR_INTERRUPTED) {
-                fprintf(stderr, "nst: interrupted in frame %d of %d; frames 1..%d are in %s: the same command goes on "
-                        "from there\n", i + 1, n, i, v->frames.dir);
+                say("interrupted in frame %d of %d; frames 1..%d are in %s: the same command goes on from there", i + 1,
+                    n, i, v->frames.dir);
                 return interrupted == SIGTERM ? 143 : 130;
             }
             if (rc) return fail(&err);
@@ -235,8 +249,8 @@ static int run_frames(video_run *v) {
         json_array_append_new(v->per_frame, r);
         if (!v->o->quiet) {
             double spent = now_s() - t0, per = fresh ? spent / fresh : 0;
-            fprintf(stderr, "nst: frame %d of %d %s; %.1f s/frame, ETA %.0f s\n", i + 1, n,
-                    i < v->frames.done ? "kept from an earlier run" : "done", per, per * (n - 1 - i));
+            say("frame %d of %d %s; %.1f s/frame, ETA %.0f s", i + 1, n,
+                i < v->frames.done ? "kept from an earlier run" : "done", per, per * (n - 1 - i));
         }
     }
     return 0;
@@ -264,18 +278,13 @@ static int write_output(video_run *v) {
     json_decref(result);
     if (rc) return fail(&err);
     cli_frames_remove(&v->frames, n);
-    if (!v->o->quiet) fprintf(stderr, "nst: wrote %s (%d frames) and %s\n", v->o->output, n, v->config_path);
+    if (!v->o->quiet) say("wrote %s (%d frames) and %s", v->o->output, n, v->config_path);
     return 0;
 }
 
-static int video_with(video_run *v, int argc, char **argv) {
+// A parsed run: checks, inputs, frames, output. Returns the exit code.
+static int video_run_parsed(video_run *v) {
     nst_error err = {0};
-    int parsed = cli_parse_video(v->o, argc, argv, &err);
-    if (parsed > 0) return 0;
-    if (parsed < 0) {
-        fprintf(stderr, "nst video: %s\n", err.msg);
-        return err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code);
-    }
     int code = check_request(v);
     if (code) return code;
     if (load_inputs(v, &err)) return fail(&err);
@@ -288,10 +297,10 @@ static int video_with(video_run *v, int argc, char **argv) {
     free(record);
     if (rc) return fail(&err);
     if (!v->o->quiet)
-        fprintf(stderr, "nst video: %s: %d frames of %dx%d at %d/%d fps, stylized at %dx%d, flow %s, temporal weight "
-                "%g%s\n", v->o->content, v->info.n_frames, v->info.w, v->info.h, v->fps_num, v->fps_den, v->w, v->h,
-                v->o->flow == CLI_FLOW_DIS ? "dis" : "none", v->o->params.temporal_weight,
-                v->frames.done ? "; going on from the frames finished before" : "");
+        say("video %s: %d frames of %dx%d at %d/%d fps, stylized at %dx%d, flow %s, temporal weight %g%s",
+            v->o->content, v->info.n_frames, v->info.w, v->info.h, v->fps_num, v->fps_den, v->w, v->h,
+            v->o->flow == CLI_FLOW_DIS ? "dis" : "none", v->o->params.temporal_weight,
+            v->frames.done ? "; going on from the frames finished before" : "");
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -302,17 +311,33 @@ static int video_with(video_run *v, int argc, char **argv) {
     return write_output(v);
 }
 
-int cli_video_command(int argc, char **argv) {
+int cli_video_run_options(cli_options *o, const char *label) {
     video_run *v = calloc(1, sizeof *v);
-    cli_options *o = malloc(sizeof *o);
-    if (!v || !o) {
-        free(v);
+    if (!v) {
         free(o);
-        fprintf(stderr, "nst: out of memory\n");
+        say("out of memory");
         return cli_exit_code(NST_ERR_NOMEM);
     }
     v->o = o;
-    int code = video_with(v, argc, argv);
+    job_label = label;
+    int code = video_run_parsed(v);
+    job_label = NULL;
     video_free(v);
     return code;
+}
+
+int cli_video_command(int argc, char **argv) {
+    nst_error err = {0};
+    cli_options *o = malloc(sizeof *o);
+    if (!o) {
+        say("out of memory");
+        return cli_exit_code(NST_ERR_NOMEM);
+    }
+    int parsed = cli_parse_video(o, argc, argv, &err);
+    if (parsed) {
+        if (parsed < 0) say("video: %s", err.msg);
+        free(o);
+        return parsed > 0 ? 0 : err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code);
+    }
+    return cli_video_run_options(o, NULL);
 }

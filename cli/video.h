@@ -5,5 +5,9 @@
 
 // argv after "video" (argv[0] is "video"); returns the exit code.
 int cli_video_command(int argc, char **argv);
+// A video run from parsed options (cli_parse_video, cli_parse_json_mode), as `nst batch`
+// runs one; label (or NULL) goes before each message. Takes o (malloc'ed) and frees it.
+struct cli_options;
+int cli_video_run_options(struct cli_options *o, const char *label);
 
 #endif

@@ -222,12 +222,12 @@ static void test_job_index(void) {
 // Lines that are not jobs of a known command fail as jobs, each named by its line.
 static void test_bad_lines(void) {
     char dir[PATHLEN];
-    const char *lines[] = {"[1, 2]", "{\"content\": ", "{\"command\": \"video\"}", "{\"command\": 3}"};
+    const char *lines[] = {"[1, 2]", "{\"content\": ", "{\"command\": \"movie\"}", "{\"command\": 3}"};
     make_batch(dir, sizeof dir, "bad_lines", lines, 4);
     int rc = sh("cd %s && %s batch jobs.jsonl --workers 3", dir, nst);
     CHECKF(rc == 4 && strstr(out_text, "jobs.jsonl:1: a job must be one JSON object") &&
                strstr(out_text, "jobs.jsonl:2: not valid JSON") &&
-               strstr(out_text, "jobs.jsonl:3: \"command\": unknown command \"video\"") &&
+               strstr(out_text, "jobs.jsonl:3: \"command\": unknown command \"movie\"") &&
                strstr(out_text, "jobs.jsonl:4: \"command\": expected a string") &&
                strstr(out_text, "4 jobs: 0 done, 0 skipped (finished before), 4 failed"),
            "%d %s", rc, out_text);
