@@ -9,7 +9,7 @@
 #define CLI_POOL_BYTES 65536   // the strings read from --config files
 enum { CLI_FLOW_DIS = 0, CLI_FLOW_NONE = 1 };
 // nst video's default --temporal-weight (measured: README, "Video")
-#define CLI_VIDEO_TEMPORAL_WEIGHT "200"
+#define CLI_VIDEO_TEMPORAL_WEIGHT "50"
 
 typedef struct cli_options {
     const char *content;
