@@ -205,9 +205,9 @@ install: $(BUILD)/nst $(BUILD)/libnst.a $(BUILD)/libnst.so
 	    'libdir=$(patsubst $(PREFIX)/%,$${exec_prefix}/%,$(LIBDIR))' \
 	    'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))' '' \
 	    'Name: nst' 'Description: Neural style transfer (Gatys et al.) with VGG19 on the CPU' \
-	    'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	    'Version: $(VERSION)' 'Requires.private: $(filter-out $(FFMPEG_PKGS),$(PKGS))' \
 	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lnst' \
-	    'Libs.private: $(if $(HAVE_DNNL),-ldnnl) $(OPENCV_LIBS) -fopenmp -lm' > $(DESTDIR)$(PKGCONFIGDIR)/nst.pc
+	    'Libs.private: $(if $(HAVE_FFMPEG),-lavformat -lavcodec -lswscale -lavutil) $(if $(HAVE_DNNL),-ldnnl) $(OPENCV_LIBS) -fopenmp -lm' > $(DESTDIR)$(PKGCONFIGDIR)/nst.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/nst.pc
 
 uninstall:

@@ -51,6 +51,7 @@ void cli_usage(FILE *out) {
           "       nst model info FILE\n"
           "       nst model convert IN OUT.safetensors [--dtype f32|f16]\n"
           "       nst completion bash\n"
+          "       nst video -c VIDEO -s STYLE[,STYLE...] -o OUTPUT [options]\n"
           "       nst batch JOBS.jsonl [--workers N] [--job-index I] [--quiet]\n"
           "\n"
           "Neural style transfer (Gatys et al.) with VGG19, on the CPU.\n"
@@ -69,7 +70,8 @@ void cli_usage(FILE *out) {
           "(the current picture, checkpoint, plot, animation, contact sheet and OUTPUT.json are\n"
           "written first; 3 if the checkpoint cannot be written).\n"
           "`nst completion bash` prints the bash completion script. `nst batch --help` tells of\n"
-          "batches, one run per line of JOBS.jsonl.\n"
+          "batches, one run per line of JOBS.jsonl. `nst video` stylizes a video or a picture\n"
+          "sequence (frames/%05d.png) frame by frame with the options above and the video ones.\n"
           "See nst(1) for more.\n", out);
 }
 
@@ -171,8 +173,8 @@ static const char completion_tail[] =
     "    if [[ $cur == -* ]]; then\n"
     "        COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
     "    elif ((COMP_CWORD == 1)); then\n"
-    "        COMPREPLY=($(compgen -W \"model completion batch\" -- \"$cur\"))\n"
-    "        [[ -n $cur ]] || COMPREPLY=($(compgen -W \"$opts model completion batch\" -- \"$cur\"))\n"
+    "        COMPREPLY=($(compgen -W \"model completion batch video\" -- \"$cur\"))\n"
+    "        [[ -n $cur ]] || COMPREPLY=($(compgen -W \"$opts model completion batch video\" -- \"$cur\"))\n"
     "    else\n"
     "        _nst_files \"$cur\"\n"
     "    fi\n"

@@ -285,8 +285,7 @@ static int resolve_stages(cli_options *o, nst_error *err) {
     return 0;
 }
 
-// The defaults of a picture run, or of a video run (its options apply, with their defaults).
-static void defaults_of_mode(cli_options *o, int video) {
+void cli_options_default_mode(cli_options *o, int video) {
     cli_options_default(o);
     if (!video) return;
     o->video = 1;
@@ -297,7 +296,7 @@ static void defaults_of_mode(cli_options *o, int video) {
 }
 
 static int parse_mode(cli_options *o, int video, int argc, char **argv, nst_error *err) {
-    defaults_of_mode(o, video);
+    cli_options_default_mode(o, video);
     int r = apply_arguments(o, argc, argv, err);
     if (r) return r;
     if (check_required(o, err) || resolve_stages(o, err)) return -1;
@@ -308,7 +307,7 @@ int cli_parse(cli_options *o, int argc, char **argv, nst_error *err) { return pa
 int cli_parse_video(cli_options *o, int argc, char **argv, nst_error *err) { return parse_mode(o, 1, argc, argv, err); }
 
 int cli_parse_json_mode(cli_options *o, int video, const char *label, const json_t *obj, nst_error *err) {
-    defaults_of_mode(o, video);
+    cli_options_default_mode(o, video);
     if (apply_object(o, label, obj, err)) return -1;
     if (check_required(o, err) || resolve_stages(o, err)) return name_in_error(err, label, label);
     return 0;

@@ -55,6 +55,8 @@ typedef struct cli_options {
 
 // o's state before any option: the defaults of the library and of the CLI.
 void cli_options_default(cli_options *o);
+// The same for a picture run (video 0) or a video run (1: nst video's options apply, with their defaults).
+void cli_options_default_mode(cli_options *o, int video);
 // Parses argv into o (defaults first). Returns 0 to run, 1 when --help or
 // --version was printed, -1 on an error (message and code in err: NST_ERR_USAGE for
 // a usage error, NST_ERR_IO / NST_ERR_FORMAT for a --config file that cannot be read

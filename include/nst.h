@@ -109,6 +109,17 @@
  *                                img's colours mapped linearly so that their mean
  *                                and covariance are ref's.
  *                                Each allocates out afresh and clamps nothing.
+ *   Video (frames are nst_images; files through FFmpeg, sequences such as frames/%05d.png)
+ *     nst_video_available()      1 when nst was built with FFmpeg (video files).
+ *     nst_video_is_sequence(path) 1 when path is a picture-sequence pattern.
+ *     nst_video_open(&r, path, max_pixels, &info, err)
+ *                                opens and reads through once: checked and counted.
+ *     nst_video_read(r, &frame, err)    the next frame (allocated).
+ *     nst_video_close(r)         closes; NULL is fine.
+ *     nst_video_create(&v, path, w, h, fps_num, fps_den, err)
+ *                                a video (H.264, VP9 by extension) or a sequence.
+ *     nst_video_write(v, &frame, err)   appends a frame.
+ *     nst_video_finish(v, ok, err)      renames the file into place (ok) or removes it.
  *   Optical flow (for video; a flow is (2,h,w): dx then dy, a(p) ~ b(p + flow(p)))
  *     nst_flow_available()       1 when nst was built with OpenCV (its DIS flow).
  *     nst_flow_compute(&flow, &a, &b, err)
