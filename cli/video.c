@@ -36,6 +36,7 @@ typedef struct video_run {
     int w, h, fps_num, fps_den, ring;
     nst_image content[RING_MAX], stylized[RING_MAX];   // the last `ring` frames, by index % ring
     cli_frames frames;
+    nst_video_writer *sequence;            // a picture-sequence output, written frame by frame
     nst_progress last;                     // the current frame's last iteration
     json_t *per_frame;                     // each frame's terms, for OUTPUT.json
 } video_run;
@@ -47,6 +48,7 @@ static void video_free(video_run *v) {
     nst_image_free(&v->content_mask); nst_image_free(&v->init);
     for (int k = 0; k < RING_MAX; k++) { nst_image_free(&v->content[k]); nst_image_free(&v->stylized[k]); }
     nst_video_close(v->reader);
+    nst_video_finish(v->sequence, 0, NULL);
     nst_model_free(v->model);
     json_decref(v->per_frame);
     free(v->o);
@@ -244,6 +246,7 @@ static int run_frames(video_run *v) {
             if (cli_frames_save(&v->frames, i, out, &v->last, &err)) return fail(&err);
             fresh++;
         }
+        if (v->sequence && nst_video_write(v->sequence, out, &err)) return fail(&err);   // as it finishes
         json_t *r = cli_frames_result(&v->frames, i, &err);
         if (!r) return fail(&err);
         json_array_append_new(v->per_frame, r);
@@ -259,9 +262,11 @@ static int run_frames(video_run *v) {
 // The output from the finished frames, then OUTPUT.json; the frames directory goes.
 static int write_output(video_run *v) {
     nst_error err;
-    nst_video_writer *wr = NULL;
-    int n = v->info.n_frames, rc = nst_video_create(&wr, v->o->output, v->w, v->h, v->fps_num, v->fps_den, &err);
-    for (int i = 0; i < n && !rc; i++) {
+    nst_video_writer *wr = v->sequence;   // a sequence has its frames already
+    int n = v->info.n_frames, rc = 0;
+    v->sequence = NULL;
+    if (!wr) rc = nst_video_create(&wr, v->o->output, v->w, v->h, v->fps_num, v->fps_den, &err);
+    for (int i = 0; i < n && !rc && !nst_video_is_sequence(v->o->output); i++) {
         nst_image img = {0};
         char path[4300];
         cli_frames_path(&v->frames, i, "png", path, sizeof path);
@@ -307,6 +312,9 @@ static int video_run_parsed(video_run *v) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (!(v->per_frame = json_array())) return usage_error("out of memory");
+    if (nst_video_is_sequence(v->o->output) &&
+        nst_video_create(&v->sequence, v->o->output, v->w, v->h, v->fps_num, v->fps_den, &err))
+        return fail(&err);
     if ((code = run_frames(v))) return code;
     return write_output(v);
 }

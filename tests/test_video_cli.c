@@ -175,6 +175,9 @@ static void test_killed_run_goes_on_to_the_same_bytes(void) {
     char last[700];
     snprintf(last, sizeof last, "%s/cut/%05d.png", program.tmp, FRAMES);
     CHECKF(!exists(last), "the first run had finished before it was killed");
+    char first[700];   // a sequence's frames are written as they finish
+    snprintf(first, sizeof first, "%s/cut/%05d.png", program.tmp, 3);
+    CHECKF(exists(first), "%s not written as it finished", first);
     rc = sh("%s -c %s -o '%s/cut/%%05d.png' --size 64 --iterations 150", loud, clip_seq, program.tmp);
     CHECKF(rc == 0 && strstr(out_text, "kept from an earlier run"), "%d %s", rc, out_text);
     rc = sh("mkdir -p %s/whole && %s -c %s -o '%s/whole/%%05d.png' --size 64 --iterations 150", program.tmp, common,
