@@ -106,6 +106,10 @@ static int load_inputs(video_run *v, nst_error *err) {
     if (nst_model_load(&v->model, v->model_path, err)) return -1;
     if (o->model_input && nst_model_set_input(v->model, o->model_input, err)) return -1;
     if (nst_video_open(&v->reader, o->content, o->max_pixels, &v->info, err)) return -1;
+    if (!nst_video_is_sequence(o->output) && (o->size & 1) && o->size > 16) {   // even sides: the longest one here
+        o->size--;
+        if (o->n_scales) o->scales[o->n_scales - 1] = o->size;
+    }
     nst_fit_size(v->info.w, v->info.h, o->size, &v->w, &v->h);
     if (!nst_video_is_sequence(o->output)) {   // H.264 and VP9 take even sizes
         v->w = v->w > 1 ? v->w & ~1 : 2;
@@ -180,7 +184,7 @@ static int stylize_frame(video_run *v, int i, nst_image *out, nst_error *err) {
                                        o->n_scales, o->style_scale, &p, out, err);
         return nst_transfer(v->model, cur, v->styles, o->n_styles, &p, out, err);
     }
-    nst_image targets[NST_MAX_TEMPORAL] = {{0}}, masks[NST_MAX_TEMPORAL] = {{0}};
+    nst_image targets[NST_MAX_TEMPORAL] = {{0}}, masks[NST_MAX_TEMPORAL] = {{0}}, start = {0};
     int n = 0, rc = temporal_targets(v, i, targets, masks, &n, err);
     if (!rc) {
         int total = 0;
@@ -188,13 +192,17 @@ static int stylize_frame(video_run *v, int i, nst_image *out, nst_error *err) {
         p.iterations = o->frame_iterations ? o->frame_iterations : (total + 1) / 2;
         p.init = NST_INIT_IMAGE;
         p.init_image = &targets[0];
+        // the luminance mode optimizes Y alone (the content's chroma comes back after): start from Y
+        if (p.preserve_colors == NST_COLORS_LUMINANCE && !(rc = nst_color_luminance(&start, &targets[0], NULL, err)))
+            p.init_image = &start;
         p.init_noise_blend = 0;
         p.temporal_weight = o->params.temporal_weight;
         p.n_temporal = p.temporal_weight > 0 ? n : 0;
         p.temporal_targets = targets;
         p.temporal_masks = masks;
-        rc = nst_transfer(v->model, cur, v->styles, o->n_styles, &p, out, err);
+        if (!rc) rc = nst_transfer(v->model, cur, v->styles, o->n_styles, &p, out, err);
     }
+    nst_image_free(&start);
     for (int k = 0; k < NST_MAX_TEMPORAL; k++) { nst_image_free(&targets[k]); nst_image_free(&masks[k]); }
     return rc;
 }

@@ -433,7 +433,8 @@ typedef struct nst_params {
      * units under the AUTO loss scale (the model's units under RAW). temporal_masks holds
      * n_temporal grayscale masks (channel 0, white 1: kept, black 0: ignored, e.g. where
      * the flow is not consistent) or is NULL (all ones). nst_transfer_scales resizes the
-     * targets and masks for each stage. */
+     * targets and masks for each stage; with preserve_colors LUMINANCE the targets'
+     * luminance is used, as the optimization sees only luminance. */
 #define NST_MAX_TEMPORAL 8
     float temporal_weight;
     int n_temporal;                 /* 0 .. NST_MAX_TEMPORAL */

@@ -72,8 +72,17 @@ int nst_transfer(const nst_model *m, const nst_image *content, const nst_image *
     prepared pr;
     int rc = prepare_colors(&pr, content, styles, n_styles, p->preserve_colors, err);
     if (rc) return rc;
+    // the luminance mode optimizes Y alone: so are the temporal targets
+    nst_params q = *p;
+    nst_image luma[NST_MAX_TEMPORAL] = {{0}};
+    if (p->preserve_colors == NST_COLORS_LUMINANCE && p->n_temporal > 0 && p->n_temporal <= NST_MAX_TEMPORAL &&
+        p->temporal_targets) {
+        for (int j = 0; j < p->n_temporal && !rc; j++) rc = nst_color_luminance(&luma[j], &p->temporal_targets[j], NULL, err);
+        q.temporal_targets = luma;
+    }
     nsti_stage alone = {0, 0};
-    rc = nsti_transfer_core(m, &pr.content, pr.styles, n_styles, p, &alone, out, err);
+    if (!rc) rc = nsti_transfer_core(m, &pr.content, pr.styles, n_styles, &q, &alone, out, err);
+    for (int j = 0; j < NST_MAX_TEMPORAL; j++) nst_image_free(&luma[j]);
     prepared_free(&pr);
     // the picture so far is kept on interruption, NaN and a failed checkpoint, so it gets its colours too
     if (nst_transfer_kept(rc, out)) {
