@@ -30,14 +30,7 @@ static int exists(const char *path) {
 }
 
 // Runs a shell command (printf-style) in program.tmp, output into out_text; returns its exit code.
-static int sh(const char *fmt, ...) {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return nst_test_shell(cmd, program.tmp, out_text, sizeof out_text);
-}
+#define sh(...) nst_test_shellf(program.tmp, out_text, sizeof out_text, __VA_ARGS__)
 
 // A job line: picture `pic` to OUTPUT pic.png, 48 px, `iterations`, one thread, a
 // checkpoint every 2 iterations, then `extra` keys (",\"k\":v" or "").

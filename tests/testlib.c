@@ -1,4 +1,5 @@
 #include "testlib.h"
+#include <stdarg.h>
 #include "model/weights.h"
 #include <math.h>
 #include <stdlib.h>
@@ -67,6 +68,15 @@ int nst_test_close_l2(const char *what, const float *got, const float *want, lon
         return 0;
     }
     return 1;
+}
+
+int nst_test_shellf(const char *dir, char *out, size_t out_len, const char *fmt, ...) {
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return nst_test_shell(cmd, dir, out, out_len);
 }
 
 int nst_test_shell(const char *command, const char *dir, char *out, size_t out_len) {

@@ -23,6 +23,9 @@ int nst_test_close_l2(const char *what, const float *got, const float *want, lon
 // Runs a shell command with stdout and stderr captured (through dir/shell.out) into
 // out, NUL-terminated; returns its exit code, or -1 when it did not exit normally.
 int nst_test_shell(const char *command, const char *dir, char *out, size_t out_len);
+// The same with the command formatted printf-style.
+int nst_test_shellf(const char *dir, char *out, size_t out_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 // A whole file, NUL-terminated and malloc'd, or NULL.
 char *nst_test_read_file(const char *path);
 // A whole file's bytes (malloc'd, *len set), or NULL after a failed CHECK naming it.
