@@ -264,8 +264,10 @@ static int read_jobs(batch *b) {
 static volatile sig_atomic_t stop_signal;
 static void on_stop(int sig) { stop_signal = sig; }
 
-// Forks the child that runs job k. Returns its pid, or -1.
-static pid_t start_job(const batch *b, int k) {
+// Forks the child that runs job k. Returns its pid, or -1. The child frees what the
+// parent holds (the batch, and `held`) before it exits, so that a leak checker sees
+// only the job's own.
+static pid_t start_job(batch *b, int k, void *held[2]) {
     fflush(NULL);   // nothing buffered here is written twice
     pid_t pid = fork();
     if (pid != 0) return pid;
@@ -274,12 +276,16 @@ static pid_t start_job(const batch *b, int k) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = cores / b->workers > 1 ? (int)(cores / b->workers) : 1;
     batch_job job = {b->jobs[k].label, threads, b->quiet};
-    exit(run_job(&job, b->jobs[k].text));
+    int code = run_job(&job, b->jobs[k].text);
+    free(held[0]);
+    free(held[1]);
+    batch_free(b);
+    exit(code);
 }
 
 // Runs jobs first..first+n-1, at most b->workers at once; prints the summary. Returns
 // the exit status.
-static int run_jobs(const batch *b, int first, int n) {
+static int run_jobs(batch *b, int first, int n) {
     pid_t *pid = calloc((size_t)b->workers, sizeof *pid);
     int *job = calloc((size_t)b->workers, sizeof *job);
     if (!pid || !job) {
@@ -298,7 +304,7 @@ static int run_jobs(const batch *b, int first, int n) {
         while (active < b->workers && next < first + n && !stop_signal) {
             int slot = 0;
             while (pid[slot]) slot++;
-            pid[slot] = start_job(b, next);
+            pid[slot] = start_job(b, next, (void *[2]){pid, job});
             job[slot] = next++;
             if (pid[slot] < 0) {
                 fprintf(stderr, "nst: %s: cannot start the job: %s\n", b->jobs[job[slot]].label, strerror(errno));
