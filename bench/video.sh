@@ -42,6 +42,7 @@ r = [x["style"] / y["style"] for x, y in zip(a, b)]
 print("        style term, flow / none, per frame: min %.2f, max %.2f, mean %.2f" % (min(r), max(r), sum(r) / len(r)))
 EOF
     echo "        temporal error none / dis: $(echo "$(cat "$out/$clip-none.error") / $(cat "$out/$clip-dis.error")" | bc -l | cut -c1-5)x"
-    build/tools/video_strip "$out/strip-$clip.png" 6 "$out/$clip/%05d.png" "$out/$clip-dis/%05d.png" "$out/$clip-none/%05d.png"
+    build/tools/video_strip "$out/strip-$clip.jpg" 5 --width 192 "$out/$clip/%05d.png" "$out/$clip-dis/%05d.png" \
+        "$out/$clip-none/%05d.png"
 done
-echo "strips: $out/strip-pan.png, $out/strip-object.png (rows: content, --flow dis, --flow none)"
+echo "strips: $out/strip-pan.jpg, $out/strip-object.jpg (rows: content, --flow dis, --flow none)"
