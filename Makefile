@@ -131,7 +131,7 @@ weights: $(BUILD)/nst
 	NST_BIN=$(BUILD)/nst scripts/fetch-weights.sh $(MODEL)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-valgrind build-minimal
 
 # ---- The shared library, the header's example, installation ----------------------
 # libnst.so.MAJOR.MINOR.PATCH (the version in include/nst.h) with the SONAME
@@ -272,6 +272,13 @@ $(FIXTURES)/.done: $(wildcard tests/hostile/*.py)
 # until exit, reported as "possibly lost"); tests/hostile/valgrind.supp documents the
 # suppressions.
 VALGRIND_SHARED ?= ../shared
+# A program linked with FFmpeg's libavcodec loads libjxl and libhwy, whose start-up code
+# valgrind 3.19 cannot run (an illegal instruction before main): memcheck then checks a
+# build without FFmpeg and OpenCV, in $(BUILD)-valgrind.
+ifneq ($(HAVE_FFMPEG)$(HAVE_OPENCV),)
+valgrind:
+	$(MAKE) BUILD=$(BUILD)-valgrind HAVE_FFMPEG= HAVE_OPENCV= valgrind
+else
 valgrind: $(BUILD)/nst
 	@mkdir -p $(BUILD)/valgrind
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
@@ -281,3 +288,4 @@ valgrind: $(BUILD)/nst
 	    -o $(BUILD)/valgrind/out.png --size 32 --iterations 2 --threads 1 --quiet \
 	    --backend $(if $(HAVE_OPENBLAS),blas,reference)
 	@echo "valgrind: clean"
+endif
