@@ -113,6 +113,19 @@ static void test_temporal_error_three_times_lower(void) {
     double with_flow = temporal_error(clip_seq, a), per_frame = temporal_error(clip_seq, b);
     printf("  temporal error: flow %.2f, per frame %.2f (%.1fx)\n", with_flow, per_frame, per_frame / with_flow);
     CHECKF(with_flow >= 0 && per_frame > 3 * with_flow, "flow %.2f, per frame %.2f", with_flow, per_frame);
+    // long-term consistency: tied to frames 1, 2 and 4 back as well
+    rc = sh("mkdir -p %s/long && %s -c %s -o '%s/long/%%05d.png' --temporal-frames 1,2,4", program.tmp, common, clip_seq,
+            program.tmp);
+    CHECKF(rc == 0, "%d %s", rc, out_text);
+    snprintf(a, sizeof a, "%s/long/%%05d.png", program.tmp);
+    double long_term = temporal_error(clip_seq, a);
+    printf("  temporal error with --temporal-frames 1,2,4: %.2f\n", long_term);
+    CHECKF(long_term >= 0 && per_frame > 3 * long_term, "long-term %.2f, per frame %.2f", long_term, per_frame);
+    snprintf(a, sizeof a, "%s/long/%%05d.png.json", program.tmp);
+    json_error_t jerr;
+    json_t *rec = json_load_file(a, 0, &jerr);
+    CHECKF(json_array_size(json_object_get(rec, "temporal-frames")) == 3, "%s", a);
+    json_decref(rec);
 }
 
 // Killed after a few frames, then the same command: it goes on and gives the same bytes.
