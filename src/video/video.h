@@ -37,5 +37,9 @@ int nsti_ff_create(nsti_ff_writer **out, const char *path, int w, int h, int fps
                    nst_error *err);
 int nsti_ff_write(nsti_ff_writer *v, const nst_image *frame, nst_error *err);
 int nsti_ff_finish(nsti_ff_writer *v, int ok, nst_error *err);
+// What the two FFmpeg files share (built with FFmpeg only): FFmpeg's log level set to
+// quiet, once for the process; an FFmpeg error code in words, into buf.
+void nsti_ff_quiet(void);
+const char *nsti_ff_error_text(int e, char *buf, size_t n);
 
 #endif

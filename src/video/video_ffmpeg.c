@@ -10,16 +10,8 @@
 // Reading then starts afresh from a second opening. Frames are converted by swscale
 // to RGB24 (BT.601 unless the stream says BT.709) and then to float planes.
 //
-// Writing. .mp4, .mov, .mkv: H.264 (libx264, crf 18; FFmpeg's mpeg4 encoder where
-// libx264 is missing); .webm: VP9 (libvpx-vp9, crf 30). One encoder thread and a
-// bitexact muxer, so that the same frames give the same file from one run to the next
-// (but within one process Debian's libx264 0.164 now and then encodes the same frames
-// a little differently: it seems to depend on the state of the heap). Frame i has pts
-// i in time base fps_den/fps_num.
-// The muxer writes through an AVIOContext into nst_atomic_open's temporary file,
-// which nsti_ff_finish renames into place.
-//
-// The library never prints: FFmpeg's log level is set to quiet once, for the process.
+// The library never prints: FFmpeg's log level is set to quiet once, for the process
+// (nsti_ff_quiet, which the writer calls too).
 #include "video/video.h"
 
 #ifdef NST_HAVE_FFMPEG
@@ -40,7 +32,6 @@
 #include <libavutil/log.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
-#include "util/atomic_file.h"
 
 // Demuxers (AVInputFormat names) and decoders (AVCodec names) a video file may use.
 #define FORMATS "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi"
@@ -49,13 +40,14 @@
 #define PROBE_BYTES 4096
 #define RGB_PADDING 64
 
+
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 static void quiet(void) { av_log_set_level(AV_LOG_QUIET); }
-static void be_quiet(void) { pthread_once(&quiet_once, quiet); }
+void nsti_ff_quiet(void) { pthread_once(&quiet_once, quiet); }
 
 int nsti_ff_available(void) { return 1; }
 
-static const char *av_error(int e, char *buf, size_t n) {
+const char *nsti_ff_error_text(int e, char *buf, size_t n) {
     if (av_strerror(e, buf, n) < 0) snprintf(buf, n, "error %d", e);
     return buf;
 }
@@ -111,7 +103,7 @@ static int check_size(const nsti_ff_reader *r, long long w, long long h, nst_err
 // Why avformat_open_input failed: the format the first bytes show, if any.
 static int explain_open_failure(const nsti_ff_reader *r, int e, nst_error *err) {
     char msg[128];
-    av_error(e, msg, sizeof msg);
+    nsti_ff_error_text(e, msg, sizeof msg);
     if (e == AVERROR(ENOENT) || e == AVERROR(EACCES) || e == AVERROR(EISDIR) || e == AVERROR(EIO))
         return nsti_fail(err, NST_ERR_IO, "%s: cannot open: %s", r->path, msg);
     if (e == AVERROR(ENOMEM)) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", r->path);
@@ -191,7 +183,7 @@ static int open_input(nsti_ff_reader *r, nst_error *err) {
     for (unsigned i = 0; i < r->fmt->nb_streams; i++) av_dict_free(&sopts[i]);
     av_free(sopts);
     if (e < 0) return nsti_fail(err, NST_ERR_FORMAT, "%s: truncated or damaged video file (%s)", r->path,
-                                av_error(e, msg, sizeof msg));
+                                nsti_ff_error_text(e, msg, sizeof msg));
     if ((rc = check_size(r, st->codecpar->width, st->codecpar->height, err))) return rc;
 
     r->dec = avcodec_alloc_context3(codec);
@@ -199,14 +191,14 @@ static int open_input(nsti_ff_reader *r, nst_error *err) {
     r->frame = av_frame_alloc();
     if (!r->dec || !r->pkt || !r->frame) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", r->path);
     if ((e = avcodec_parameters_to_context(r->dec, st->codecpar)) < 0)
-        return nsti_fail(err, NST_ERR_FORMAT, "%s: video stream unusable (%s)", r->path, av_error(e, msg, sizeof msg));
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: video stream unusable (%s)", r->path, nsti_ff_error_text(e, msg, sizeof msg));
     r->dec->thread_count = 1;
     r->dec->max_pixels = limit;
     r->dec->pkt_timebase = st->time_base;
     if ((e = av_opt_set(r->dec, "codec_whitelist", DECODERS, 0)) < 0 || (e = avcodec_open2(r->dec, codec, NULL)) < 0)
         return nsti_fail(err, e == AVERROR(ENOMEM) ? NST_ERR_NOMEM : NST_ERR_FORMAT,
                          "%s: cannot decode its %s video (%s)", r->path, avcodec_get_name(st->codecpar->codec_id),
-                         av_error(e, msg, sizeof msg));
+                         nsti_ff_error_text(e, msg, sizeof msg));
     return NST_OK;
 }
 
@@ -217,7 +209,7 @@ static int decode_failure(const nsti_ff_reader *r, int e, nst_error *err) {
     int rc = check_size(r, r->dec->width, r->dec->height, err);
     if (rc) return rc;
     return nsti_fail(err, NST_ERR_FORMAT, "%s: truncated or damaged video file: frame %lld cannot be decoded (%s)",
-                     r->path, r->next + 1, av_error(e, msg, sizeof msg));
+                     r->path, r->next + 1, nsti_ff_error_text(e, msg, sizeof msg));
 }
 
 // Decodes the next frame into r->frame: NST_OK, -1 at the end, or an nst_status.
@@ -257,13 +249,13 @@ static int next_frame(nsti_ff_reader *r, nst_error *err) {
             r->demux_done = 1;
             if (r->fmt->pb && r->fmt->pb->error < 0)
                 return nsti_fail(err, NST_ERR_IO, "%s: read error: %s", r->path,
-                                 av_error(r->fmt->pb->error, msg, sizeof msg));
+                                 nsti_ff_error_text(r->fmt->pb->error, msg, sizeof msg));
             continue;
         }
         if (e < 0) {
             if (e == AVERROR(ENOMEM)) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", r->path);
             return nsti_fail(err, NST_ERR_FORMAT, "%s: truncated or damaged video file (%s after %lld frames)",
-                             r->path, av_error(e, msg, sizeof msg), r->next);
+                             r->path, nsti_ff_error_text(e, msg, sizeof msg), r->next);
         }
         if (r->pkt->stream_index != r->stream) {
             av_packet_unref(r->pkt);
@@ -310,7 +302,7 @@ static int check_complete(const nsti_ff_reader *r, AVRational fps, nst_error *er
 int nsti_ff_open(nsti_ff_reader **out, const char *path, long long max_pixels, nst_video_info *info,
                  nst_error *err) {
     *out = NULL;
-    be_quiet();
+    nsti_ff_quiet();
     struct stat sb;
     if (stat(path, &sb) != 0) return nsti_fail(err, NST_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode)) return nsti_fail(err, NST_ERR_IO, "%s: cannot open: not a regular file", path);
@@ -412,244 +404,6 @@ int nsti_ff_read(nsti_ff_reader *r, nst_image *frame, nst_error *err) {
     return NST_OK;
 }
 
-// ---- writing ---------------------------------------------------------------------
-
-struct nsti_ff_writer {
-    char *path;
-    nst_atomic_file af;
-    AVFormatContext *fmt;
-    AVIOContext *io;
-    AVCodecContext *enc;
-    AVStream *st;
-    AVFrame *frame;
-    AVPacket *pkt;
-    struct SwsContext *sws;
-    uint8_t *rgb;
-    int w, h;
-    long long n;
-    int failed;
-};
-
-static int write_cb(void *opaque, uint8_t *buf, int size) {
-    FILE *f = opaque;
-    return size > 0 && fwrite(buf, 1, (size_t)size, f) != (size_t)size ? AVERROR(EIO) : size;
-}
-
-static int64_t seek_cb(void *opaque, int64_t offset, int whence) {
-    FILE *f = opaque;
-    if (whence & AVSEEK_SIZE) {
-        struct stat st;
-        if (fflush(f) != 0 || fstat(fileno(f), &st) != 0) return AVERROR(EIO);
-        return st.st_size;
-    }
-    whence &= ~AVSEEK_FORCE;
-    if (fseeko(f, (off_t)offset, whence) != 0) return AVERROR(errno);
-    return ftello(f);
-}
-
-static void free_writer(nsti_ff_writer *v) {
-    avcodec_free_context(&v->enc);
-    avformat_free_context(v->fmt);
-    if (v->io) av_freep(&v->io->buffer);
-    avio_context_free(&v->io);
-    av_frame_free(&v->frame);
-    av_packet_free(&v->pkt);
-    sws_freeContext(v->sws);
-    av_free(v->rgb);
-    if (v->af.f) nst_atomic_close(&v->af, 0, NULL);
-    free(v->path);
-    free(v);
-}
-
-// Sends frame (NULL: flush) to the encoder and muxes what comes out.
-static int encode(nsti_ff_writer *v, AVFrame *frame, nst_error *err) {
-    char msg[128];
-    int e = avcodec_send_frame(v->enc, frame);
-    if (e < 0) return nsti_fail(err, NST_ERR_IO, "%s: cannot encode frame %lld (%s)", v->path, v->n + 1,
-                                av_error(e, msg, sizeof msg));
-    for (;;) {
-        e = avcodec_receive_packet(v->enc, v->pkt);
-        if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) return NST_OK;
-        if (e < 0) return nsti_fail(err, NST_ERR_IO, "%s: cannot encode frame %lld (%s)", v->path, v->n + 1,
-                                    av_error(e, msg, sizeof msg));
-        av_packet_rescale_ts(v->pkt, v->enc->time_base, v->st->time_base);
-        v->pkt->stream_index = v->st->index;
-        e = av_interleaved_write_frame(v->fmt, v->pkt);
-        av_packet_unref(v->pkt);
-        if (e < 0) return nsti_fail(err, NST_ERR_IO, "%s: write error (%s)", v->path, av_error(e, msg, sizeof msg));
-    }
-}
-
-int nsti_ff_create(nsti_ff_writer **out, const char *path, int w, int h, int fps_num, int fps_den,
-                   nst_error *err) {
-    *out = NULL;
-    be_quiet();
-    char msg[128];
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(slash ? slash + 1 : path, '.');
-    const char *muxer = NULL;
-    int vp9 = 0;
-    if (dot && !strcasecmp(dot, ".mp4")) muxer = "mp4";
-    else if (dot && !strcasecmp(dot, ".mov")) muxer = "mov";
-    else if (dot && !strcasecmp(dot, ".mkv")) muxer = "matroska";
-    else if (dot && !strcasecmp(dot, ".webm")) { muxer = "webm"; vp9 = 1; }
-    if (!muxer)
-        return nsti_fail(err, NST_ERR_USAGE, "%s: %s; use .mp4, .mov, .mkv or .webm, or a picture sequence such "
-                         "as frames/%%05d.png", path, dot ? "unsupported extension" : "no file extension");
-    if (w % 2 || h % 2)
-        return nsti_fail(err, NST_ERR_USAGE, "%s: %s needs an even width and height, not %dx%d", path,
-                         vp9 ? "VP9" : "H.264", w, h);
-    const AVCodec *codec = vp9 ? avcodec_find_encoder_by_name("libvpx-vp9") : avcodec_find_encoder_by_name("libx264");
-    if (!codec && !vp9) codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
-    if (!codec)
-        return nsti_fail(err, NST_ERR_USAGE, "%s: this FFmpeg has no %s encoder", path,
-                         vp9 ? "VP9 (libvpx-vp9)" : "H.264 (libx264) or MPEG-4");
-    if (codec->id == AV_CODEC_ID_MPEG4 && fps_num > 65535)
-        return nsti_fail(err, NST_ERR_USAGE, "%s: frame rate %d/%d too fine for MPEG-4", path, fps_num, fps_den);
-
-    nsti_ff_writer *v = calloc(1, sizeof *v);
-    if (v) v->path = strdup(path);
-    if (!v || !v->path) {
-        free(v);
-        return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
-    }
-    v->w = w;
-    v->h = h;
-    int e = avformat_alloc_output_context2(&v->fmt, NULL, muxer, NULL);
-    v->enc = avcodec_alloc_context3(codec);
-    v->frame = av_frame_alloc();
-    v->pkt = av_packet_alloc();
-    v->rgb = av_mallocz((size_t)w * h * 3 + RGB_PADDING);   // swscale may read a little past the end
-    v->sws = sws_getContext(w, h, AV_PIX_FMT_RGB24, w, h, AV_PIX_FMT_YUV420P, SWS_BICUBIC | SWS_ACCURATE_RND, NULL,
-                            NULL, NULL);
-    if (e < 0 || !v->fmt || !v->enc || !v->frame || !v->pkt || !v->rgb || !v->sws) {
-        free_writer(v);
-        return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
-    }
-    int rc = nst_atomic_open(&v->af, path, err);
-    if (rc) {
-        free_writer(v);
-        return rc;
-    }
-    unsigned char *buf = av_malloc(1 << 16);
-    if (!buf || !(v->io = avio_alloc_context(buf, 1 << 16, 1, v->af.f, NULL, write_cb, seek_cb))) {
-        av_free(buf);
-        free_writer(v);
-        return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
-    }
-    v->fmt->pb = v->io;
-    // bitexact: no random Matroska UIDs, no version tags: the same frames, the same bytes
-    v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO | AVFMT_FLAG_BITEXACT;
-
-    AVCodecContext *c = v->enc;
-    c->width = w;
-    c->height = h;
-    c->pix_fmt = AV_PIX_FMT_YUV420P;
-    c->time_base = (AVRational){fps_den, fps_num};
-    c->framerate = (AVRational){fps_num, fps_den};
-    c->sample_aspect_ratio = (AVRational){1, 1};
-    c->thread_count = 1;
-    c->color_range = AVCOL_RANGE_MPEG;   // what swscale's RGB24 -> YUV420P gives: BT.601, limited range
-    c->colorspace = AVCOL_SPC_SMPTE170M;
-    c->color_primaries = AVCOL_PRI_SMPTE170M;
-    c->color_trc = AVCOL_TRC_SMPTE170M;
-    if (v->fmt->oformat->flags & AVFMT_GLOBALHEADER) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    AVDictionary *opts = NULL;
-    if (vp9) {
-        c->bit_rate = 0;
-        av_dict_set(&opts, "crf", "30", 0);
-        av_dict_set(&opts, "deadline", "good", 0);
-        av_dict_set(&opts, "cpu-used", "5", 0);
-        av_dict_set(&opts, "row-mt", "0", 0);
-    } else if (codec->id == AV_CODEC_ID_H264) {
-        av_dict_set(&opts, "crf", "18", 0);
-        av_dict_set(&opts, "preset", "fast", 0);
-    } else {   // mpeg4
-        c->flags |= AV_CODEC_FLAG_QSCALE;
-        c->global_quality = FF_QP2LAMBDA * 3;
-        c->gop_size = 12;
-    }
-    e = avcodec_open2(c, codec, &opts);
-    av_dict_free(&opts);
-    if (e < 0) {
-        free_writer(v);
-        return nsti_fail(err, NST_ERR_USAGE, "%s: cannot open the %s encoder (%s)", path, codec->name,
-                         av_error(e, msg, sizeof msg));
-    }
-    if (!(v->st = avformat_new_stream(v->fmt, NULL)) || (e = avcodec_parameters_from_context(v->st->codecpar, c)) < 0) {
-        free_writer(v);
-        return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
-    }
-    v->st->time_base = c->time_base;
-    v->st->avg_frame_rate = c->framerate;
-    v->st->r_frame_rate = c->framerate;
-    if ((e = avformat_write_header(v->fmt, NULL)) < 0) {
-        free_writer(v);
-        return nsti_fail(err, NST_ERR_IO, "%s: cannot write the %s header (%s)", path, muxer,
-                         av_error(e, msg, sizeof msg));
-    }
-    v->frame->format = AV_PIX_FMT_YUV420P;
-    v->frame->width = w;
-    v->frame->height = h;
-    if ((e = av_frame_get_buffer(v->frame, 0)) < 0) {
-        free_writer(v);
-        return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
-    }
-    *out = v;
-    return NST_OK;
-}
-
-int nsti_ff_write(nsti_ff_writer *v, const nst_image *frame, nst_error *err) {
-    if (v->failed) return nsti_fail(err, NST_ERR_USAGE, "%s: an earlier write failed", v->path);
-    if (!frame || !frame->data || frame->w != v->w || frame->h != v->h)
-        return nsti_fail(err, NST_ERR_USAGE, "%s: frame is %dx%d, the video's frames %dx%d", v->path,
-                         frame ? frame->w : 0, frame ? frame->h : 0, v->w, v->h);
-    if (v->n >= NST_VIDEO_MAX_FRAMES)
-        return nsti_fail(err, NST_ERR_LIMIT, "%s: more than %d frames", v->path, NST_VIDEO_MAX_FRAMES);
-    size_t n = (size_t)v->w * v->h;
-    for (size_t i = 0; i < n; i++)
-        for (int c = 0; c < 3; c++) {
-            float x = frame->data[c * n + i];
-            v->rgb[3 * i + c] = x >= 255.f ? 255 : x > 0.f ? (uint8_t)lrintf(x) : 0;   // NaN: 0
-        }
-    int e = av_frame_make_writable(v->frame);
-    if (e < 0) {
-        v->failed = 1;
-        return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", v->path);
-    }
-    const uint8_t *src[4] = {v->rgb, NULL, NULL, NULL};
-    int stride[4] = {v->w * 3, 0, 0, 0};
-    sws_scale(v->sws, src, stride, 0, v->h, v->frame->data, v->frame->linesize);
-    v->frame->pts = v->n;
-    int rc = encode(v, v->frame, err);
-    if (rc) {
-        v->failed = 1;
-        return rc;
-    }
-    v->n++;
-    return NST_OK;
-}
-
-int nsti_ff_finish(nsti_ff_writer *v, int ok, nst_error *err) {
-    char msg[128];
-    int rc = NST_OK;
-    if (ok && v->failed) rc = nsti_fail(err, NST_ERR_USAGE, "%s: not written: an earlier write failed", v->path);
-    else if (ok && v->n == 0) rc = nsti_fail(err, NST_ERR_USAGE, "%s: not written: no frames", v->path);
-    if (ok && rc == NST_OK) rc = encode(v, NULL, err);
-    if (ok && rc == NST_OK) {
-        int e = av_write_trailer(v->fmt);
-        avio_flush(v->io);
-        if (e >= 0 && v->io->error < 0) e = v->io->error;
-        if (e < 0) rc = nsti_fail(err, NST_ERR_IO, "%s: write error (%s)", v->path, av_error(e, msg, sizeof msg));
-    }
-    if (v->af.f) {
-        int crc = nst_atomic_close(&v->af, ok && rc == NST_OK, rc ? NULL : err);
-        if (rc == NST_OK) rc = crc;
-    }
-    free_writer(v);
-    return rc;
-}
-
 #else   // no FFmpeg: picture sequences only
 
 #define WITHOUT "built without FFmpeg: only picture sequences such as frames/%%05d.png"
@@ -671,27 +425,4 @@ int nsti_ff_read(nsti_ff_reader *r, nst_image *frame, nst_error *err) {
 }
 
 void nsti_ff_close(nsti_ff_reader *r) { (void)r; }
-
-int nsti_ff_create(nsti_ff_writer **out, const char *path, int w, int h, int fps_num, int fps_den,
-                   nst_error *err) {
-    (void)w;
-    (void)h;
-    (void)fps_num;
-    (void)fps_den;
-    *out = NULL;
-    return nsti_fail(err, NST_ERR_USAGE, "%s: " WITHOUT, path);
-}
-
-int nsti_ff_write(nsti_ff_writer *v, const nst_image *frame, nst_error *err) {
-    (void)v;
-    (void)frame;
-    return nsti_fail(err, NST_ERR_USAGE, WITHOUT);
-}
-
-int nsti_ff_finish(nsti_ff_writer *v, int ok, nst_error *err) {
-    (void)v;
-    (void)ok;
-    (void)err;
-    return NST_OK;
-}
 #endif
