@@ -388,6 +388,7 @@ static int transfer(run_state *r) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;   // the run polls the flag; no library call should see EINTR
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     int st = optimize_or_afresh(r, &ctx, &err);

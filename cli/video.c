@@ -317,6 +317,7 @@ static int video_run_parsed(video_run *v) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;   // the run polls the flag; no library call should see EINTR
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (!(v->per_frame = json_array())) return usage_error("out of memory");

@@ -6,7 +6,7 @@
  *
  * BUILDING AGAINST IT
  *   After `make install PREFIX=...`:
- *     cc app.c $(pkg-config --cflags --libs nst)              (libnst.so.0.3)
+ *     cc app.c $(pkg-config --cflags --libs nst)              (libnst.so.0.6)
  *     cc app.c $(pkg-config --cflags --libs --static nst)     (with libnst.a)
  *   examples/embed/ is a complete program built that way.
  *
@@ -209,7 +209,7 @@
 extern "C" {
 #endif
 
-#define NST_VERSION "0.5.0"
+#define NST_VERSION "0.6.0"
 #define NST_DEFAULT_MAX_PIXELS 50000000LL   /* 50 megapixels */
 
 typedef enum nst_status {

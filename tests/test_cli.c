@@ -278,10 +278,12 @@ static void interrupt_run(int sig, int want_code) {
     snprintf(model_arg, sizeof model_arg, "%s", model);
     unlink(out);
     unlink(log);
+    char errors[300];   // the run's messages, shown when the check fails
+    snprintf(errors, sizeof errors, "%s/interrupted.err", tmp);
     pid_t pid = fork();
     if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 2);
+        int fd = open(errors, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 2);
         execl(nst, nst, "-c", content, "-s", style, "-m", model_arg, "-o", out, "--size", "64",
               "--iterations", "100000", "--log", log, (char *)NULL);
         _exit(127);
@@ -298,7 +300,10 @@ static void interrupt_run(int sig, int want_code) {
     kill(pid, sig);
     int st;
     waitpid(pid, &st, 0);
-    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == want_code, "exit status %d", st);
+    char *said = nst_test_read_file(errors);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == want_code, "%s %d: %s", WIFEXITED(st) ? "exit status" : "signal",
+           WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), said ? said : "");
+    free(said);
     nst_image img = {0};
     nst_error err;
     CHECKF(nst_image_load(&img, out, NST_DEFAULT_MAX_PIXELS, &err) == 0, "no picture after signal %d", sig);
