@@ -9,6 +9,7 @@
 #include "config.h"
 #include "option_table.h"
 #include "video.h"
+#include "signals.h"
 #include "run.h"
 #include "batch.h"
 #include <signal.h>
@@ -433,6 +434,7 @@ static int run_options(run_state *r) {
 }
 
 int cli_run_options(cli_options *o, cli_run_how *how) {
+    cli_signals_to_one_thread();   // before the first OpenMP region starts its threads
     run_state *r = calloc(1, sizeof *r);
     if (!r) {
         free(o);

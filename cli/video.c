@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "video.h"
 #include "video_frames.h"
+#include "signals.h"
 #include "options.h"
 #include "config.h"
 #include "files.h"
@@ -329,6 +330,7 @@ static int video_run_parsed(video_run *v) {
 }
 
 int cli_video_run_options(cli_options *o, const char *label) {
+    cli_signals_to_one_thread();   // before the first OpenMP region starts its threads
     video_run *v = calloc(1, sizeof *v);
     if (!v) {
         free(o);
