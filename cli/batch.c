@@ -118,63 +118,60 @@ static int finished(cli_options *o, const json_t *obj) {
     return same;
 }
 
-// A picture: parsed as --config would, skipped when finished, else run with a
-// checkpoint (OUTPUT.ckpt unless the job names one), resumed from it when it is there.
-static int run_picture(const batch_job *job, json_t *obj) {
+// The job's options (video 1: as `nst video --config` reads them), with the batch's
+// threads unless it gives its own; NULL with *code set when it does not parse (the
+// exit code) or finished before (JOB_SKIPPED).
+static cli_options *job_options(const batch_job *job, json_t *obj, int video, int *code) {
     nst_error err = {0};
     cli_options *o = malloc(sizeof *o);
     if (!o) {
         fprintf(stderr, "nst: %s: out of memory\n", job->label);
-        return cli_exit_code(NST_ERR_NOMEM);
+        *code = cli_exit_code(NST_ERR_NOMEM);
+        return NULL;
     }
-    if (cli_parse_json(o, job->label, obj, &err)) {
+    if (cli_parse_json_mode(o, video, job->label, obj, &err)) {
         fprintf(stderr, "nst: %s\n", err.msg);
         free(o);
-        return err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code);
+        *code = err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code);
+        return NULL;
     }
     if (!json_object_get(obj, "threads")) o->params.threads = job->threads;
     if (job->quiet) o->quiet = 1;
+    if (finished(o, obj)) {
+        if (!job->quiet) fprintf(stderr, "nst: %s: %s is finished; skipped\n", job->label, o->output);
+        free(o);
+        *code = JOB_SKIPPED;
+        return NULL;
+    }
+    return o;
+}
+
+// A picture: skipped when finished, else run with a checkpoint (OUTPUT.ckpt unless the
+// job names one), resumed from it when it is there.
+static int run_picture(const batch_job *job, json_t *obj) {
+    int code;
+    cli_options *o = job_options(job, obj, 0, &code);
+    if (!o) return code;
     char checkpoint[4200], record[4200];
     int own_checkpoint = !o->params.checkpoint;
     snprintf(checkpoint, sizeof checkpoint, "%s.ckpt", o->output);
     if (own_checkpoint) o->params.checkpoint = checkpoint;
     cli_config_path(record, sizeof record, o->output);
-    if (finished(o, obj)) {
-        if (!job->quiet) fprintf(stderr, "nst: %s: %s is finished; skipped\n", job->label, o->output);
-        free(o);
-        return JOB_SKIPPED;
-    }
     if (!o->params.resume && access(o->params.checkpoint, F_OK) == 0) o->params.resume = o->params.checkpoint;
     cli_run_how how = {job->label, 1, 1, 0};
-    int code = cli_run_options(o, &how);
+    code = cli_run_options(o, &how);
     if (code == 0 && own_checkpoint) unlink(checkpoint);
     // a failed run's record (the last good picture after a NaN) is no finished job's
     if (code && code != 130 && code != 143 && how.wrote_record) unlink(record);
     return code;
 }
 
-// A video: parsed as `nst video --config` would, skipped when finished, else run; it
-// goes on by itself from the frames an earlier run finished (OUTPUT.frames/).
+// A video: skipped when finished, else run; it goes on by itself from the frames an
+// earlier run finished (OUTPUT.frames/).
 static int run_video(const batch_job *job, json_t *obj) {
-    nst_error err = {0};
-    cli_options *o = malloc(sizeof *o);
-    if (!o) {
-        fprintf(stderr, "nst: %s: out of memory\n", job->label);
-        return cli_exit_code(NST_ERR_NOMEM);
-    }
-    if (cli_parse_json_mode(o, 1, job->label, obj, &err)) {
-        fprintf(stderr, "nst: %s\n", err.msg);
-        free(o);
-        return err.code == NST_ERR_USAGE ? 2 : cli_exit_code(err.code);
-    }
-    if (!json_object_get(obj, "threads")) o->params.threads = job->threads;
-    if (job->quiet) o->quiet = 1;
-    if (finished(o, obj)) {
-        if (!job->quiet) fprintf(stderr, "nst: %s: %s is finished; skipped\n", job->label, o->output);
-        free(o);
-        return JOB_SKIPPED;
-    }
-    return cli_video_run_options(o, job->label);
+    int code;
+    cli_options *o = job_options(job, obj, 1, &code);
+    return o ? cli_video_run_options(o, job->label) : code;
 }
 
 // ---- A job, in its child ----------------------------------------------------------------
