@@ -52,22 +52,11 @@ static int write_bytes(const char *path, const void *data, size_t n) {
     return fclose(f) == 0 && k == n ? 0 : -1;
 }
 
-static unsigned char *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    rewind(f);
-    unsigned char *b = malloc(len > 0 ? (size_t)len : 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
 
 // Copies the first `keep` of src's bytes (a fraction of them) to dst.
 static int cut_file(const char *src, const char *dst, double keep) {
     size_t n = 0;
-    unsigned char *b = read_bytes(src, &n);
+    unsigned char *b = nst_test_read_bytes(src, &n);
     if (!b) return -1;
     int rc = write_bytes(dst, b, (size_t)(n * keep));
     free(b);
@@ -369,7 +358,7 @@ static void test_deterministic(void) {
             CHECKF(write_video(tp(names[i][1]), 6, 32, 24, 24, 1, &err) == NST_OK, "%s", err.msg);
         }
         size_t n1 = 0, n2 = 0;
-        unsigned char *a = read_bytes(tp(names[i][0]), &n1), *b = read_bytes(tp(names[i][1]), &n2);
+        unsigned char *a = nst_test_read_bytes(tp(names[i][0]), &n1), *b = nst_test_read_bytes(tp(names[i][1]), &n2);
         CHECKF(a && b && n1 == n2 && n1 > 0 && !memcmp(a, b, n1), "%s and %s differ", names[i][0], names[i][1]);
         free(a);
         free(b);
@@ -400,12 +389,12 @@ static void test_writer_atomic(void) {
     make_frame(&im, 16, 16, 0, 1);
     for (int i = 0; v && i < 3; i++) CHECKF(nst_video_write(v, &im, &err) == NST_OK, "%s", err.msg);
     size_t n = 0;
-    unsigned char *b = read_bytes(keep, &n);
+    unsigned char *b = nst_test_read_bytes(keep, &n);
     CHECK(b && n == 8 && !memcmp(b, "precious", 8));
     free(b);
     CHECK(count_temp_files(tmpdir) == 1);
     CHECK(nst_video_finish(v, 0, &err) == NST_OK);
-    b = read_bytes(keep, &n);
+    b = nst_test_read_bytes(keep, &n);
     CHECK(b && n == 8 && !memcmp(b, "precious", 8));
     free(b);
     CHECK(count_temp_files(tmpdir) == 0);
@@ -505,7 +494,7 @@ static void test_bad_inputs(void) {
     }
     // bytes damaged in the middle
     size_t n = 0;
-    unsigned char *b = read_bytes(tp("whole.mkv"), &n);
+    unsigned char *b = nst_test_read_bytes(tp("whole.mkv"), &n);
     if (b) {
         for (size_t i = n / 3; i < n / 3 + 400 && i < n; i++) b[i] ^= 0x5a;
         CHECK(write_bytes(tp("damaged.mkv"), b, n) == 0);
