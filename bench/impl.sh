@@ -38,4 +38,15 @@ for prec in "${precisions[@]}"; do
           seen[key] = 1; impl[key] = $5; ms[key] = $11; layout[key] = lay }
         END { for (k = 1; k <= n; k++) { split(order[k], p, SUBSEP)
                   printf "  %-24s %-17s %-34s %-10s %8.2f\n", p[1], p[2], impl[order[k]], layout[order[k]], ms[order[k]] } }'
+    # the style layers' Gram matrices (F F^T) and gradients (D F): oneDNN matmuls (dnnl_gram.h)
+    # onednn_verbose,exec,cpu,matmul,IMPL,PROP,MDS,ATTRS,AUX,SHAPE,MS
+    grep '^onednn_verbose,exec,cpu,matmul' "$out" | awk -F, '
+        { split($10, d, /:/); split(d[1], a, /x/); split(d[2], b, /x/)
+          what = (a[1] == b[2] && a[2] == b[1]) ? "Gram" : "gradient"
+          dt = $7; sub(/^src_/, "", dt); sub(/:.*/, "", dt)
+          key = sprintf("%s (C=%s, N=%s)", what, a[1], what == "Gram" ? a[2] : b[2])
+          if (!(key in seen)) order[++n] = key
+          seen[key] = 1; impl[key] = $5 " " dt; ms[key] = $11 }
+        END { for (k = 1; k <= n; k++)
+                  printf "  %-42s %-34s %8.2f\n", order[k], impl[order[k]], ms[order[k]] }'
 done

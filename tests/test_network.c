@@ -8,6 +8,7 @@
 #include "nn/backend.h"
 #include "nn/backend_dnnl.h"
 #include "loss/losses.h"
+#include "model/dtype.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +249,73 @@ static void test_partial_caffe_model_against_pytorch(void) {
     run_model("partial ", model, "net_partial.safetensors");
 }
 
+// The oneDNN backend's own Gram products (backend.h's gram, gram_grad; matmul
+// primitives, dnnl_gram.h) against plain double loops on the same activation, in float32
+// and in bf16 in both layouts. In bf16 the activation is exactly bf16 and D is rounded to
+// bf16 first (the oracle rounds it alike), so both agree to float32's summation error.
+static void test_backend_gram_matches_oracle(void) {
+    const nsti_backend_ops *be = &nsti_backend_dnnl;
+    if (!be->available()) { printf("     (no oneDNN: nothing to check)\n"); return; }
+    char model[1024];
+    snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
+    nsti_vgg_weights w;
+    nst_error err;
+    if (nsti_weights_load(&w, model, &err)) { CHECKF(0, "%s", err.msg); return; }
+    enum { H = 53, W = 61 };
+    float *x = malloc(sizeof(float) * 3 * H * W);
+    uint32_t seed = 7;
+    for (int k = 0; k < 3 * H * W; k++) x[k] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1 << 24) * 200 - 100;
+    int keep[NST_MAX_CONVS] = {0};
+    keep[0] = keep[2] = keep[4] = NST_LOSS_PRE | NST_LOSS_POST;   // conv/relu 1_1, 2_1, 3_1
+    static const int modes[3] = {0, 1 | NST_DNNL_LAYOUT_BLOCKED << 1, 1 | NST_DNNL_LAYOUT_CHANNELS_LAST << 1};
+    for (int mode = 0; mode < 3; mode++) {
+        if ((modes[mode] & 1) && !be->has_bf16()) { printf("     (no bf16 on this CPU: bf16 not checked)\n"); continue; }
+        nsti_vgg net;
+        if (nsti_vgg_init(&net, &w, 5, H, W, keep, 0, be, modes[mode], 0, &err)) { CHECKF(0, "%s", err.msg); continue; }
+        nsti_vgg_forward(&net, x);
+        for (int i = 0; i < 5; i += 2)
+            for (int relu = 0; relu < 2; relu++) {
+                nsti_layer_ref r = {i, relu};
+                int c = w.layer[i].cout;
+                size_t n = (size_t)net.h[i] * net.w[i], cc = (size_t)c * c;
+                float *g = malloc(sizeof(float) * cc), *want = malloc(sizeof(float) * cc);
+                float *d = malloc(sizeof(float) * cc), *grad = malloc(sizeof(float) * c * n);
+                float *grad_want = malloc(sizeof(float) * c * n), *f = malloc(sizeof(float) * c * n);
+                memcpy(f, nsti_vgg_activation(&net, r), sizeof(float) * c * n);
+                char key[96];
+                snprintf(key, sizeof key, "mode %d %s%d Gram", mode, relu ? "relu" : "conv", i);
+                CHECKF(be->gram(&net, r, g, 3.0f * c) == 0, "%s: no matmul", key);
+                nsti_gram_ref(want, f, c, (int)n, 3.0f * c);
+                double gmax = 0;
+                for (size_t k = 0; k < cc; k++) gmax = fmax(gmax, fabs(want[k]));
+                nst_test_close(key, g, want, (long)cc, 1e-4, 1e-5 * gmax);
+                for (size_t k = 0; k < cc; k++) d[k] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1 << 24) - 0.5f;
+                for (size_t k = 0; k < (size_t)c * n; k++)
+                    grad[k] = grad_want[k] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1 << 24);
+                double amax = 0;
+                for (int a = 0; a < c; a++)
+                    for (size_t k = 0; k < n; k++) {
+                        double sum = 0;
+                        for (int b = 0; b < c; b++) {
+                            float db = (modes[mode] & 1) ? nsti_bf16_to_float(nsti_float_to_bf16(d[(size_t)a * c + b])) : d[(size_t)a * c + b];
+                            sum += (double)db * f[(size_t)b * n + k];
+                        }
+                        grad_want[(size_t)a * n + k] += (float)sum;
+                        amax = fmax(amax, fabs(sum));
+                    }
+                snprintf(key, sizeof key, "mode %d %s%d Gram gradient", mode, relu ? "relu" : "conv", i);
+                CHECKF(be->gram_grad(&net, r, grad, d) == 0, "%s: no matmul", key);
+                nst_test_close(key, grad, grad_want, (long)(c * n), 1e-4, 1e-5 * amax);
+                free(g); free(want); free(d); free(grad); free(grad_want); free(f);
+            }
+        nsti_vgg_free(&net);
+    }
+    // the plain backends have none: the Gram term multiplies with gemm there
+    CHECK(!nsti_backend_blas.gram && !nsti_backend_reference.gram);
+    free(x);
+    nsti_weights_free(&w);
+}
+
 // oneDNN's ISA values (dnnl_types.h of libdnnl 2.6) are bit sets: AVX2-VNNI (0x407) is
 // numerically above AVX512-AMX (0x3e7) but has neither AMX nor AVX512-BF16 (0xe7).
 static void test_isa_is_a_set_of_features(void) {
@@ -315,5 +383,6 @@ int main(void) {
     TEST(test_partial_caffe_model_against_pytorch);
     TEST(test_missing_layer_lists_available);
     TEST(test_isa_is_a_set_of_features);
+    TEST(test_backend_gram_matches_oracle);
     return nst_test_summary();
 }

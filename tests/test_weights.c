@@ -366,6 +366,26 @@ static void check_small3(const char *file, const char *expected, const char *dty
 
 static void test_pth_f32_exact(void) { check_small3("small3_f32.pth", "expected_small3_f32.bin", "F32"); }
 static void test_pth_f16_exact(void) { check_small3("small3_f16.pth", "expected_small3_f16.bin", "F16"); }
+static void test_float_to_bf16_rounds_like_torch(void) {
+    size_t n = 0, m = 0;
+    float *in = read_floats(fixture("float_to_bf16_in.bin"), &n);
+    uint8_t *out = read_all(fixture("float_to_bf16_out.bin"), &m);
+    if (!in || !out) { free(in); free(out); return; }
+    CHECK(m == 2 * n && n > 200000);
+    int bad = 0;
+    for (size_t i = 0; i < n && 2 * i + 1 < m && bad < 5; i++) {
+        uint16_t want = (uint16_t)(out[2 * i] | out[2 * i + 1] << 8), got = nsti_float_to_bf16(in[i]);
+        int want_nan = (want & 0x7f80) == 0x7f80 && (want & 0x7f);
+        int got_nan = (got & 0x7f80) == 0x7f80 && (got & 0x7f);
+        if (want_nan ? !got_nan : got != want) {
+            bad++;
+            CHECKF(0, "float %.9g: bf16 0x%04x, torch 0x%04x", in[i], got, want);
+        }
+    }
+    free(in);
+    free(out);
+}
+
 static void test_pth_bf16_exact(void) { check_small3("small3_bf16.pth", "expected_small3_bf16.bin", "BF16"); }
 static void test_pth_pickle_protocol_4(void) {
     check_small3("small3_f32_proto4.pth", "expected_small3_f32.bin", "F32");
@@ -1039,6 +1059,7 @@ int main(void) {
     TEST(test_half_to_float_matches_torch);
     TEST(test_bf16_to_float_matches_torch);
     TEST(test_float_to_half_rounds_like_torch);
+    TEST(test_float_to_bf16_rounds_like_torch);
     TEST(test_layout_from_features);
     TEST(test_pth_f32_exact);
     TEST(test_pth_f16_exact);

@@ -51,23 +51,30 @@ double nsti_content_loss_masked(float *grad, const float *f, const float *p, con
     return weight * s / total;
 }
 
-double nsti_style_loss(nsti_sgemm_fn gemm, float *grad, const float *f, const float *a, int c, int n,
-                      float gram_div, float extra_div, float weight, float *scratch) {
-    // scratch = G - A
-    nsti_gram(gemm, scratch, f, c, n, gram_div);
+double nsti_style_diff(float *d, const float *a, int c, float weight, float extra_div) {
     double s = 0;
     for (size_t i = 0; i < (size_t)c * c; i++) {
-        scratch[i] -= a[i];
-        s += (double)scratch[i] * scratch[i];
+        d[i] -= a[i];
+        s += (double)d[i] * d[i];
     }
-    double cc = (double)c * c;
+    return weight * s / ((double)c * c) / extra_div;
+}
+
+float nsti_style_grad_factor(int c, float gram_div, float extra_div, float weight) {
+    // dL/dF = 2 * dL/dG * F / gram_div (G is symmetric), dL/dG = 2w(G-A)/(E*C^2)
+    return (float)(4.0 * weight / (extra_div * ((double)c * c) * gram_div));
+}
+
+double nsti_style_loss(nsti_sgemm_fn gemm, float *grad, const float *f, const float *a, int c, int n,
+                      float gram_div, float extra_div, float weight, float *scratch) {
+    nsti_gram(gemm, scratch, f, c, n, gram_div);
+    double v = nsti_style_diff(scratch, a, c, weight, extra_div);   // scratch = G - A
     if (grad) {
-        // dL/dF = 2 * dL/dG * F / gram_div (G is symmetric), dL/dG = 2w(G-A)/(E*C^2)
-        float alpha = (float)(4.0 * weight / (extra_div * cc * gram_div));
+        float alpha = nsti_style_grad_factor(c, gram_div, extra_div, weight);
         // memory-bound at C = 64, where OpenBLAS was faster (see gemm.h)
         (c >= 128 ? gemm : nsti_sgemm)(0, 0, c, n, c, alpha, scratch, c, f, n, 1.0f, grad, n);
     }
-    return weight * s / cc / extra_div;
+    return v;
 }
 
 double nsti_tv_loss(float *grad, const float *x, int c, int h, int w, float weight) {

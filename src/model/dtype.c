@@ -74,6 +74,14 @@ uint16_t nsti_float_to_half(float f) {
     return sign | (uint16_t)shift_rne(m | 0x800000u, shift);
 }
 
+uint16_t nsti_float_to_bf16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u);   // NaN stays a (quiet) NaN
+    // round to nearest, ties to even, on the 16 bits dropped (overflow carries into inf)
+    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
 void nsti_dtype_to_f32(int dtype, const uint8_t *src, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) {
         if (dtype == NST_DT_F32) {

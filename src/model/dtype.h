@@ -17,6 +17,7 @@ float nsti_half_to_float(uint16_t h);
 float nsti_bf16_to_float(uint16_t b);
 // Narrowing with round-to-nearest-even; overflow gives +-inf, NaN stays NaN.
 uint16_t nsti_float_to_half(float f);
+uint16_t nsti_float_to_bf16(float f);
 
 // Converts n little-endian elements of `dtype` at src to float32.
 void nsti_dtype_to_f32(int dtype, const uint8_t *src, float *dst, size_t n);

@@ -32,9 +32,16 @@ typedef struct nsti_backend_ops {
     int (*init)(nsti_vgg *net, int bf16, nst_error *err);
     void (*free)(nsti_vgg *net);
     void (*forward)(nsti_vgg *net, const float *x);
-    const float *(*activation)(const nsti_vgg *net, nsti_layer_ref ref);   // (C,H,W) float32
+    // (C,H,W) float32; valid until the next call for another activation
+    const float *(*activation)(const nsti_vgg *net, nsti_layer_ref ref);
     void (*backward)(nsti_vgg *net, float *dx, nsti_loss_grad_fn add_loss_grad, void *ctx);
     nsti_sgemm_fn gemm;       // the losses' matrix products (see gemm.h)
+    // Optional (NULL, or -1 for a network it has none for: the Gram term then multiplies
+    // `activation` with `gemm`): a Gram matrix and the style gradient on the backend's
+    // own copy of activation ref, F (C,N). g (C,C) = F F^T / div; grad (C,N) += D F, with
+    // D (C,C). The oneDNN backend has them for bf16 networks (dnnl_gram.h).
+    int (*gram)(const nsti_vgg *net, nsti_layer_ref ref, float *g, float div);
+    int (*gram_grad)(const nsti_vgg *net, nsti_layer_ref ref, float *grad, const float *d);
 } nsti_backend_ops;
 
 extern const nsti_backend_ops nsti_backend_reference, nsti_backend_blas, nsti_backend_dnnl;

@@ -9,12 +9,17 @@
 // is oneDNN's (max pooling keeps a workspace for its backward pass), ReLU leaves a
 // bit mask for its backward pass (so two buffers carry all activations, then all
 // gradients), and only the
-// activations that losses read are reordered to plain (C,H,W) float32, and their
-// gradients back. bf16 mode stores activations and gradients as bfloat16 and runs
-// bf16 convolutions (AVX512-BF16 / AMX); the image, losses and their sums stay float32.
+// activations that losses read are reordered to plain (C,H,W) copies, and their
+// gradients back; the Gram matrices multiply those copies with oneDNN matmuls
+// (dnnl_gram.h). bf16 mode stores activations and gradients as bfloat16 and runs bf16
+// convolutions and matmuls (AVX512-BF16 / AMX); the plain copies stay bf16 (widened to
+// float32 only for the losses that read values: content, moments, masks); the image,
+// the losses' values and sums stay float32.
 #include "nn/backend_dnnl.h"
 #include "nn/backend.h"
 #include "nn/relu_mask.h"
+#include "nn/dnnl_gram.h"
+#include "model/dtype.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +47,8 @@ typedef struct layer {
     uint8_t *mask;       // one bit per output: relu(x) > 0, for the backward pass
     int fused_relu;
     int winograd;        // which convolution algorithm was chosen
-    // plain float32 copies for the losses, and reorders to and from them
+    // plain (C,H,W) copies for the losses (float32; bf16 in bf16 mode, see
+    // activation), reorders to them, and from the losses' float32 gradients
     tensor plain_pre, plain_post;
     dnnl_primitive_t to_plain_pre, to_plain_post, from_plain_pre, from_plain_post;
     // memories over the gradient buffers, rebound with dnnl_memory_set_data_handle
@@ -75,6 +81,14 @@ struct nsti_dnnl_net {
     tensor scratch;      // the convolutions' scratchpad, shared (they run one at a time)
     size_t scratch_bytes;
     tensor plain_grad;   // (C,H,W) float32 gradient a loss writes into
+    // bf16 mode: the style layers' products on the bf16 copies (dnnl_gram.h), one per
+    // layer that losses read (ok: made; else those layers take the float32 path)
+    nsti_dnnl_gram gram[NST_MAX_CONVS];
+    int gram_ok[NST_MAX_CONVS];
+    // bf16 mode: the float32 copy of one bf16 activation, made when a loss asks for it
+    float *act_f32;
+    size_t act_elems;
+    int act_conv, act_relu;   // which one it holds (act_conv -1: none since the forward pass)
 };
 
 #define WINO_SCRATCH_BUDGET ((size_t)256 << 20)
@@ -269,12 +283,14 @@ static int make_pool(struct nsti_dnnl_net *dn, nsti_vgg *net, int i) {
 
 static size_t elems(const nsti_vgg *net, int i) { return (size_t)net->weights->layer[i].cout * net->h[i] * net->w[i]; }
 
-// Plain float32 (C,H,W) copies of what losses read, with reorders both ways.
+// Plain (C,H,W) copies of what losses read, in the activations' type (bf16 stays bf16:
+// half the bytes, and the Gram matrices multiply it as it is), with the reorder to them,
+// and the one that adds a loss's float32 (C,H,W) gradient into the blocked one.
 static int make_plain(struct nsti_dnnl_net *dn, const tensor *blocked, tensor *plain, dnnl_primitive_t *to,
                       dnnl_primitive_t *from, int c, int h, int w) {
-    dnnl_memory_desc_t pmd = md_of(c, h, w, dnnl_f32, dnnl_nchw);
+    dnnl_memory_desc_t pmd = md_of(c, h, w, dn->dt, dnnl_nchw), gmd = md_of(c, h, w, dnnl_f32, dnnl_nchw);
     return tensor_alloc(dn, plain, &pmd) || reorder_prim(dn, to, &blocked->md, &pmd) ||
-           reorder_prim_acc(dn, from, &pmd, &blocked->md, 1);
+           reorder_prim_acc(dn, from, &gmd, &blocked->md, 1);
 }
 
 // The activations' layout. float32: blocked nChw16c, the only one with Winograd
@@ -391,8 +407,16 @@ static int onednn_init(nsti_vgg *net, int bf16, nst_error *err) {
             dnnl_dims_t pd = {(dnnl_dim_t)pmax};
             dnnl_memory_desc_t pmd;
             dnnl_memory_desc_init_by_tag(&pmd, 1, pd, dnnl_f32, dnnl_x);
-            if (tensor_alloc(dn, &dn->plain_grad, &pmd)) goto fail;
+            if ((!net->forward_only && tensor_alloc(dn, &dn->plain_grad, &pmd)) ||
+                !(dn->act_f32 = malloc(pmax * sizeof(float))))
+                goto fail;
+            dn->act_elems = pmax;
+            dn->act_conv = -1;
         }
+        for (int i = 0; i < net->n_conv; i++)   // no matmul: that layer's Grams go through sgemm
+            if (net->loss_at[i])
+                dn->gram_ok[i] = !nsti_dnnl_gram_init(&dn->gram[i], dn->engine, net->weights->layer[i].cout,
+                                                      (size_t)net->h[i] * net->w[i], dn->dt == dnnl_bf16);
     }
     net->bytes = 0;
     for (int i = 0; i < net->n_conv; i++) {
@@ -402,6 +426,9 @@ static int onednn_init(nsti_vgg *net, int bf16, nst_error *err) {
         net->bytes += (elems(net, i) + 7) / 8;
     }
     net->bytes += dn->scratch.bytes + dn->buf[0].bytes * 2 + dn->plain_grad.bytes + dn->x.bytes + dn->dx_blocked.bytes;
+    net->bytes += dn->act_elems * sizeof(float);
+    for (int i = 0; i < net->n_conv; i++)
+        net->bytes += dn->gram_ok[i] && dn->gram[i].d_bf16 ? (size_t)dn->gram[i].c * dn->gram[i].c * sizeof(uint16_t) : 0;
     return NST_OK;
 fail:
     onednn_free(net);
@@ -422,7 +449,9 @@ static void onednn_free(nsti_vgg *net) {
         tensor *ts[] = {&L->w_fwd, &L->w_bwd, &L->bias, &L->out, &L->pooled, &L->ws, &L->plain_pre, &L->plain_post};
         for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) tensor_free(ts[k]);
         free(L->mask);
+        if (dn->gram_ok[i]) nsti_dnnl_gram_free(&dn->gram[i]);
     }
+    free(dn->act_f32);
     if (dn->x_reorder) dnnl_primitive_destroy(dn->x_reorder);
     if (dn->dx_reorder) dnnl_primitive_destroy(dn->dx_reorder);
     tensor_free(&dn->dx_blocked);
@@ -480,6 +509,7 @@ static void onednn_forward(nsti_vgg *net, const float *x) {
     if (dn->dt != dnnl_f32) {
         run_reorder(dn, dn->x_reorder, dn->x_user.mem, dn->x.mem);
         in = dn->x.mem;
+        dn->act_conv = -1;   // the float32 copy is of the last picture's activations
     }
     int cur = 1;   // the buffer holding the current activation (none yet)
     for (int i = 0; i < net->n_conv; i++) {
@@ -507,9 +537,42 @@ static void onednn_forward(nsti_vgg *net, const float *x) {
     dnnl_stream_wait(dn->stream);
 }
 
+// float32: the plain copy itself. bf16: the plain copy widened into act_f32 (exact), on
+// the first request after a forward pass, so layers that only Gram terms read are never
+// widened; valid until a request for another activation.
 static const float *onednn_activation(const nsti_vgg *net, nsti_layer_ref ref) {
-    const layer *L = &((const struct nsti_dnnl_net *)net->impl)->l[ref.conv];
-    return ref.relu ? L->plain_post.buf : L->plain_pre.buf;
+    struct nsti_dnnl_net *dn = net->impl;   // act_f32 is a cache: the network is unchanged
+    const layer *L = &dn->l[ref.conv];
+    const tensor *plain = ref.relu ? &L->plain_post : &L->plain_pre;
+    if (dn->dt == dnnl_f32) return plain->buf;
+    if (dn->act_conv != ref.conv || dn->act_relu != ref.relu) {
+        const uint16_t *b = plain->buf;
+        size_t n = elems(net, ref.conv);
+        #pragma omp parallel for schedule(static)
+        for (size_t k = 0; k < n; k++) dn->act_f32[k] = nsti_bf16_to_float(b[k]);
+        dn->act_conv = ref.conv;
+        dn->act_relu = ref.relu;
+    }
+    return dn->act_f32;
+}
+
+// The plain copy of ref the Gram matmuls read (float32 or bf16), or NULL without them.
+static const void *gram_source(const nsti_vgg *net, nsti_layer_ref ref) {
+    const struct nsti_dnnl_net *dn = net->impl;
+    const layer *L = &dn->l[ref.conv];
+    return dn->gram_ok[ref.conv] ? (ref.relu ? L->plain_post.buf : L->plain_pre.buf) : NULL;
+}
+
+static int onednn_gram(const nsti_vgg *net, nsti_layer_ref ref, float *g, float div) {
+    struct nsti_dnnl_net *dn = net->impl;
+    const void *f = gram_source(net, ref);
+    return f ? nsti_dnnl_gram_run(&dn->gram[ref.conv], dn->stream, g, f, div) : -1;
+}
+
+static int onednn_gram_grad(const nsti_vgg *net, nsti_layer_ref ref, float *grad, const float *d) {
+    struct nsti_dnnl_net *dn = net->impl;
+    const void *f = gram_source(net, ref);
+    return f ? nsti_dnnl_gram_grad_run(&dn->gram[ref.conv], dn->stream, grad, f, d) : -1;
 }
 
 // Lets the losses on one activation add their gradient into the blocked g.
@@ -579,7 +642,7 @@ static size_t onednn_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w
         if (in * esz > largest) largest = in * esz;
         bytes += out / 8 + (wts->layer[i].pool_before ? in / 4 : 0);   // ReLU bits, pooling workspace
         int losses = loss_at ? loss_at[i] : NST_LOSS_POST;
-        bytes += ((losses & NST_LOSS_PRE ? 1 : 0) + (losses & NST_LOSS_POST ? 1 : 0)) * out * 4;
+        bytes += ((losses & NST_LOSS_PRE ? 1 : 0) + (losses & NST_LOSS_POST ? 1 : 0)) * out * esz;   // plain copies
         if (losses && out > plain_max) plain_max = out;
         // weights twice (forward, backward); Winograd's are 4x larger, within its scratch budget
         size_t wbytes = (size_t)wts->layer[i].cin * wts->layer[i].cout * 9 * esz;
@@ -591,7 +654,7 @@ static size_t onednn_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w
     }
     if (n_conv < 1) return 0;
     bytes += 2 * largest + scratch + (size_t)16 * hs[0] * ws[0] * 4;
-    if (bf16) bytes += plain_max * 4;
+    if (bf16) bytes += plain_max * 4 * 2;   // a loss's float32 gradient, one activation widened
     return bytes;
 }
 
@@ -633,6 +696,7 @@ const nsti_backend_ops nsti_backend_dnnl = {
     .id = NST_BACKEND_DNNL, .key = "dnnl", .available = have_onednn, .has_bf16 = cpu_has_bf16,
     .bytes = onednn_bytes, .init = onednn_init, .free = onednn_free, .forward = onednn_forward,
     .activation = onednn_activation, .backward = onednn_backward, .gemm = nsti_sgemm_onednn,
+    .gram = onednn_gram, .gram_grad = onednn_gram_grad,
 };
 
 #else   // built without oneDNN: listed, never available

@@ -1,8 +1,8 @@
 // backend_dnnl.h: what the oneDNN backend (nsti_backend_dnnl, backend.h) tells
 // beyond the backend table. Activations stay in one
 // layout from layer to layer (blocked nChw16c, or channels-last where oneDNN's AMX
-// bf16 kernels want it), ReLU is fused into the convolution, and only the activations
-// that losses read are reordered to (C,H,W).
+// bf16 kernels want it), ReLU is fused into the convolution, only the activations
+// that losses read are reordered to (C,H,W), and their Gram matrices are oneDNN matmuls.
 #ifndef NST_BACKEND_DNNL_H
 #define NST_BACKEND_DNNL_H
 #include "nn/vgg.h"

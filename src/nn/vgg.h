@@ -65,7 +65,8 @@ int nsti_vgg_init(nsti_vgg *net, const nsti_vgg_weights *wts, int n_conv, int h,
 void nsti_vgg_free(nsti_vgg *net);
 // x is (3,H,W) in the model's input space.
 void nsti_vgg_forward(nsti_vgg *net, const float *x);
-// Activation of a layer after the last forward pass: (C, h[i]*w[i]).
+// Activation of a layer after the last forward pass: (C, h[i]*w[i]) float32, valid
+// until the next call for another activation (bf16 networks widen one at a time).
 const float *nsti_vgg_activation(const nsti_vgg *net, nsti_layer_ref ref);
 // Backward pass. add_loss_grad is called at each layer a loss reads (deepest first)
 // with a (C,H,W) gradient buffer for that activation, so the losses on it can add

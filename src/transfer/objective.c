@@ -290,7 +290,7 @@ static void add_layer_losses(void *ctx, nsti_layer_ref ref, float *grad) {
         nsti_term *term = &obj->terms[t];
         for (int i = 0; i < term->n_layers; i++)
             if (term->layer[i].conv == ref.conv && term->layer[i].relu == ref.relu)
-                term->kind->eval_layer(term, obj, i, nsti_vgg_activation(&obj->net, ref), grad);
+                term->kind->eval_layer(term, obj, i, grad);
     }
 }
 

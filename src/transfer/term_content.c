@@ -26,8 +26,9 @@ static int finish(nsti_term *t, nsti_objective *obj) {
     return NST_OK;
 }
 
-static void eval_layer(nsti_term *t, nsti_objective *obj, int i, const float *f, float *grad) {
+static void eval_layer(nsti_term *t, nsti_objective *obj, int i, float *grad) {
     nsti_layer_ref r = t->layer[i];
+    const float *f = nsti_vgg_activation(&obj->net, r);
     int c = obj->net.weights->layer[r.conv].cout;
     size_t npos = (size_t)obj->net.h[r.conv] * obj->net.w[r.conv], n = (size_t)c * npos;
     // with normalized gradients each term's gradient goes through term_grad first

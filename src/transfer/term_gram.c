@@ -3,7 +3,8 @@
 // styles the target is their blend: with blend weights summing to 1,
 // sum_s b_s ||G - A_s||^2 = ||G - sum_s b_s A_s||^2 + const, the same gradient for
 // one Gram. With masks (spatial control) each style is matched inside its region
-// against its own Gram matrix instead.
+// against its own Gram matrix instead. Where the backend multiplies its own copy of the
+// activations (bf16 networks, backend.h's gram), the unmasked products run there.
 #include "transfer/terms.h"
 #include "transfer/objective.h"
 #include "loss/losses.h"
@@ -20,6 +21,12 @@ static float gram_div(const nsti_objective *obj, int c, size_t n) {
     return obj->raw_gram ? 1.0f : (float)((double)c * n);
 }
 
+// g (C,C) = F F^T / div for activation r of net: the backend's product, else gemm's.
+static void layer_gram(const nsti_vgg *net, nsti_layer_ref r, float *g, int c, size_t n, float div) {
+    if (net->ops->gram && !net->ops->gram(net, r, g, div)) return;
+    nsti_gram(net->ops->gemm, g, nsti_vgg_activation(net, r), c, (int)n, div);
+}
+
 static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend) {
     (void)n_styles;
     gram_state *st = t->state;
@@ -29,7 +36,7 @@ static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, in
         int c = net->weights->layer[r.conv].cout;
         size_t n = (size_t)net->h[r.conv] * net->w[r.conv], cc = (size_t)c * c;
         if (!t->target[i] && !(t->target[i] = calloc(cc, sizeof(float)))) return NST_ERR_NOMEM;
-        nsti_gram(net->ops->gemm, obj->scratch, nsti_vgg_activation(net, r), c, (int)n, gram_div(obj, c, n));
+        layer_gram(net, r, obj->scratch, c, n, gram_div(obj, c, n));
         for (size_t k = 0; k < cc; k++) t->target[i][k] += blend * obj->scratch[k];
         // each style's own target too, for spatial control (small: C*C)
         if (!(st->own[s][i] = malloc(sizeof(float) * cc))) return NST_ERR_NOMEM;
@@ -72,21 +79,41 @@ static double masked_term(nsti_term *t, nsti_objective *obj, float *grad, const 
     return v;
 }
 
-static void eval_layer(nsti_term *t, nsti_objective *obj, int i, const float *f, float *grad) {
+// The unmasked term on the backend's products: G, then G - A, then g += factor (G - A) F.
+static int backend_term(nsti_objective *obj, float *g, nsti_layer_ref r, const float *target, int c, float div,
+                        float extra, float weight, double *value) {
+    const nsti_vgg *net = &obj->net;
+    float *d = obj->scratch;
+    if (!net->ops->gram || !net->ops->gram_grad || net->ops->gram(net, r, d, div)) return -1;
+    *value = nsti_style_diff(d, target, c, weight, extra);
+    float factor = nsti_style_grad_factor(c, div, extra, weight);
+    for (size_t k = 0; k < (size_t)c * c; k++) d[k] *= factor;
+    if (net->ops->gram_grad(net, r, g, d)) {   // cannot fail once gram ran; if it did, the plain product
+        size_t n = (size_t)net->h[r.conv] * net->w[r.conv];
+        net->ops->gemm(0, 0, c, (int)n, c, 1.0f, d, c, nsti_vgg_activation(net, r), (int)n, 1.0f, g, (int)n);
+    }
+    return 0;
+}
+
+static void eval_layer(nsti_term *t, nsti_objective *obj, int i, float *grad) {
     nsti_layer_ref r = t->layer[i];
     int c = obj->net.weights->layer[r.conv].cout;
     size_t n = (size_t)obj->net.h[r.conv] * obj->net.w[r.conv];
     if (obj->n_masked) {
+        const float *f = nsti_vgg_activation(&obj->net, r);
         for (int s = 0; s < obj->n_masked; s++) t->last += masked_term(t, obj, grad, f, i, s, c, n);
         return;
     }
     int direct = !obj->normalize_gradients;
     float weight = t->weight * t->layer_w[i] * t->scale[i];
-    float extra = obj->raw_gram ? (float)((double)c * n) : 1.0f;
+    float extra = obj->raw_gram ? (float)((double)c * n) : 1.0f, div = gram_div(obj, c, n);
     float *g = direct ? grad : obj->term_grad;
     if (!direct) memset(g, 0, sizeof(float) * c * n);
-    t->last += nsti_style_loss(obj->net.ops->gemm, g, f, t->target[i], c, (int)n, gram_div(obj, c, n), extra, weight,
-                              obj->scratch);
+    double v;
+    if (backend_term(obj, g, r, t->target[i], c, div, extra, weight, &v))
+        v = nsti_style_loss(obj->net.ops->gemm, g, nsti_vgg_activation(&obj->net, r), t->target[i], c, (int)n, div,
+                            extra, weight, obj->scratch);
+    t->last += v;
     if (!direct) nsti_term_add_grad(obj, grad, g, (size_t)c * n, weight);
 }
 

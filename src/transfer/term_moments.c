@@ -40,8 +40,9 @@ static int finish(nsti_term *t, nsti_objective *obj) {
     return (t->state = malloc(sizeof(double) * 2 * cmax)) ? NST_OK : NST_ERR_NOMEM;
 }
 
-static void eval_layer(nsti_term *t, nsti_objective *obj, int i, const float *f, float *grad) {
+static void eval_layer(nsti_term *t, nsti_objective *obj, int i, float *grad) {
     nsti_layer_ref r = t->layer[i];
+    const float *f = nsti_vgg_activation(&obj->net, r);
     int c = obj->net.weights->layer[r.conv].cout;
     size_t n = (size_t)obj->net.h[r.conv] * obj->net.w[r.conv];
     int direct = !obj->normalize_gradients;

@@ -23,10 +23,11 @@ typedef struct nsti_term_kind {
     int (*add_target)(nsti_term *t, struct nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend);
     // After all targets: scales, scratch. May be NULL.
     int (*finish)(nsti_term *t, struct nsti_objective *obj);
-    // Layer t->layer[li] of the generated picture: f is its activation, grad the
-    // gradient buffer the term adds to (both (C,H,W)). Adds its weighted value to
-    // t->last (in as many parts as it has: the sum's order is the picture's bits).
-    void (*eval_layer)(nsti_term *t, struct nsti_objective *obj, int li, const float *f, float *grad);
+    // Layer t->layer[li] of the generated picture (its activation: nsti_vgg_activation
+    // on obj->net, or the backend's Gram matrix), grad the (C,H,W) gradient buffer the
+    // term adds to. Adds its weighted value to t->last (in as many parts as it has: the
+    // sum's order is the picture's bits).
+    void (*eval_layer)(nsti_term *t, struct nsti_objective *obj, int li, float *grad);
     // The picture v (3,H,W), the optimizer's variable; grad is dL/dv. May be NULL.
     void (*eval_image)(nsti_term *t, struct nsti_objective *obj, const float *v, float *grad);
     void (*free)(nsti_term *t);      // the kind's own buffers; may be NULL
