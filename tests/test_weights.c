@@ -299,24 +299,36 @@ static void test_bf16_to_float_matches_torch(void) {
     free(want);
 }
 
-static void test_float_to_half_rounds_like_torch(void) {
+// Every float32 of IN narrowed by convert against torch's 16-bit patterns in OUT; a NaN
+// (exponent bits exp_mask all ones, any of man_mask set) only has to stay a NaN.
+static void check_narrowing(const char *in_name, const char *out_name, uint16_t (*convert)(float), const char *type,
+                            uint16_t exp_mask, uint16_t man_mask) {
     size_t n = 0, m = 0;
-    float *in = read_floats(fixture("float_to_half_in.bin"), &n);
-    uint8_t *out = read_all(fixture("float_to_half_out.bin"), &m);
+    float *in = read_floats(fixture(in_name), &n);
+    uint8_t *out = read_all(fixture(out_name), &m);
     if (!in || !out) { free(in); free(out); return; }
     CHECK(m == 2 * n && n > 100000);
     int bad = 0;
     for (size_t i = 0; i < n && 2 * i + 1 < m && bad < 5; i++) {
-        uint16_t want = (uint16_t)(out[2 * i] | out[2 * i + 1] << 8), got = nsti_float_to_half(in[i]);
-        int want_nan = (want & 0x7c00) == 0x7c00 && (want & 0x3ff);
-        int got_nan = (got & 0x7c00) == 0x7c00 && (got & 0x3ff);
+        uint16_t want = (uint16_t)(out[2 * i] | out[2 * i + 1] << 8), got = convert(in[i]);
+        int want_nan = (want & exp_mask) == exp_mask && (want & man_mask);
+        int got_nan = (got & exp_mask) == exp_mask && (got & man_mask);
         if (want_nan ? !got_nan : got != want) {
             bad++;
-            CHECKF(0, "float %.9g: half 0x%04x, torch 0x%04x", in[i], got, want);
+            CHECKF(0, "float %.9g: %s 0x%04x, torch 0x%04x", in[i], type, got, want);
         }
     }
     free(in);
     free(out);
+}
+
+static void test_float_to_half_rounds_like_torch(void) {
+    check_narrowing("float_to_half_in.bin", "float_to_half_out.bin", nsti_float_to_half, "half", 0x7c00, 0x3ff);
+}
+
+// ties are 50000 of its inputs (the 16 dropped bits exactly 0x8000)
+static void test_float_to_bf16_rounds_like_torch(void) {
+    check_narrowing("float_to_bf16_in.bin", "float_to_bf16_out.bin", nsti_float_to_bf16, "bf16", 0x7f80, 0x7f);
 }
 
 // The layer table from `features` indices: VGG19's and VGG16's, and the refusals.
@@ -366,25 +378,6 @@ static void check_small3(const char *file, const char *expected, const char *dty
 
 static void test_pth_f32_exact(void) { check_small3("small3_f32.pth", "expected_small3_f32.bin", "F32"); }
 static void test_pth_f16_exact(void) { check_small3("small3_f16.pth", "expected_small3_f16.bin", "F16"); }
-static void test_float_to_bf16_rounds_like_torch(void) {
-    size_t n = 0, m = 0;
-    float *in = read_floats(fixture("float_to_bf16_in.bin"), &n);
-    uint8_t *out = read_all(fixture("float_to_bf16_out.bin"), &m);
-    if (!in || !out) { free(in); free(out); return; }
-    CHECK(m == 2 * n && n > 200000);
-    int bad = 0;
-    for (size_t i = 0; i < n && 2 * i + 1 < m && bad < 5; i++) {
-        uint16_t want = (uint16_t)(out[2 * i] | out[2 * i + 1] << 8), got = nsti_float_to_bf16(in[i]);
-        int want_nan = (want & 0x7f80) == 0x7f80 && (want & 0x7f);
-        int got_nan = (got & 0x7f80) == 0x7f80 && (got & 0x7f);
-        if (want_nan ? !got_nan : got != want) {
-            bad++;
-            CHECKF(0, "float %.9g: bf16 0x%04x, torch 0x%04x", in[i], got, want);
-        }
-    }
-    free(in);
-    free(out);
-}
 
 static void test_pth_bf16_exact(void) { check_small3("small3_bf16.pth", "expected_small3_bf16.bin", "BF16"); }
 static void test_pth_pickle_protocol_4(void) {
