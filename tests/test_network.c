@@ -266,7 +266,7 @@ static void test_backend_gram_matches_oracle(void) {
     uint32_t seed = 7;
     for (int k = 0; k < 3 * H * W; k++) x[k] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1 << 24) * 200 - 100;
     int keep[NST_MAX_CONVS] = {0};
-    keep[0] = keep[2] = keep[4] = NST_LOSS_PRE | NST_LOSS_POST;   // conv/relu 1_1, 2_1, 3_1
+    keep[0] = keep[2] = keep[4] = NST_LOSS_PRE | NST_LOSS_POST | NST_LOSS_GRAM;   // conv/relu 1_1, 2_1, 3_1
     static const int modes[3] = {0, 1 | NST_DNNL_LAYOUT_BLOCKED << 1, 1 | NST_DNNL_LAYOUT_CHANNELS_LAST << 1};
     for (int mode = 0; mode < 3; mode++) {
         if ((modes[mode] & 1) && !be->has_bf16()) { printf("     (no bf16 on this CPU: bf16 not checked)\n"); continue; }

@@ -25,8 +25,8 @@ double nsti_content_loss_masked(float *grad, const float *f, const float *p, con
 // (below 128 channels the gradient's product runs on nsti_sgemm: see gemm.h).
 double nsti_style_loss(nsti_sgemm_fn gemm, float *grad, const float *f, const float *a, int c, int n,
                       float gram_div, float extra_div, float weight, float *scratch);
-// nsti_style_loss in two steps, for a Gram matrix G computed elsewhere (a backend's
-// bf16 product): d holds G (C,C) and becomes G - A; returns the term's value.
+// nsti_style_loss in two steps, for a Gram matrix G computed elsewhere (a backend's own
+// product, backend.h): d holds G (C,C) and becomes G - A; returns the term's value.
 double nsti_style_diff(float *d, const float *a, int c, float weight, float extra_div);
 // The factor of dL/dF = factor * (G - A) F.
 float nsti_style_grad_factor(int c, float gram_div, float extra_div, float weight);

@@ -81,8 +81,8 @@ struct nsti_dnnl_net {
     tensor scratch;      // the convolutions' scratchpad, shared (they run one at a time)
     size_t scratch_bytes;
     tensor plain_grad;   // (C,H,W) float32 gradient a loss writes into
-    // bf16 mode: the style layers' products on the bf16 copies (dnnl_gram.h), one per
-    // layer that losses read (ok: made; else those layers take the float32 path)
+    // the Gram terms' products on the plain copies (dnnl_gram.h; float32, or bf16 in bf16
+    // mode), one per layer a Gram term reads (ok: made; else that layer's go through sgemm)
     nsti_dnnl_gram gram[NST_MAX_CONVS];
     int gram_ok[NST_MAX_CONVS];
     // bf16 mode: the float32 copy of one bf16 activation, made when a loss asks for it
@@ -414,9 +414,10 @@ static int onednn_init(nsti_vgg *net, int bf16, nst_error *err) {
             dn->act_conv = -1;
         }
         for (int i = 0; i < net->n_conv; i++)   // no matmul: that layer's Grams go through sgemm
-            if (net->loss_at[i])
+            if (net->loss_at[i] & NST_LOSS_GRAM)
                 dn->gram_ok[i] = !nsti_dnnl_gram_init(&dn->gram[i], dn->engine, net->weights->layer[i].cout,
-                                                      (size_t)net->h[i] * net->w[i], dn->dt == dnnl_bf16);
+                                                      (size_t)net->h[i] * net->w[i], dn->dt == dnnl_bf16,
+                                                      !net->forward_only);
     }
     net->bytes = 0;
     for (int i = 0; i < net->n_conv; i++) {
@@ -572,7 +573,7 @@ static int onednn_gram(const nsti_vgg *net, nsti_layer_ref ref, float *g, float 
 static int onednn_gram_grad(const nsti_vgg *net, nsti_layer_ref ref, float *grad, const float *d) {
     struct nsti_dnnl_net *dn = net->impl;
     const void *f = gram_source(net, ref);
-    return f ? nsti_dnnl_gram_grad_run(&dn->gram[ref.conv], dn->stream, grad, f, d) : -1;
+    return f && dn->gram[ref.conv].grad ? nsti_dnnl_gram_grad_run(&dn->gram[ref.conv], dn->stream, grad, f, d) : -1;
 }
 
 // Lets the losses on one activation add their gradient into the blocked g.

@@ -45,14 +45,15 @@ static int memory_2d(dnnl_memory_t *mem, dnnl_engine_t engine, dnnl_dim_t rows, 
                : -1;
 }
 
-int nsti_dnnl_gram_init(nsti_dnnl_gram *m, dnnl_engine_t engine, int c, size_t n, int bf16) {
+int nsti_dnnl_gram_init(nsti_dnnl_gram *m, dnnl_engine_t engine, int c, size_t n, int bf16, int with_grad) {
     memset(m, 0, sizeof *m);
     m->c = c;
     m->n = n;
     dnnl_dim_t C = c, N = (dnnl_dim_t)n;
     dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
-    if ((bf16 && !(m->d_bf16 = malloc(sizeof(uint16_t) * (size_t)c * c))) ||
-        make_matmul(&m->gram, engine, dt, C, N, C, dnnl_ba, 0) || make_matmul(&m->grad, engine, dt, C, C, N, dnnl_ab, 1) ||
+    if ((bf16 && with_grad && !(m->d_bf16 = malloc(sizeof(uint16_t) * (size_t)c * c))) ||
+        make_matmul(&m->gram, engine, dt, C, N, C, dnnl_ba, 0) ||
+        (with_grad && make_matmul(&m->grad, engine, dt, C, C, N, dnnl_ab, 1)) ||
         memory_2d(&m->f, engine, C, N, dt, dnnl_ab, DNNL_MEMORY_NONE) ||
         memory_2d(&m->f_t, engine, N, C, dt, dnnl_ba, DNNL_MEMORY_NONE) ||
         memory_2d(&m->g, engine, C, C, dnnl_f32, dnnl_ab, DNNL_MEMORY_NONE) ||
@@ -92,8 +93,9 @@ int nsti_dnnl_gram_run(nsti_dnnl_gram *m, dnnl_stream_t stream, float *g, const 
 
 int nsti_dnnl_gram_grad_run(nsti_dnnl_gram *m, dnnl_stream_t stream, float *grad, const void *f,
                            const float *d) {
+    if (!m->grad) return -1;   // made without it (a forward-only network)
     size_t cc = (size_t)m->c * m->c;
-    if (m->d_bf16)
+    if (m->d_bf16)   // bf16
         for (size_t k = 0; k < cc; k++) m->d_bf16[k] = nsti_float_to_bf16(d[k]);
     else if (dnnl_memory_set_data_handle(m->d, (void *)d) != dnnl_success)   // read only
         return -1;
@@ -105,16 +107,6 @@ int nsti_dnnl_gram_grad_run(nsti_dnnl_gram *m, dnnl_stream_t stream, float *grad
                    dnnl_stream_wait(stream) == dnnl_success
                ? 0
                : -1;
-}
-
-const char *nsti_dnnl_gram_impl(const nsti_dnnl_gram *m, int which_grad) {
-    const_dnnl_primitive_desc_t pd;
-    const char *impl = NULL;
-    dnnl_primitive_t p = which_grad ? m->grad : m->gram;
-    if (!p || dnnl_primitive_get_primitive_desc(p, &pd) != dnnl_success ||
-        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success)
-        return "";
-    return impl ? impl : "";
 }
 
 #endif

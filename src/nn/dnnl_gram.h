@@ -24,26 +24,24 @@
 typedef struct nsti_dnnl_gram {
     int c;
     size_t n;
-    dnnl_primitive_t gram;     // G (C,C) f32 = F (C,N) F^T, both read from one bf16 buffer
-    dnnl_primitive_t grad;     // grad (C,N) f32 += D (C,C) F (C,N), D and F bf16
+    dnnl_primitive_t gram;     // G (C,C) f32 = F (C,N) F^T, both read from F's one buffer
+    dnnl_primitive_t grad;     // grad (C,N) f32 += D (C,C) F (C,N), D and F of F's type (or NULL)
     dnnl_memory_t f, f_t, g;   // over F, F^T (the same bytes, strided) and G
     dnnl_memory_t d, f2, dst;  // over D (owned below), F and the gradient
     uint16_t *d_bf16;          // bf16: (C,C), D rounded, what `grad` reads (float32 reads D itself)
 } nsti_dnnl_gram;
 
-// Makes both primitives for F of shape (c, n), float32 or bf16, on engine. Returns 0, or
-// -1 when oneDNN cannot, or would run its reference matmul (then the caller multiplies
-// the float32 activation with sgemm, as before).
-int nsti_dnnl_gram_init(nsti_dnnl_gram *m, dnnl_engine_t engine, int c, size_t n, int bf16);
+// Makes the primitives for F of shape (c, n), float32 or bf16, on engine: the Gram's, and
+// the gradient's with with_grad (not for forward-only networks). Returns 0, or -1 when
+// oneDNN cannot, or would run its reference matmul (then the caller multiplies the
+// float32 activation with sgemm, as before).
+int nsti_dnnl_gram_init(nsti_dnnl_gram *m, dnnl_engine_t engine, int c, size_t n, int bf16, int with_grad);
 void nsti_dnnl_gram_free(nsti_dnnl_gram *m);
 // g (C,C) = F F^T / div. f is (C,N) of the type given to init.
 int nsti_dnnl_gram_run(nsti_dnnl_gram *m, dnnl_stream_t stream, float *g, const void *f, float div);
-// grad (C,N) += D F (bf16: bf16(D) F). d (C,C) float32 is read only.
+// grad (C,N) += D F (bf16: bf16(D) F). d (C,C) float32 is read only. -1 without `grad`.
 int nsti_dnnl_gram_grad_run(nsti_dnnl_gram *m, dnnl_stream_t stream, float *grad, const void *f,
                            const float *d);
-// The implementation oneDNN chose for the Gram matrix and for the gradient ("brg:..."),
-// for bench/impl.sh-like reports and the reference-kernel check.
-const char *nsti_dnnl_gram_impl(const nsti_dnnl_gram *m, int which_grad);
 #endif
 
 #endif

@@ -13,6 +13,7 @@ struct nsti_backend_ops;   // backend.h
 // Where losses read activations: bits of loss_at[i] for conv layer i.
 #define NST_LOSS_PRE 1    // convX_Y, before the ReLU
 #define NST_LOSS_POST 2   // reluX_Y
+#define NST_LOSS_GRAM 4   // with PRE or POST: a Gram term reads it (a backend may prepare its products)
 
 // The oneDNN backend's activation layout: chosen per CPU and precision, or forced
 // (for tests) by adding NST_DNNL_LAYOUT_* << 1 to nsti_vgg_init's bf16 argument.

@@ -93,8 +93,11 @@ void nsti_objective_loss_at(const nsti_objective *obj, int *loss_at) {
     memset(loss_at, 0, sizeof(int) * NST_MAX_CONVS);
     for (int i = 0; i < obj->n_content; i++)
         loss_at[obj->content[i].conv] |= obj->content[i].relu ? NST_LOSS_POST : NST_LOSS_PRE;
+    int gram = 1;   // a Gram style term (as if, before the terms are built: the memory estimate)
+    for (int t = 0; t < obj->n_terms; t++)
+        if (!strcmp(obj->terms[t].kind->name, "style")) gram = obj->terms[t].kind == &nsti_term_style_gram;
     for (int i = 0; i < obj->n_style; i++)
-        loss_at[obj->style[i].conv] |= obj->style[i].relu ? NST_LOSS_POST : NST_LOSS_PRE;
+        loss_at[obj->style[i].conv] |= (obj->style[i].relu ? NST_LOSS_POST : NST_LOSS_PRE) | (gram ? NST_LOSS_GRAM : 0);
 }
 
 // term_grad and masked: as large as the largest activation any loss reads.

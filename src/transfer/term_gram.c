@@ -4,7 +4,8 @@
 // sum_s b_s ||G - A_s||^2 = ||G - sum_s b_s A_s||^2 + const, the same gradient for
 // one Gram. With masks (spatial control) each style is matched inside its region
 // against its own Gram matrix instead. Where the backend multiplies its own copy of the
-// activations (bf16 networks, backend.h's gram), the unmasked products run there.
+// activations (the oneDNN backend, float32 or bf16: backend.h's gram), the unmasked
+// products run there.
 #include "transfer/terms.h"
 #include "transfer/objective.h"
 #include "loss/losses.h"
