@@ -39,8 +39,8 @@ typedef struct nsti_backend_ops {
     // Optional (NULL, or -1 for a network it has none for: the Gram term then multiplies
     // `activation` with `gemm`): a Gram matrix and the style gradient on the backend's
     // own copy of activation ref, F (C,N). g (C,C) = F F^T / div; grad (C,N) += D F, with
-    // D (C,C). The oneDNN backend has them (float32, or bf16 in bf16 networks; dnnl_gram.h)
-// for the layers whose loss_at has NST_LOSS_GRAM.
+        // D (C,C). The oneDNN backend has them (float32, or bf16 in bf16 networks; dnnl_gram.h)
+    // for the layers whose loss_at has NST_LOSS_GRAM.
     int (*gram)(const nsti_vgg *net, nsti_layer_ref ref, float *g, float div);
     int (*gram_grad)(const nsti_vgg *net, nsti_layer_ref ref, float *grad, const float *d);
 } nsti_backend_ops;

@@ -573,7 +573,7 @@ static int onednn_gram(const nsti_vgg *net, nsti_layer_ref ref, float *g, float 
 static int onednn_gram_grad(const nsti_vgg *net, nsti_layer_ref ref, float *grad, const float *d) {
     struct nsti_dnnl_net *dn = net->impl;
     const void *f = gram_source(net, ref);
-    return f && dn->gram[ref.conv].grad ? nsti_dnnl_gram_grad_run(&dn->gram[ref.conv], dn->stream, grad, f, d) : -1;
+    return f ? nsti_dnnl_gram_grad_run(&dn->gram[ref.conv], dn->stream, grad, f, d) : -1;
 }
 
 // Lets the losses on one activation add their gradient into the blocked g.

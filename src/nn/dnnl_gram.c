@@ -58,7 +58,6 @@ int nsti_dnnl_gram_init(nsti_dnnl_gram *m, dnnl_engine_t engine, int c, size_t n
         memory_2d(&m->f_t, engine, N, C, dt, dnnl_ba, DNNL_MEMORY_NONE) ||
         memory_2d(&m->g, engine, C, C, dnnl_f32, dnnl_ab, DNNL_MEMORY_NONE) ||
         memory_2d(&m->d, engine, C, C, dt, dnnl_ab, bf16 ? m->d_bf16 : DNNL_MEMORY_NONE) ||
-        memory_2d(&m->f2, engine, C, N, dt, dnnl_ab, DNNL_MEMORY_NONE) ||
         memory_2d(&m->dst, engine, C, N, dnnl_f32, dnnl_ab, DNNL_MEMORY_NONE)) {
         nsti_dnnl_gram_free(m);
         return -1;
@@ -69,7 +68,7 @@ int nsti_dnnl_gram_init(nsti_dnnl_gram *m, dnnl_engine_t engine, int c, size_t n
 void nsti_dnnl_gram_free(nsti_dnnl_gram *m) {
     if (m->gram) dnnl_primitive_destroy(m->gram);
     if (m->grad) dnnl_primitive_destroy(m->grad);
-    dnnl_memory_t mems[] = {m->f, m->f_t, m->g, m->d, m->f2, m->dst};
+    dnnl_memory_t mems[] = {m->f, m->f_t, m->g, m->d, m->dst};
     for (size_t k = 0; k < sizeof mems / sizeof *mems; k++)
         if (mems[k]) dnnl_memory_destroy(mems[k]);
     free(m->d_bf16);
@@ -99,10 +98,10 @@ int nsti_dnnl_gram_grad_run(nsti_dnnl_gram *m, dnnl_stream_t stream, float *grad
         for (size_t k = 0; k < cc; k++) m->d_bf16[k] = nsti_float_to_bf16(d[k]);
     else if (dnnl_memory_set_data_handle(m->d, (void *)d) != dnnl_success)   // read only
         return -1;
-    if (dnnl_memory_set_data_handle(m->f2, (void *)f) != dnnl_success ||
+    if (dnnl_memory_set_data_handle(m->f, (void *)f) != dnnl_success ||
         dnnl_memory_set_data_handle(m->dst, grad) != dnnl_success)
         return -1;
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, m->d}, {DNNL_ARG_WEIGHTS, m->f2}, {DNNL_ARG_DST, m->dst}};
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, m->d}, {DNNL_ARG_WEIGHTS, m->f}, {DNNL_ARG_DST, m->dst}};
     return dnnl_primitive_execute(m->grad, stream, 3, args) == dnnl_success &&
                    dnnl_stream_wait(stream) == dnnl_success
                ? 0

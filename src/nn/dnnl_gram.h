@@ -27,7 +27,7 @@ typedef struct nsti_dnnl_gram {
     dnnl_primitive_t gram;     // G (C,C) f32 = F (C,N) F^T, both read from F's one buffer
     dnnl_primitive_t grad;     // grad (C,N) f32 += D (C,C) F (C,N), D and F of F's type (or NULL)
     dnnl_memory_t f, f_t, g;   // over F, F^T (the same bytes, strided) and G
-    dnnl_memory_t d, f2, dst;  // over D (owned below), F and the gradient
+    dnnl_memory_t d, dst;      // over D (d_bf16, or the caller's float32 D) and the gradient
     uint16_t *d_bf16;          // bf16: (C,C), D rounded, what `grad` reads (float32 reads D itself)
 } nsti_dnnl_gram;
 
