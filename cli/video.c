@@ -87,6 +87,12 @@ static int check_request(video_run *v) {
                            "on from them when run again");
     if (o->save_every || o->animate_path || o->plot_path || o->contact_path || o->log_path)
         return usage_error("--save-every, --animate, --plot, --contact-sheet and --log are for pictures");
+    nst_error err;
+    int need_plugin = o->flow == CLI_FLOW_DIS || !nst_video_is_sequence(o->output);
+    // FFmpeg and OpenCV sit in the video plugin: when it cannot be loaded, say why
+    if (need_plugin && !(nst_flow_available() && nst_video_available()) && nst_video_plugin_check(&err) &&
+        err.code != NST_ERR_USAGE)
+        return fail(&err);
     if (o->flow == CLI_FLOW_DIS && !nst_flow_available())
         return usage_error("this nst was built without OpenCV, so without optical flow: use --flow none, or install "
                            "libopencv-video-dev and rebuild");
@@ -94,7 +100,6 @@ static int check_request(video_run *v) {
         return usage_error("this nst was built without FFmpeg: write a picture sequence (-o frames/%05d.png), or "
                            "install libavformat-dev, libavcodec-dev and libswscale-dev and rebuild");
     if (cli_same_file(o->output, o->content)) return usage_error("the output is the input");
-    nst_error err;
     if (cli_check_output_dir(o->output, &err)) return fail(&err);
     return 0;
 }

@@ -110,7 +110,9 @@
  *                                and covariance are ref's.
  *                                Each allocates out afresh and clamps nothing.
  *   Video (frames are nst_images; files through FFmpeg, sequences such as frames/%05d.png)
- *     nst_video_available()      1 when nst was built with FFmpeg (video files).
+ *     nst_video_available()      1 when nst was built with FFmpeg (video files)
+ *                                and its video plugin loads.
+ *     nst_video_plugin_check(err) NST_OK when the video plugin loads, else why not.
  *     nst_video_is_sequence(path) 1 when path is a picture-sequence pattern.
  *     nst_video_open(&r, path, max_pixels, &info, err)
  *                                opens and reads through once: checked and counted.
@@ -534,8 +536,17 @@ typedef struct nst_video_info {
     int n_frames;            /* counted when opened (every frame decoded once) */
     int fps_num, fps_den;    /* frame rate (a sequence: 25/1) */
 } nst_video_info;
-/* 1 when nst was built with FFmpeg's libraries (video files), else 0 (sequences only). */
+/* 1 when nst was built with FFmpeg's libraries (video files) and its video plugin
+ * loads, else 0 (sequences only). FFmpeg and OpenCV are not linked into libnst: they
+ * sit in a plugin, libnst-video.so, that the first video file or flow loads (so that a
+ * program that never touches video never loads them). It is looked for next to
+ * libnst.so and in its nst/ folder, next to the program and in ../lib/nst from it, and
+ * in the install's lib/nst; the environment variable NST_VIDEO_PLUGIN, a path, comes
+ * first. */
 int nst_video_available(void);
+/* Loads the video plugin if it is not loaded yet: NST_OK, or why it cannot be (not
+ * found, cannot be loaded, another version's, or nst built without FFmpeg and OpenCV). */
+int nst_video_plugin_check(nst_error *err);
 /* 1 when path is meant as a picture sequence pattern: it holds a '%' other than "%%"
  * (open and create then accept exactly one %d or %0Nd, N up to 20, with every other
  * '%' doubled, and refuse anything else with NST_ERR_USAGE), else 0. */
@@ -577,7 +588,8 @@ typedef struct nst_flow {
     int w, h;
     float *data;
 } nst_flow;
-/* 1 when nst was built with OpenCV, else 0 (nst_flow_compute then refuses). */
+/* 1 when nst was built with OpenCV and the video plugin (see nst_video_available)
+ * loads, else 0 (nst_flow_compute then refuses). */
 int nst_flow_available(void);
 /* The flow from a to b (pictures of the same size, at least 16x16), into *out
  * (allocated here). DIS (OpenCV's preset MEDIUM, refined down to full resolution) on

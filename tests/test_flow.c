@@ -4,6 +4,7 @@
 #include "testlib.h"
 #include "nst.h"
 #include "video/flow.h"
+#include "video/plugin.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -578,23 +579,48 @@ static void test_compute_refusals(void) {
 // nst_flow_compute never passes it) comes back as a code and one line.
 static void test_dis_exception_caught(void) {
 #ifdef NST_HAVE_OPENCV
+    // through the video plugin's table, as nst_flow_compute calls it
+    const nsti_video_plugin *vp;
+    nst_error err = {0, ""};
+    CHECKF(nsti_video_plugin_load(&vp, &err) == NST_OK && vp->flow_dis, "the video plugin: %s", err.msg);
+    if (!vp || !vp->flow_dis) return;
     unsigned char a[6] = {0, 10, 20, 30, 40, 50}, b[6] = {0};
     float dx[6], dy[6];
     char msg[512];
-    int rc = nsti_flow_dis(a, b, 3, 2, dx, dy, msg, sizeof msg);
+    int rc = vp->flow_dis(a, b, 3, 2, dx, dy, msg, sizeof msg);
     printf("  3x2 into DIS: %d, %s\n", rc, msg);
     CHECK(rc == NST_ERR_USAGE && one_line(msg) && strstr(msg, "OpenCV"));
     // the message is cut to its buffer, NUL-terminated
     char small[16];
-    rc = nsti_flow_dis(a, b, 3, 2, dx, dy, small, sizeof small);
+    rc = vp->flow_dis(a, b, 3, 2, dx, dy, small, sizeof small);
     CHECK(rc == NST_ERR_USAGE && strlen(small) == sizeof small - 1);
-    CHECK(nsti_flow_dis(a, b, 3, 2, dx, dy, NULL, 0) == NST_ERR_USAGE);
+    CHECK(vp->flow_dis(a, b, 3, 2, dx, dy, NULL, 0) == NST_ERR_USAGE);
+#else
+    printf("  skipped: nst was built without OpenCV\n");
+#endif
+}
+
+// OpenCV (and FFmpeg) are loaded with the video plugin, by the first flow: not before.
+static void test_plugin_loaded_on_first_use(void) {
+#ifdef NST_HAVE_OPENCV
+    char line[4096];
+    int before = 0, after = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+    while (f && fgets(line, sizeof line, f)) before |= strstr(line, "libopencv_") || strstr(line, "libavcodec");
+    if (f) fclose(f);
+    CHECKF(!before, "OpenCV or FFmpeg loaded before any video call");
+    CHECK(nst_flow_available());
+    f = fopen("/proc/self/maps", "r");
+    while (f && fgets(line, sizeof line, f)) after |= strstr(line, "libnst-video.so") && strstr(line, "r-xp");
+    if (f) fclose(f);
+    CHECKF(after, "libnst-video.so not mapped after nst_flow_available");
 #else
     printf("  skipped: nst was built without OpenCV\n");
 #endif
 }
 
 int main(void) {
+    TEST(test_plugin_loaded_on_first_use);
     TEST(test_warp_integer_shift);
     TEST(test_warp_per_pixel);
     TEST(test_warp_half_pixel);

@@ -111,6 +111,10 @@ static void test_staged_install(void) {
         snprintf(p, sizeof p, "%s/usr/local/%s", stage, files[i]);
         CHECKF(is_file(p), "not installed: %s", files[i]);
     }
+#if defined(NST_HAVE_FFMPEG) || defined(NST_HAVE_OPENCV)
+    snprintf(p, sizeof p, "%s/usr/local/lib/nst/libnst-video.so", stage);
+    CHECKF(is_file(p), "the video plugin is not installed: %s", p);
+#endif
     char soname[64];
     soname_of(soname, sizeof soname);
     snprintf(p, sizeof p, "%s/usr/local/lib/%s", stage, soname);
@@ -228,6 +232,14 @@ static void test_embed_shared(void) {
     load_check(snap, 48, 36);
     snprintf(cmd, sizeof cmd, "cmp -s %s %s", snap, out);
     CHECKF(shell(cmd) != 0, "the snapshot at iteration 2 is the final picture");
+#if defined(NST_HAVE_FFMPEG) || defined(NST_HAVE_OPENCV)
+    // the installed program finds the installed video plugin (bin/../lib/nst): it gets
+    // as far as the missing input frames
+    snprintf(cmd, sizeof cmd, "%s/bin/nst video -c %s/no-frames/%%05d.png -s %s -m %s -o %s/v.mp4", prefix, tmp, style,
+             model, tmp);
+    rc = shell(cmd);
+    CHECKF(rc != 0 && !strstr(out_text, "plugin") && strstr(out_text, "no-frames"), "%d %s", rc, out_text);
+#endif
 }
 
 static void test_embed_static(void) {

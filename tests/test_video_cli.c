@@ -194,6 +194,42 @@ static void test_bad_input_and_requests_refused(void) {
     CHECKF(rc == 2 && one_line(out_text) && strstr(out_text, "ascend"), "%d %s", rc, out_text);
 }
 
+// FFmpeg and OpenCV come from the video plugin (src/video/plugin.h): a build with them
+// has one, and it loads; the nst program does not link them; a picture run never loads
+// the plugin; a missing or foreign plugin is refused in one line that names it.
+static void test_video_plugin(void) {
+#if defined(NST_HAVE_FFMPEG) || defined(NST_HAVE_OPENCV)
+    nst_error err = {0, ""};
+    CHECKF(nst_video_plugin_check(&err) == NST_OK, "%s", err.msg);
+#ifdef NST_HAVE_FFMPEG
+    CHECK(nst_video_available());
+#endif
+#ifdef NST_HAVE_OPENCV
+    CHECK(nst_flow_available());
+#endif
+    int rc = sh("ldd %s | grep -E 'libav|libopencv'", program.nst);
+    CHECKF(rc != 0, "the nst program links FFmpeg or OpenCV: %s", out_text);
+    // a picture run with no plugin to be found
+    rc = sh("NST_VIDEO_PLUGIN=%s/none.so %s -c %s -s %s -m %s -o %s/pic.png --size 32 --iterations 2 --quiet",
+            program.tmp, program.nst, program.content, program.style, program.model, program.tmp);
+    CHECKF(rc == 0, "%d %s", rc, out_text);
+    rc = sh("NST_VIDEO_PLUGIN=%s/none.so %s -c %s -o %s/n.mp4", program.tmp, common, clip_seq, program.tmp);
+    CHECKF(rc != 0 && one_line(out_text) && strstr(out_text, "none.so") && strstr(out_text, "no such file"), "%d %s",
+           rc, out_text);
+    // a file that is no plugin, and a shared library that is not nst's plugin
+    rc = sh("echo text > %s/text.so && NST_VIDEO_PLUGIN=%s/text.so %s -c %s -o %s/n.mp4", program.tmp, program.tmp,
+            common, clip_seq, program.tmp);
+    CHECKF(rc != 0 && one_line(out_text) && strstr(out_text, "text.so: cannot load"), "%d %s", rc, out_text);
+    rc = sh("NST_VIDEO_PLUGIN=$(ldd %s | awk '/libz.so/ {print $3}') %s -c %s -o %s/n.mp4", program.nst, common,
+            clip_seq, program.tmp);
+    CHECKF(rc != 0 && one_line(out_text) && strstr(out_text, "not nst " NST_VERSION "'s video plugin"), "%d %s", rc,
+           out_text);
+    CHECK(!exists("n.mp4"));
+#else
+    printf("  skipped: built without FFmpeg and OpenCV (no video plugin)\n");
+#endif
+}
+
 static void test_batch_runs_and_skips_video_jobs(void) {
     if (!nst_flow_available()) { printf("  skipped: built without OpenCV\n"); return; }
     char jobs[700];
@@ -230,6 +266,7 @@ int main(void) {
     TEST(test_killed_run_goes_on_to_the_same_bytes);
     TEST(test_bad_input_and_requests_refused);
     TEST(test_batch_runs_and_skips_video_jobs);
+    TEST(test_video_plugin);
     nst_test_program_done(&program);
     return nst_test_summary();
 }

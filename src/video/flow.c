@@ -1,6 +1,6 @@
 // flow.c: optical flow for video style transfer (Ruder, Dosovitskiy, Brox, "Artistic
 // style transfer for videos and spherical images", arXiv 1604.08610): the flow itself
-// from OpenCV's DIS (flow_dis.cpp, only when built with OpenCV), and in plain C the
+// from OpenCV's DIS (plugin/flow_dis.cpp, in the video plugin: plugin.h), and in plain C the
 // warp along a flow and the consistency mask of a backward and a forward flow.
 //
 // A flow field is (2,h,w) planar floats: dx then dy. The flow from a to b says where
@@ -11,16 +11,26 @@
 #include "image/image.h"
 #include "util/status.h"
 #include "video/flow.h"
+#include "video/plugin.h"
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+// *vp: the video plugin with OpenCV's DIS in it (plugin.h); else the reason.
+static int with_opencv(const nsti_video_plugin **vp, nst_error *err) {
 #ifdef NST_HAVE_OPENCV
-int nst_flow_available(void) { return 1; }
-#else
-int nst_flow_available(void) { return 0; }
+    int rc = nsti_video_plugin_load(vp, err);
+    if (rc || (*vp)->flow_dis) return rc;
 #endif
+    *vp = NULL;
+    return nsti_fail(err, NST_ERR_USAGE, "nst was built without OpenCV: no optical flow (use --flow none)");
+}
+
+int nst_flow_available(void) {
+    const nsti_video_plugin *vp;
+    return with_opencv(&vp, NULL) == NST_OK;
+}
 
 void nst_flow_free(nst_flow *flow) {
     if (!flow) return;
@@ -53,7 +63,6 @@ static int check_flow(const nst_flow *flow, const char *fn, const char *what, ns
 
 // ---- The flow (DIS) ------------------------------------------------------------------
 
-#ifdef NST_HAVE_OPENCV
 // Luminance (BT.601, as JPEG's Y), rounded to 8 bits: what DIS works on.
 static void to_gray(unsigned char *gray, const nst_image *img) {
     size_t n = (size_t)img->w * img->h;
@@ -64,13 +73,12 @@ static void to_gray(unsigned char *gray, const nst_image *img) {
         gray[i] = (unsigned char)(y + 0.5);
     }
 }
-#endif
 
 int nst_flow_compute(nst_flow *out, const nst_image *a, const nst_image *b, nst_error *err) {
     static const char fn[] = "nst_flow_compute";
-    if (!nst_flow_available())
-        return nsti_fail(err, NST_ERR_USAGE, "nst was built without OpenCV: no optical flow (use --flow none)");
-    int rc;
+    const nsti_video_plugin *vp;
+    int rc = with_opencv(&vp, err);
+    if (rc) return rc;
     if (!out) return nsti_fail(err, NST_ERR_USAGE, "%s: no output flow", fn);
     if ((rc = check_image(a, fn, "the first picture", err)) || (rc = check_image(b, fn, "the second picture", err)))
         return rc;
@@ -83,7 +91,6 @@ int nst_flow_compute(nst_flow *out, const nst_image *a, const nst_image *b, nst_
     if (a->w < NSTI_FLOW_MIN_SIDE || a->h < NSTI_FLOW_MIN_SIDE)
         return nsti_fail(err, NST_ERR_USAGE, "%s: %dx%d pictures are too small for optical flow (at least %dx%d)",
                          fn, a->w, a->h, NSTI_FLOW_MIN_SIDE, NSTI_FLOW_MIN_SIDE);
-#ifdef NST_HAVE_OPENCV
     size_t n = (size_t)a->w * a->h;
     unsigned char *gray = malloc(2 * n);
     float *data = malloc(2 * n * sizeof *data);
@@ -95,7 +102,7 @@ int nst_flow_compute(nst_flow *out, const nst_image *a, const nst_image *b, nst_
     to_gray(gray, a);
     to_gray(gray + n, b);
     char msg[sizeof err->msg];
-    rc = nsti_flow_dis(gray, gray + n, a->w, a->h, data, data + n, msg, sizeof msg);
+    rc = vp->flow_dis(gray, gray + n, a->w, a->h, data, data + n, msg, sizeof msg);
     free(gray);
     if (rc) {
         free(data);
@@ -109,9 +116,6 @@ int nst_flow_compute(nst_flow *out, const nst_image *a, const nst_image *b, nst_
     out->h = a->h;
     out->data = data;
     return NST_OK;
-#else
-    return NST_ERR_USAGE;   // not reached: refused above
-#endif
 }
 
 // ---- Warping ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // video.h: the two kinds of video behind nst_video_* (video_io.c dispatches):
 // picture sequences (video_sequence.c) and video files through FFmpeg's libraries
-// (video_ffmpeg.c; without NST_HAVE_FFMPEG its functions refuse in one line).
+// (plugin/ffmpeg_read.c and ffmpeg_write.c, in the video plugin: plugin.h).
 #ifndef NST_VIDEO_H
 #define NST_VIDEO_H
 #include "util/status.h"
@@ -25,10 +25,9 @@ int nsti_seq_create(nsti_seq_writer **out, const char *path, int w, int h, nst_e
 int nsti_seq_write(nsti_seq_writer *v, const nst_image *frame, nst_error *err);
 int nsti_seq_finish(nsti_seq_writer *v, int ok, nst_error *err);
 
-// ---- video files (FFmpeg) ----
+// ---- video files (FFmpeg; in the plugin, which libnst calls through its table) ----
 typedef struct nsti_ff_reader nsti_ff_reader;
 typedef struct nsti_ff_writer nsti_ff_writer;
-int nsti_ff_available(void);
 int nsti_ff_open(nsti_ff_reader **out, const char *path, long long max_pixels, nst_video_info *info,
                  nst_error *err);
 int nsti_ff_read(nsti_ff_reader *r, nst_image *frame, nst_error *err);

@@ -1,18 +1,44 @@
-// video_io.c: nst_video_* (nst.h), dispatching to picture sequences or to FFmpeg.
+// video_io.c: nst_video_* (nst.h), dispatching to picture sequences or to FFmpeg
+// (through the video plugin, plugin.h, loaded by the first video file).
 #include <stdlib.h>
-#include "video/video.h"
+#include "video/plugin.h"
 
 struct nst_video_reader {
     nsti_seq_reader *seq;
     nsti_ff_reader *ff;
+    const nsti_video_plugin *vp;   // ff's
 };
 
 struct nst_video_writer {
     nsti_seq_writer *seq;
     nsti_ff_writer *ff;
+    const nsti_video_plugin *vp;   // ff's
 };
 
-int nst_video_available(void) { return nsti_ff_available(); }
+// *vp: the plugin with FFmpeg in it; else the reason (path: the video file).
+static int with_ffmpeg(const nsti_video_plugin **vp, const char *path, nst_error *err) {
+#ifdef NST_HAVE_FFMPEG
+    int rc = nsti_video_plugin_load(vp, err);
+    if (rc || (*vp)->ff_open) return rc;
+#endif
+    *vp = NULL;
+    return nsti_fail(err, NST_ERR_USAGE, "%s: built without FFmpeg: only picture sequences such as frames/%%05d.png",
+                     path);
+}
+
+int nst_video_available(void) {
+#ifdef NST_HAVE_FFMPEG
+    const nsti_video_plugin *vp;
+    return nsti_video_plugin_load(&vp, NULL) == NST_OK && vp->ff_open;
+#else
+    return 0;
+#endif
+}
+
+int nst_video_plugin_check(nst_error *err) {
+    const nsti_video_plugin *vp;
+    return nsti_video_plugin_load(&vp, err);
+}
 
 int nst_video_is_sequence(const char *path) { return path && nsti_seq_is_pattern(path); }
 
@@ -26,8 +52,9 @@ int nst_video_open(nst_video_reader **out, const char *path, long long max_pixel
     *info = local;
     nst_video_reader *r = calloc(1, sizeof *r);
     if (!r) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
-    int rc = nst_video_is_sequence(path) ? nsti_seq_open(&r->seq, path, max_pixels, info, err)
-                                         : nsti_ff_open(&r->ff, path, max_pixels, info, err);
+    int rc;
+    if (nst_video_is_sequence(path)) rc = nsti_seq_open(&r->seq, path, max_pixels, info, err);
+    else if (!(rc = with_ffmpeg(&r->vp, path, err))) rc = r->vp->ff_open(&r->ff, path, max_pixels, info, err);
     if (rc) {
         free(r);
         *info = local;
@@ -42,13 +69,13 @@ int nst_video_read(nst_video_reader *r, nst_image *frame, nst_error *err) {
     frame->w = frame->h = 0;
     frame->data = NULL;
     if (!r) return nsti_fail(err, NST_ERR_USAGE, "nst_video_read: no reader");
-    return r->seq ? nsti_seq_read(r->seq, frame, err) : nsti_ff_read(r->ff, frame, err);
+    return r->seq ? nsti_seq_read(r->seq, frame, err) : r->vp->ff_read(r->ff, frame, err);
 }
 
 void nst_video_close(nst_video_reader *r) {
     if (!r) return;
     if (r->seq) nsti_seq_close(r->seq);
-    if (r->ff) nsti_ff_close(r->ff);
+    if (r->ff) r->vp->ff_close(r->ff);
     free(r);
 }
 
@@ -64,8 +91,9 @@ int nst_video_create(nst_video_writer **out, const char *path, int w, int h, int
         return nsti_fail(err, NST_ERR_USAGE, "%s: invalid frame rate %d/%d", path, fps_num, fps_den);
     nst_video_writer *v = calloc(1, sizeof *v);
     if (!v) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
-    int rc = nst_video_is_sequence(path) ? nsti_seq_create(&v->seq, path, w, h, err)
-                                         : nsti_ff_create(&v->ff, path, w, h, fps_num, fps_den, err);
+    int rc;
+    if (nst_video_is_sequence(path)) rc = nsti_seq_create(&v->seq, path, w, h, err);
+    else if (!(rc = with_ffmpeg(&v->vp, path, err))) rc = v->vp->ff_create(&v->ff, path, w, h, fps_num, fps_den, err);
     if (rc) {
         free(v);
         return rc;
@@ -76,12 +104,12 @@ int nst_video_create(nst_video_writer **out, const char *path, int w, int h, int
 
 int nst_video_write(nst_video_writer *v, const nst_image *frame, nst_error *err) {
     if (!v) return nsti_fail(err, NST_ERR_USAGE, "nst_video_write: no writer");
-    return v->seq ? nsti_seq_write(v->seq, frame, err) : nsti_ff_write(v->ff, frame, err);
+    return v->seq ? nsti_seq_write(v->seq, frame, err) : v->vp->ff_write(v->ff, frame, err);
 }
 
 int nst_video_finish(nst_video_writer *v, int ok, nst_error *err) {
     if (!v) return NST_OK;
-    int rc = v->seq ? nsti_seq_finish(v->seq, ok, err) : nsti_ff_finish(v->ff, ok, err);
+    int rc = v->seq ? nsti_seq_finish(v->seq, ok, err) : v->vp->ff_finish(v->ff, ok, err);
     free(v);
     return rc;
 }

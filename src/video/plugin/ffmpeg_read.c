@@ -1,4 +1,4 @@
-// video_ffmpeg.c: video files read and written through FFmpeg's libraries.
+// ffmpeg_read.c: video files read through FFmpeg's libraries (in the video plugin, plugin.h).
 //
 // Reading. Only the demuxers of FORMATS and the decoders of DECODERS are used
 // (FFmpeg knows hundreds; each is attack surface), only through the file protocol.
@@ -45,7 +45,6 @@ static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 static void quiet(void) { av_log_set_level(AV_LOG_QUIET); }
 void nsti_ff_quiet(void) { pthread_once(&quiet_once, quiet); }
 
-int nsti_ff_available(void) { return 1; }
 
 const char *nsti_ff_error_text(int e, char *buf, size_t n) {
     if (av_strerror(e, buf, n) < 0) snprintf(buf, n, "error %d", e);
@@ -404,25 +403,4 @@ int nsti_ff_read(nsti_ff_reader *r, nst_image *frame, nst_error *err) {
     return NST_OK;
 }
 
-#else   // no FFmpeg: picture sequences only
-
-#define WITHOUT "built without FFmpeg: only picture sequences such as frames/%%05d.png"
-
-int nsti_ff_available(void) { return 0; }
-
-int nsti_ff_open(nsti_ff_reader **out, const char *path, long long max_pixels, nst_video_info *info,
-                 nst_error *err) {
-    (void)max_pixels;
-    (void)info;
-    *out = NULL;
-    return nsti_fail(err, NST_ERR_USAGE, "%s: " WITHOUT, path);
-}
-
-int nsti_ff_read(nsti_ff_reader *r, nst_image *frame, nst_error *err) {
-    (void)r;
-    (void)frame;
-    return nsti_fail(err, NST_ERR_USAGE, WITHOUT);
-}
-
-void nsti_ff_close(nsti_ff_reader *r) { (void)r; }
 #endif

@@ -1,4 +1,4 @@
-// video_ffmpeg_write.c: video files written through FFmpeg's libraries.
+// ffmpeg_write.c: video files written through FFmpeg's libraries (in the video plugin, plugin.h).
 //
 // .mp4, .mov, .mkv: H.264 (libx264, crf 18; FFmpeg's mpeg4 encoder where
 // libx264 is missing); .webm: VP9 (libvpx-vp9, crf 30). One encoder thread and a
@@ -263,30 +263,4 @@ int nsti_ff_finish(nsti_ff_writer *v, int ok, nst_error *err) {
     return rc;
 }
 
-#else   // no FFmpeg
-
-#define WITHOUT "built without FFmpeg: only picture sequences such as frames/%%05d.png"
-
-int nsti_ff_create(nsti_ff_writer **out, const char *path, int w, int h, int fps_num, int fps_den,
-                   nst_error *err) {
-    (void)w;
-    (void)h;
-    (void)fps_num;
-    (void)fps_den;
-    *out = NULL;
-    return nsti_fail(err, NST_ERR_USAGE, "%s: " WITHOUT, path);
-}
-
-int nsti_ff_write(nsti_ff_writer *v, const nst_image *frame, nst_error *err) {
-    (void)v;
-    (void)frame;
-    return nsti_fail(err, NST_ERR_USAGE, WITHOUT);
-}
-
-int nsti_ff_finish(nsti_ff_writer *v, int ok, nst_error *err) {
-    (void)v;
-    (void)ok;
-    (void)err;
-    return NST_OK;
-}
 #endif
