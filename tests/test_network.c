@@ -326,6 +326,93 @@ static void test_backend_gram_matches_oracle(void) {
     nsti_weights_free(&w);
 }
 
+// A streamed network (NSTI_VGG_STREAM, the style pictures') hands each layer a loss
+// reads to the visitor as the pass goes, its plain copies in one shared buffer: every
+// visited activation and Gram matrix must be the bytes a FORWARD network keeps, on
+// every backend (the plain ones visit after their pass), in float32 and bf16; the
+// visits come in order, a non-zero return stops the pass, and the oneDNN network needs
+// less memory.
+typedef struct stream_check {
+    nsti_vgg *kept;     // the FORWARD network, after its pass
+    int visits[8], n;
+    int stop_at;        // return 7 from this layer's visit (-1: never)
+    const char *what;
+} stream_check;
+
+static int check_streamed_layer(void *ctx, const nsti_vgg *net, int conv) {
+    stream_check *sc = ctx;
+    if (sc->n < 8) sc->visits[sc->n++] = conv;
+    int c = net->weights->layer[conv].cout;
+    size_t n = (size_t)c * net->h[conv] * net->w[conv];
+    for (int relu = 0; relu < 2; relu++) {
+        if (!(net->loss_at[conv] & (relu ? NST_LOSS_POST : NST_LOSS_PRE))) continue;
+        nsti_layer_ref r = {conv, relu};
+        const float *a = nsti_vgg_activation(net, r), *b = nsti_vgg_activation(sc->kept, r);
+        CHECKF(a && b && !memcmp(a, b, n * sizeof(float)), "%s: %s%d differs from the kept network's", sc->what,
+               relu ? "relu" : "conv", conv);
+        if (net->ops->gram && (net->loss_at[conv] & NST_LOSS_GRAM)) {
+            float *ga = malloc(sizeof(float) * c * c), *gb = malloc(sizeof(float) * c * c);
+            int ok = ga && gb && !net->ops->gram(net, r, ga, 1.0f) && !sc->kept->ops->gram(sc->kept, r, gb, 1.0f);
+            CHECKF(ok && !memcmp(ga, gb, sizeof(float) * c * c), "%s: Gram %s%d differs", sc->what,
+                   relu ? "relu" : "conv", conv);
+            free(ga); free(gb);
+        }
+    }
+    return conv == sc->stop_at ? 7 : 0;
+}
+
+static void test_streamed_network_visits_the_kept_activations(void) {
+    char model[1024];
+    snprintf(model, sizeof model, "%s/models/vgg19-conv1_1-conv3_4.caffe.safetensors", nst_test_shared());
+    nsti_vgg_weights w;
+    nst_error err;
+    if (nsti_weights_load(&w, model, &err)) { CHECKF(0, "%s", err.msg); return; }
+    enum { H = 47, W = 58 };
+    float *x = malloc(sizeof(float) * 3 * H * W);
+    uint32_t seed = 11;
+    for (int k = 0; k < 3 * H * W; k++) x[k] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1 << 24) * 200 - 100;
+    int keep[NST_MAX_CONVS] = {0};
+    keep[0] = NST_LOSS_POST | NST_LOSS_GRAM;
+    keep[2] = NST_LOSS_PRE | NST_LOSS_POST | NST_LOSS_GRAM;   // both copies of one layer share the buffer
+    keep[4] = NST_LOSS_POST;
+    const nsti_backend_ops *bes[] = {&nsti_backend_reference, &nsti_backend_blas, &nsti_backend_dnnl};
+    for (size_t b = 0; b < 3; b++)
+        for (int bf16 = 0; bf16 < 2; bf16++) {
+            const nsti_backend_ops *be = bes[b];
+            if (!be->available() || (bf16 && !be->has_bf16())) continue;
+            char what[64];
+            snprintf(what, sizeof what, "%s %s", be->key, bf16 ? "bf16" : "float32");
+            nsti_vgg kept, streamed;
+            if (nsti_vgg_init(&kept, &w, 5, H, W, keep, 0, be, bf16, NSTI_VGG_FORWARD, &err)) { CHECKF(0, "%s", err.msg); continue; }
+            if (nsti_vgg_init(&streamed, &w, 5, H, W, keep, 0, be, bf16, NSTI_VGG_STREAM, &err)) {
+                CHECKF(0, "%s", err.msg);
+                nsti_vgg_free(&kept);
+                continue;
+            }
+            nsti_vgg_forward(&kept, x);
+            stream_check sc = {&kept, {0}, 0, -1, what};
+            CHECKF(nsti_vgg_forward_visit(&streamed, x, check_streamed_layer, &sc) == 0 && sc.n == 3 &&
+                   sc.visits[0] == 0 && sc.visits[1] == 2 && sc.visits[2] == 4, "%s: %d visits", what, sc.n);
+            stream_check stop = {&kept, {0}, 0, 2, what};
+            CHECKF(nsti_vgg_forward_visit(&streamed, x, check_streamed_layer, &stop) == 7 && stop.n == 2,
+                   "%s: the pass went on after a visit said stop (%d visits)", what, stop.n);
+            if (be == &nsti_backend_dnnl) {
+                // the copies of conv1_1 (post), conv2_1 (pre, post), conv3_1 (post): the
+                // largest layer's alone instead of all four
+                size_t esz = bf16 ? 2 : 4, c1 = 64 * (size_t)H * W * esz;
+                size_t c2 = 2 * 128 * (size_t)((H / 2) * (W / 2)) * esz, c3 = 256 * (size_t)((H / 4) * (W / 4)) * esz;
+                size_t saved = c1 + c2 + c3 - (c1 > c2 ? c1 : c2);
+                printf("  %s: %zu bytes streamed, %zu kept\n", what, streamed.bytes, kept.bytes);
+                CHECKF(kept.bytes >= streamed.bytes + saved, "%s: %zu bytes streamed, %zu kept, %zu expected saved",
+                       what, streamed.bytes, kept.bytes, saved);
+            }
+            nsti_vgg_free(&kept);
+            nsti_vgg_free(&streamed);
+        }
+    free(x);
+    nsti_weights_free(&w);
+}
+
 // oneDNN's ISA values (dnnl_types.h of libdnnl 2.6) are bit sets: AVX2-VNNI (0x407) is
 // numerically above AVX512-AMX (0x3e7) but has neither AMX nor AVX512-BF16 (0xe7).
 static void test_isa_is_a_set_of_features(void) {
@@ -394,5 +481,6 @@ int main(void) {
     TEST(test_missing_layer_lists_available);
     TEST(test_isa_is_a_set_of_features);
     TEST(test_backend_gram_matches_oracle);
+    TEST(test_streamed_network_visits_the_kept_activations);
     return nst_test_summary();
 }

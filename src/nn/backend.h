@@ -32,6 +32,9 @@ typedef struct nsti_backend_ops {
     int (*init)(nsti_vgg *net, int bf16, nst_error *err);
     void (*free)(nsti_vgg *net);
     void (*forward)(nsti_vgg *net, const float *x);
+    // Optional: the forward pass with a visitor (vgg.h's nsti_vgg_forward_visit), for a
+    // backend that can stream activations; NULL: forward, then the visits.
+    int (*forward_visit)(nsti_vgg *net, const float *x, nsti_layer_visit_fn visit, void *ctx);
     // (C,H,W) float32; valid until the next call for another activation
     const float *(*activation)(const nsti_vgg *net, nsti_layer_ref ref);
     void (*backward)(nsti_vgg *net, float *dx, nsti_loss_grad_fn add_loss_grad, void *ctx);

@@ -35,6 +35,7 @@ typedef struct tensor {
     dnnl_memory_desc_t md;
     dnnl_memory_t mem;   // created on our buffer (or rebound with set_data_handle)
     void *buf;           // owned, or NULL when borrowed
+    void *data;          // where the values are: buf, or the borrowed buffer (NULL: rebound per use)
     size_t bytes;
 } tensor;
 
@@ -81,6 +82,10 @@ struct nsti_dnnl_net {
     tensor scratch;      // the convolutions' scratchpad, shared (they run one at a time)
     size_t scratch_bytes;
     tensor plain_grad;   // (C,H,W) float32 gradient a loss writes into
+    // A streamed network (NSTI_VGG_STREAM) keeps every layer's plain copies in this one
+    // buffer, the largest layer's size: each is read only while its layer is visited.
+    void *plain_shared;
+    size_t plain_shared_bytes;
     // the Gram terms' products on the plain copies (dnnl_gram.h; float32, or bf16 in bf16
     // mode), one per layer a Gram term reads (ok: made; else that layer's go through sgemm)
     nsti_dnnl_gram gram[NST_MAX_CONVS];
@@ -91,7 +96,7 @@ struct nsti_dnnl_net {
     int act_conv, act_relu;   // which one it holds (act_conv -1: none since the forward pass)
 };
 
-#define WINO_SCRATCH_BUDGET ((size_t)256 << 20)
+#define WINO_SCRATCH_BUDGET ((size_t)72 << 20)
 #define WINO_MIN_POSITIONS 1024
 
 #define TRY(call) do { if ((call) != dnnl_success) goto fail; } while (0)
@@ -107,7 +112,7 @@ static dnnl_memory_desc_t md_of(int c, int h, int w, dnnl_data_type_t dt, dnnl_f
 static int tensor_alloc(struct nsti_dnnl_net *dn, tensor *t, const dnnl_memory_desc_t *md) {
     t->md = *md;
     t->bytes = dnnl_memory_desc_get_size(md);
-    t->buf = aligned_alloc(64, (t->bytes + 63) / 64 * 64);
+    t->data = t->buf = aligned_alloc(64, (t->bytes + 63) / 64 * 64);
     if (!t->buf) return -1;
     memset(t->buf, 0, t->bytes);
     return dnnl_memory_create(&t->mem, md, dn->engine, t->buf) == dnnl_success ? 0 : -1;
@@ -118,6 +123,7 @@ static int tensor_view(struct nsti_dnnl_net *dn, tensor *t, const dnnl_memory_de
     t->md = *md;
     t->bytes = dnnl_memory_desc_get_size(md);
     t->buf = NULL;
+    t->data = ptr;
     return dnnl_memory_create(&t->mem, md, dn->engine, ptr ? ptr : DNNL_MEMORY_NONE) == dnnl_success ? 0 : -1;
 }
 
@@ -286,11 +292,14 @@ static size_t elems(const nsti_vgg *net, int i) { return (size_t)net->weights->l
 // Plain (C,H,W) copies of what losses read, in the activations' type (bf16 stays bf16:
 // half the bytes, and the Gram matrices multiply it as it is), with the reorder to them,
 // and the one that adds a loss's float32 (C,H,W) gradient into the blocked one.
+// In a streamed network the copy lives in dn->plain_shared at byte offset `at`.
 static int make_plain(struct nsti_dnnl_net *dn, const tensor *blocked, tensor *plain, dnnl_primitive_t *to,
-                      dnnl_primitive_t *from, int c, int h, int w) {
+                      dnnl_primitive_t *from, int c, int h, int w, size_t at) {
     dnnl_memory_desc_t pmd = md_of(c, h, w, dn->dt, dnnl_nchw), gmd = md_of(c, h, w, dnnl_f32, dnnl_nchw);
-    return tensor_alloc(dn, plain, &pmd) || reorder_prim(dn, to, &blocked->md, &pmd) ||
-           reorder_prim_acc(dn, from, &gmd, &blocked->md, 1);
+    if (dn->plain_shared ? tensor_view(dn, plain, &pmd, (char *)dn->plain_shared + at) : tensor_alloc(dn, plain, &pmd))
+        return -1;
+    // a forward-only network takes no gradients
+    return reorder_prim(dn, to, &blocked->md, &pmd) || (from && reorder_prim_acc(dn, from, &gmd, &blocked->md, 1));
 }
 
 // The activations' layout. float32: blocked nChw16c, the only one with Winograd
@@ -337,6 +346,15 @@ static int onednn_init(nsti_vgg *net, int bf16, nst_error *err) {
         goto fail;
     dn->layout = choose_layout(dn, net);
     if (!dn->layout) goto fail;
+    if (net->forward_only == NSTI_VGG_STREAM) {
+        size_t most = 0, esz = dn->dt == dnnl_f32 ? 4 : 2;
+        for (int i = 0; i < net->n_conv; i++) {
+            size_t copies = (net->loss_at[i] & NST_LOSS_PRE ? 1 : 0) + (net->loss_at[i] & NST_LOSS_POST ? 1 : 0);
+            if (copies * elems(net, i) * esz > most) most = copies * elems(net, i) * esz;
+        }
+        if (most && !(dn->plain_shared = aligned_alloc(64, (most + 63) / 64 * 64))) goto fail;
+        dn->plain_shared_bytes = most;
+    }
     dnnl_memory_desc_t x_f32 = md_of(3, H, W, dnnl_f32, dnnl_nchw);
     if (tensor_view(dn, &dn->x_user, &x_f32, NULL) || tensor_view(dn, &dn->dx_user, &x_f32, NULL)) goto fail;
     for (int i = 0; i < net->n_conv; i++) {
@@ -368,11 +386,14 @@ static int onednn_init(nsti_vgg *net, int bf16, nst_error *err) {
             if (tensor_alloc(dn, &dn->dx_blocked, chosen) || reorder_prim(dn, &dn->dx_reorder, chosen, &x_f32)) goto fail;
         }
         if (tensor_view(dn, &L->out, &dst, NULL)) goto fail;
-        if (!(L->mask = calloc((elems(net, i) + 7) / 8, 1))) goto fail;
-        if ((net->loss_at[i] & NST_LOSS_POST) &&
-            make_plain(dn, &L->out, &L->plain_post, &L->to_plain_post, &L->from_plain_post, cout, h, w)) goto fail;
-        if ((net->loss_at[i] & NST_LOSS_PRE) &&
-            make_plain(dn, &L->out, &L->plain_pre, &L->to_plain_pre, &L->from_plain_pre, cout, h, w)) goto fail;
+        // the ReLU masks and the losses' gradient reorders are for the backward pass only
+        if (!net->forward_only && !(L->mask = calloc((elems(net, i) + 7) / 8, 1))) goto fail;
+        int pre = net->loss_at[i] & NST_LOSS_PRE, post = net->loss_at[i] & NST_LOSS_POST;
+        size_t pre_bytes = pre ? elems(net, i) * (dn->dt == dnnl_f32 ? 4 : 2) : 0;   // post after pre when shared
+        if (post && make_plain(dn, &L->out, &L->plain_post, &L->to_plain_post,
+                               net->forward_only ? NULL : &L->from_plain_post, cout, h, w, pre_bytes)) goto fail;
+        if (pre && make_plain(dn, &L->out, &L->plain_pre, &L->to_plain_pre,
+                              net->forward_only ? NULL : &L->from_plain_pre, cout, h, w, 0)) goto fail;
         if (dnnl_memory_create(&L->g_out, &dst, dn->engine, DNNL_MEMORY_NONE) != dnnl_success ||
             dnnl_memory_create(&L->g_loss, &dst, dn->engine, DNNL_MEMORY_NONE) != dnnl_success) goto fail;
         dnnl_memory_desc_t plain = md_of(cout, h, w, dnnl_f32, dnnl_nchw);
@@ -424,8 +445,9 @@ static int onednn_init(nsti_vgg *net, int bf16, nst_error *err) {
         layer *L = &dn->l[i];
         tensor *ts[] = {&L->w_fwd, &L->w_bwd, &L->bias, &L->ws, &L->plain_pre, &L->plain_post};
         for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) net->bytes += ts[k]->buf ? ts[k]->bytes : 0;
-        net->bytes += (elems(net, i) + 7) / 8;
+        net->bytes += L->mask ? (elems(net, i) + 7) / 8 : 0;
     }
+    net->bytes += dn->plain_shared_bytes;
     net->bytes += dn->scratch.bytes + dn->buf[0].bytes * 2 + dn->plain_grad.bytes + dn->x.bytes + dn->dx_blocked.bytes;
     net->bytes += dn->act_elems * sizeof(float);
     for (int i = 0; i < net->n_conv; i++)
@@ -453,6 +475,7 @@ static void onednn_free(nsti_vgg *net) {
         if (dn->gram_ok[i]) nsti_dnnl_gram_free(&dn->gram[i]);
     }
     free(dn->act_f32);
+    free(dn->plain_shared);
     if (dn->x_reorder) dnnl_primitive_destroy(dn->x_reorder);
     if (dn->dx_reorder) dnnl_primitive_destroy(dn->dx_reorder);
     tensor_free(&dn->dx_blocked);
@@ -503,7 +526,10 @@ static void exec(struct nsti_dnnl_net *dn, dnnl_primitive_t p, int n, dnnl_exec_
     }
 }
 
-static void onednn_forward(nsti_vgg *net, const float *x) {
+// The forward pass; with visit, each layer a loss reads is handed to it as soon as its
+// plain copies are made (a streamed network's share one buffer). A visit's non-zero
+// return stops the pass and is returned.
+static int onednn_forward_visit(nsti_vgg *net, const float *x, nsti_layer_visit_fn visit, void *ctx) {
     struct nsti_dnnl_net *dn = net->impl;
     dnnl_memory_set_data_handle(dn->x_user.mem, (void *)x);
     dnnl_memory_t in = dn->x_user.mem;
@@ -531,12 +557,20 @@ static void onednn_forward(nsti_vgg *net, const float *x) {
         if (L->to_plain_pre) run_reorder(dn, L->to_plain_pre, L->out.mem, L->plain_pre.mem);
         dnnl_stream_wait(dn->stream);
         if (!L->fused_relu) relu_inplace(dn, dn->buf[cur].buf, elems(net, i));
-        make_mask(dn, L->mask, dn->buf[cur].buf, elems(net, i));
+        if (L->mask) make_mask(dn, L->mask, dn->buf[cur].buf, elems(net, i));
         if (L->to_plain_post) run_reorder(dn, L->to_plain_post, L->out.mem, L->plain_post.mem);
         in = L->out.mem;
+        if (visit && net->loss_at[i]) {
+            dnnl_stream_wait(dn->stream);
+            int rc = visit(ctx, net, i);
+            if (rc) return rc;
+        }
     }
     dnnl_stream_wait(dn->stream);
+    return 0;
 }
+
+static void onednn_forward(nsti_vgg *net, const float *x) { onednn_forward_visit(net, x, NULL, NULL); }
 
 // float32: the plain copy itself. bf16: the plain copy widened into act_f32 (exact), on
 // the first request after a forward pass, so layers that only Gram terms read are never
@@ -545,9 +579,9 @@ static const float *onednn_activation(const nsti_vgg *net, nsti_layer_ref ref) {
     struct nsti_dnnl_net *dn = net->impl;   // act_f32 is a cache: the network is unchanged
     const layer *L = &dn->l[ref.conv];
     const tensor *plain = ref.relu ? &L->plain_post : &L->plain_pre;
-    if (dn->dt == dnnl_f32) return plain->buf;
+    if (dn->dt == dnnl_f32) return plain->data;
     if (dn->act_conv != ref.conv || dn->act_relu != ref.relu) {
-        const uint16_t *b = plain->buf;
+        const uint16_t *b = plain->data;
         size_t n = elems(net, ref.conv);
         #pragma omp parallel for schedule(static)
         for (size_t k = 0; k < n; k++) dn->act_f32[k] = nsti_bf16_to_float(b[k]);
@@ -561,7 +595,7 @@ static const float *onednn_activation(const nsti_vgg *net, nsti_layer_ref ref) {
 static const void *gram_source(const nsti_vgg *net, nsti_layer_ref ref) {
     const struct nsti_dnnl_net *dn = net->impl;
     const layer *L = &dn->l[ref.conv];
-    return dn->gram_ok[ref.conv] ? (ref.relu ? L->plain_post.buf : L->plain_pre.buf) : NULL;
+    return dn->gram_ok[ref.conv] ? (ref.relu ? L->plain_post.data : L->plain_pre.data) : NULL;
 }
 
 static int onednn_gram(const nsti_vgg *net, nsti_layer_ref ref, float *g, float div) {
@@ -696,6 +730,7 @@ int nsti_dnnl_cpu_has_amx(void) {
 const nsti_backend_ops nsti_backend_dnnl = {
     .id = NST_BACKEND_DNNL, .key = "dnnl", .available = have_onednn, .has_bf16 = cpu_has_bf16,
     .bytes = onednn_bytes, .init = onednn_init, .free = onednn_free, .forward = onednn_forward,
+    .forward_visit = onednn_forward_visit,
     .activation = onednn_activation, .backward = onednn_backward, .gemm = nsti_sgemm_onednn,
     .gram = onednn_gram, .gram_grad = onednn_gram_grad,
 };

@@ -58,6 +58,16 @@ void nsti_vgg_free(nsti_vgg *net) {
 
 void nsti_vgg_forward(nsti_vgg *net, const float *x) { net->ops->forward(net, x); }
 
+int nsti_vgg_forward_visit(nsti_vgg *net, const float *x, nsti_layer_visit_fn visit, void *ctx) {
+    if (net->ops->forward_visit) return net->ops->forward_visit(net, x, visit, ctx);
+    net->ops->forward(net, x);   // a backend that keeps every activation: visit them after
+    for (int i = 0; i < net->n_conv; i++) {
+        int rc = net->loss_at[i] ? visit(ctx, net, i) : 0;
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 const float *nsti_vgg_activation(const nsti_vgg *net, nsti_layer_ref ref) {
     if (ref.conv < 0 || ref.conv >= net->n_conv) return NULL;
     return net->ops->activation(net, ref);

@@ -19,6 +19,12 @@ struct nsti_backend_ops;   // backend.h
 // (for tests) by adding NST_DNNL_LAYOUT_* << 1 to nsti_vgg_init's bf16 argument.
 enum { NST_DNNL_LAYOUT_AUTO = 0, NST_DNNL_LAYOUT_BLOCKED = 1, NST_DNNL_LAYOUT_CHANNELS_LAST = 2 };
 
+// nsti_vgg_init's forward_only: a network for the optimization (TRAIN), one that only
+// runs forward (FORWARD: the activations stay readable after the pass), or one that
+// hands each activation a loss reads to a visitor during the pass (STREAM: read them
+// there, nsti_vgg_forward_visit; a backend may keep them all in one buffer).
+enum { NSTI_VGG_TRAIN = 0, NSTI_VGG_FORWARD = 1, NSTI_VGG_STREAM = 2 };
+
 // A named activation: convX_Y (before ReLU) or reluX_Y (after it).
 typedef struct nsti_layer_ref {
     int conv;      // index of the conv layer in the model's table
@@ -38,7 +44,7 @@ typedef struct nsti_vgg {
     int h[NST_MAX_CONVS], w[NST_MAX_CONVS];  // spatial size at each conv layer
     int loss_at[NST_MAX_CONVS];      // NST_LOSS_* bits
     int bf16;                        // bfloat16 activations and convolutions (oneDNN)
-    int forward_only;                // no backward pass (style targets): no memory for it
+    int forward_only;                // NSTI_VGG_FORWARD or _STREAM: no backward pass, no memory for it
     int dnnl_layout;                 // NST_DNNL_LAYOUT_*: oneDNN's activation layout (tests force one)
     size_t bytes;                    // total allocated
     // The (C,H,W) float32 buffers of the plain backends (reference, BLAS: plain_net.c).
@@ -66,6 +72,12 @@ int nsti_vgg_init(nsti_vgg *net, const nsti_vgg_weights *wts, int n_conv, int h,
 void nsti_vgg_free(nsti_vgg *net);
 // x is (3,H,W) in the model's input space.
 void nsti_vgg_forward(nsti_vgg *net, const float *x);
+// The forward pass, calling visit(ctx, net, i) for each conv layer i that loss_at
+// marks, in order, once its activations can be read (nsti_vgg_activation, the
+// backend's gram); in a NSTI_VGG_STREAM network, only until visit returns. A non-zero
+// return stops the pass and is returned; else 0.
+typedef int (*nsti_layer_visit_fn)(void *ctx, const struct nsti_vgg *net, int conv);
+int nsti_vgg_forward_visit(nsti_vgg *net, const float *x, nsti_layer_visit_fn visit, void *ctx);
 // Activation of a layer after the last forward pass: (C, h[i]*w[i]) float32, valid
 // until the next call for another activation (bf16 networks widen one at a time).
 const float *nsti_vgg_activation(const nsti_vgg *net, nsti_layer_ref ref);

@@ -194,30 +194,51 @@ static int build_terms(nsti_objective *obj, const nst_params *p, nst_error *err)
     return NST_OK;
 }
 
-// Runs a network sized for one target picture and hands the terms that take their
-// targets from it the activations.
+// Hands the terms that take their targets from a target picture's network its
+// activations at conv layer `conv` (-1: every layer).
 static int add_targets(nsti_objective *obj, const nsti_vgg *net, nsti_target_source source, int s, int n_styles,
-                       float blend) {
+                       float blend, int conv) {
     for (int t = 0; t < obj->n_terms; t++) {
         nsti_term *term = &obj->terms[t];
         if (term->kind->source != source) continue;
-        int rc = term->kind->add_target(term, obj, net, s, n_styles, blend);
+        int rc = term->kind->add_target(term, obj, net, s, n_styles, blend, conv);
         if (rc) return rc;
     }
     return NST_OK;
+}
+
+typedef struct style_visit {
+    nsti_objective *obj;
+    int s, n_styles;
+    float blend;
+} style_visit;
+
+static int visit_style_layer(void *ctx, const nsti_vgg *net, int conv) {
+    style_visit *v = ctx;
+    return add_targets(v->obj, net, NST_TARGET_STYLE, v->s, v->n_styles, v->blend, conv);
 }
 
 static int style_targets(nsti_objective *obj, const nsti_vgg_weights *wts, const nst_params *p,
                          const float *const *style_x, const int *style_w, const int *style_h, int n_styles,
                          const float *blend, const nsti_backend_ops *backend, int bf16, const int *keep,
                          nst_error *err) {
-    int depth = nsti_objective_depth(obj);
-    for (int s = 0; s < n_styles; s++) {
+    // only the style layers: the content layers' activations come from the generated
+    // picture's network
+    int style_keep[NST_MAX_CONVS] = {0}, depth = 0;
+    for (int i = 0; i < obj->n_style; i++) {
+        int c = obj->style[i].conv;
+        style_keep[c] |= (obj->style[i].relu ? NST_LOSS_POST : NST_LOSS_PRE) | (keep[c] & NST_LOSS_GRAM);
+        if (c + 1 > depth) depth = c + 1;
+    }
+    for (int s = 0; s < n_styles && depth > 0; s++) {
         nsti_vgg snet;
-        int rc = nsti_vgg_init(&snet, wts, depth, style_h[s], style_w[s], keep, p->avg_pool, backend, bf16, 1, err);
+        // streamed: the targets are taken as the pass goes, so one layer's activations
+        // are held at a time (at 512x512, float32: 64 MiB instead of 130)
+        int rc = nsti_vgg_init(&snet, wts, depth, style_h[s], style_w[s], style_keep, p->avg_pool, backend, bf16,
+                               NSTI_VGG_STREAM, err);
         if (rc) return rc;
-        nsti_vgg_forward(&snet, style_x[s]);
-        rc = add_targets(obj, &snet, NST_TARGET_STYLE, s, n_styles, blend[s]);
+        style_visit v = {obj, s, n_styles, blend[s]};
+        rc = nsti_vgg_forward_visit(&snet, style_x[s], visit_style_layer, &v);
         nsti_vgg_free(&snet);
         if (rc) return nsti_fail(err, rc, "out of memory for the loss targets");
     }
@@ -259,7 +280,7 @@ int nsti_objective_init(nsti_objective *obj, const nsti_vgg_weights *wts, const 
     }
     if (obj->normalize_gradients && ensure_term_scratch(obj)) goto nomem;
     nsti_vgg_forward(&obj->net, content_x);
-    if (add_targets(obj, &obj->net, NST_TARGET_CONTENT, 0, 1, 1.0f)) goto nomem;
+    if (add_targets(obj, &obj->net, NST_TARGET_CONTENT, 0, 1, 1.0f, -1)) goto nomem;
     for (int t = 0; t < obj->n_terms; t++)
         if (obj->terms[t].kind->finish && obj->terms[t].kind->finish(&obj->terms[t], obj)) goto nomem;
     return NST_OK;

@@ -10,9 +10,11 @@ static size_t layer_values(const nsti_vgg *net, nsti_layer_ref r) {
     return (size_t)net->weights->layer[r.conv].cout * net->h[r.conv] * net->w[r.conv];
 }
 
-static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend) {
+static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend,
+                      int conv) {
     (void)obj; (void)s; (void)n_styles; (void)blend;
     for (int i = 0; i < t->n_layers; i++) {
+        if (conv >= 0 && t->layer[i].conv != conv) continue;
         size_t n = layer_values(net, t->layer[i]);
         if (!(t->target[i] = malloc(n * sizeof(float)))) return NST_ERR_NOMEM;
         memcpy(t->target[i], nsti_vgg_activation(net, t->layer[i]), n * sizeof(float));

@@ -28,12 +28,14 @@ static void layer_gram(const nsti_vgg *net, nsti_layer_ref r, float *g, int c, s
     nsti_gram(net->ops->gemm, g, nsti_vgg_activation(net, r), c, (int)n, div);
 }
 
-static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend) {
+static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend,
+                      int conv) {
     (void)n_styles;
     gram_state *st = t->state;
     if (!st && !(st = t->state = calloc(1, sizeof *st))) return NST_ERR_NOMEM;
     for (int i = 0; i < t->n_layers; i++) {
         nsti_layer_ref r = t->layer[i];
+        if (conv >= 0 && r.conv != conv) continue;
         int c = net->weights->layer[r.conv].cout;
         size_t n = (size_t)net->h[r.conv] * net->w[r.conv], cc = (size_t)c * c;
         if (!t->target[i] && !(t->target[i] = calloc(cc, sizeof(float)))) return NST_ERR_NOMEM;

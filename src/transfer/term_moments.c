@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend) {
+static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend,
+                      int conv) {
     (void)obj; (void)s; (void)n_styles;
     for (int i = 0; i < t->n_layers; i++) {
         nsti_layer_ref r = t->layer[i];
+        if (conv >= 0 && r.conv != conv) continue;
         int c = net->weights->layer[r.conv].cout;
         size_t n = (size_t)net->h[r.conv] * net->w[r.conv];
         double *st = malloc(sizeof(double) * 2 * (size_t)c);

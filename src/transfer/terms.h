@@ -19,8 +19,11 @@ typedef struct nsti_term_kind {
     const char *name;               // the log's key: "content", "style", "tv"
     nsti_target_source source;
     // The target picture's activations, in a network sized for it (net): style
-    // picture s of n_styles with blend weight blend (content: s 0 of 1, blend 1).
-    int (*add_target)(nsti_term *t, struct nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend);
+    // picture s of n_styles with blend weight blend (content: s 0 of 1, blend 1); only
+    // the term's layers at conv layer `conv` (the style pictures' networks are streamed,
+    // a layer at a time), or all of them when conv is -1.
+    int (*add_target)(nsti_term *t, struct nsti_objective *obj, const nsti_vgg *net, int s, int n_styles, float blend,
+                      int conv);
     // After all targets: scales, scratch. May be NULL.
     int (*finish)(nsti_term *t, struct nsti_objective *obj);
     // Layer t->layer[li] of the generated picture (its activation: nsti_vgg_activation
