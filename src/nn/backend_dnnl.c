@@ -96,7 +96,7 @@ struct nsti_dnnl_net {
     int act_conv, act_relu;   // which one it holds (act_conv -1: none since the forward pass)
 };
 
-#define WINO_SCRATCH_BUDGET ((size_t)72 << 20)
+#define WINO_SCRATCH_BUDGET ((size_t)256 << 20)
 #define WINO_MIN_POSITIONS 1024
 
 #define TRY(call) do { if ((call) != dnnl_success) goto fail; } while (0)
