@@ -239,11 +239,17 @@ static int make_conv(struct nsti_dnnl_net *dn, nsti_vgg *net, int i, const dnnl_
         int ok = dnnl_primitive_create(&L->fwd, fpd) == dnnl_success &&
                  !load_weights(dn, &L->w_fwd, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), wts->weight[i], cin, cout) &&
                  !tensor_alloc(dn, &L->bias, &bmd);
-        if (ok && bpd)
+        if (ok && bpd) {
+            // Winograd's backward pass takes the forward weights' layout (it flips them in
+            // its own transform): one copy serves both (40 MB less for VGG19 at 512 px)
+            const dnnl_memory_desc_t *fw = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
+            const dnnl_memory_desc_t *bw = dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0);
             ok = dnnl_primitive_create(&L->bwd, bpd) == dnnl_success &&
-                 !load_weights(dn, &L->w_bwd, dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0), wts->weight[i], cin, cout) &&
+                 !(dnnl_memory_desc_equal(fw, bw) ? tensor_view(dn, &L->w_bwd, bw, L->w_fwd.buf)
+                                                  : load_weights(dn, &L->w_bwd, bw, wts->weight[i], cin, cout)) &&
                  dnnl_memory_create(&L->g_in, dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_src_md, 0),
                                     dn->engine, DNNL_MEMORY_NONE) == dnnl_success;
+        }
         if (ok) memcpy(L->bias.buf, wts->bias[i], sizeof(float) * cout);
         if (!ok) {   // leave the layer clean for another try
             if (L->fwd) dnnl_primitive_destroy(L->fwd);
