@@ -405,6 +405,21 @@ static void test_streamed_network_visits_the_kept_activations(void) {
                 printf("  %s: %zu bytes streamed, %zu kept\n", what, streamed.bytes, kept.bytes);
                 CHECKF(kept.bytes >= streamed.bytes + saved, "%s: %zu bytes streamed, %zu kept, %zu expected saved",
                        what, streamed.bytes, kept.bytes, saved);
+                // and the estimate (nst_estimate_bytes's) knows it: within 25% of what init took
+                size_t est = be->bytes(&w, 5, H, W, keep, bf16, NSTI_VGG_STREAM);
+                printf("  %s: streamed network estimated at %zu bytes\n", what, est);
+                CHECKF(est > streamed.bytes * 3 / 4 && est < streamed.bytes * 5 / 4, "%s: estimate %zu, allocated %zu",
+                       what, est, streamed.bytes);
+                nsti_vgg train;
+                if (!nsti_vgg_init(&train, &w, 5, H, W, keep, 0, be, bf16, NSTI_VGG_TRAIN, &err)) {
+                    est = be->bytes(&w, 5, H, W, keep, bf16, NSTI_VGG_TRAIN);
+                    printf("  %s: training network estimated at %zu bytes, allocated %zu\n", what, est, train.bytes);
+                    CHECKF(est > train.bytes * 3 / 4 && est < train.bytes * 5 / 4, "%s: estimate %zu, allocated %zu",
+                           what, est, train.bytes);
+                    nsti_vgg_free(&train);
+                } else {
+                    CHECKF(0, "%s", err.msg);
+                }
             }
             nsti_vgg_free(&kept);
             nsti_vgg_free(&streamed);

@@ -26,8 +26,10 @@ typedef struct nsti_backend_ops {
     const char *key;         // "reference", "blas", "dnnl": --backend and OUTPUT.json
     int (*available)(void);  // built in and usable on this machine
     int (*has_bf16)(void);   // can run bfloat16 convolutions on this CPU
-    // Bytes init would allocate for the first n_conv layers of wts at h x w.
-    size_t (*bytes)(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16);
+    // Bytes init would allocate for the first n_conv layers of wts at h x w (about, for
+    // oneDNN); forward_only as nsti_vgg_init takes it.
+    size_t (*bytes)(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16,
+                    int forward_only);
     // net's sizes, table and loss_at are set; allocates the backend's buffers.
     int (*init)(nsti_vgg *net, int bf16, nst_error *err);
     void (*free)(nsti_vgg *net);

@@ -669,33 +669,38 @@ static void onednn_backward(nsti_vgg *net, float *dx, nsti_loss_grad_fn add_loss
     }
 }
 
-static size_t onednn_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16) {
+static size_t onednn_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16,
+                           int forward_only) {
     int hs[NST_MAX_CONVS] = {0}, ws[NST_MAX_CONVS] = {0};
     for (int i = 0; i < n_conv; i++) {
         if (wts->layer[i].pool_before) { h /= 2; w /= 2; }
         hs[i] = h; ws[i] = w;
     }
-    size_t esz = bf16 ? 2 : 4, largest = 0, bytes = 0, plain_max = 0, scratch = 0;
+    size_t esz = bf16 ? 2 : 4, largest = 0, bytes = 0, plain_max = 0, scratch = 0, streamed = 0;
     for (int i = 0; i < n_conv; i++) {
         size_t px = (size_t)hs[i] * ws[i], out = (size_t)wts->layer[i].cout * px;
         size_t in = (size_t)(i == 0 ? 16 : wts->layer[i].cin) * px;   // the image is padded to 16 channels
         if (out * esz > largest) largest = out * esz;
         if (in * esz > largest) largest = in * esz;
-        bytes += out / 8 + (wts->layer[i].pool_before ? in / 4 : 0);   // ReLU bits, pooling workspace
+        bytes += (forward_only ? 0 : out / 8) + (wts->layer[i].pool_before ? in / 4 : 0);   // ReLU bits, pooling workspace
         int losses = loss_at ? loss_at[i] : NST_LOSS_POST;
-        bytes += ((losses & NST_LOSS_PRE ? 1 : 0) + (losses & NST_LOSS_POST ? 1 : 0)) * out * esz;   // plain copies
+        size_t copies = ((losses & NST_LOSS_PRE ? 1 : 0) + (losses & NST_LOSS_POST ? 1 : 0)) * out * esz;
+        if (forward_only == NSTI_VGG_STREAM) streamed = copies > streamed ? copies : streamed;   // one shared buffer
+        else bytes += copies;   // plain copies
         if (losses && out > plain_max) plain_max = out;
-        // weights twice (forward, backward); Winograd's are 4x larger, within its scratch budget
+        // weights for the forward and the backward pass: one copy for both with Winograd
+        // (the same layout), two otherwise
         size_t wbytes = (size_t)wts->layer[i].cin * wts->layer[i].cout * 9 * esz;
         size_t wino_scratch = (size_t)wts->layer[i].cin * px * 36 / 16 * 4 * 2;   // rough: transformed tiles
         int wino = !bf16 && wts->layer[i].cin >= 16 && (long)px >= WINO_MIN_POSITIONS &&
                    (wts->layer[i].cin < 128 || wino_scratch <= WINO_SCRATCH_BUDGET);
-        bytes += 2 * wbytes * (wino ? 4 : 1);
+        bytes += wbytes * (wino || forward_only ? 1 : 2);
         if (wino && wts->layer[i].cin >= 128 && wino_scratch > scratch) scratch = wino_scratch;
+        if (wino && scratch < ((size_t)8 << 20)) scratch = (size_t)8 << 20;   // measured 7-8 MB below 128 channels
     }
     if (n_conv < 1) return 0;
-    bytes += 2 * largest + scratch + (size_t)16 * hs[0] * ws[0] * 4;
-    if (bf16) bytes += plain_max * 4 * 2;   // a loss's float32 gradient, one activation widened
+    bytes += 2 * largest + scratch + streamed + (forward_only ? 0 : (size_t)16 * hs[0] * ws[0] * 4);
+    if (bf16) bytes += plain_max * 4 * (forward_only ? 1 : 2);   // one activation widened, a loss's float32 gradient
     return bytes;
 }
 

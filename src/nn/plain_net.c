@@ -17,8 +17,10 @@ static size_t col_floats_for(const nsti_vgg_weights *wts, int n_conv, const int 
     return need;
 }
 
-size_t nsti_plain_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16) {
+size_t nsti_plain_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16,
+                        int forward_only) {
     (void)bf16;
+    (void)forward_only;   // a bound: the plain backends keep every activation either way
     int hs[NST_MAX_CONVS], ws[NST_MAX_CONVS];
     nsti_vgg_layer_sizes(wts, n_conv, h, w, hs, ws);
     size_t floats = 0, largest = 0;
@@ -61,7 +63,7 @@ int nsti_plain_init(nsti_vgg *net, int blas, nst_error *err) {
         net->col_floats = col_floats_for(wts, net->n_conv, net->w);
         if (!(net->col = malloc(net->col_floats * sizeof(float)))) goto nomem;
     }
-    net->bytes = nsti_plain_bytes(wts, net->n_conv, net->h[0], net->w[0], net->loss_at, 0);
+    net->bytes = nsti_plain_bytes(wts, net->n_conv, net->h[0], net->w[0], net->loss_at, 0, net->forward_only);
     return NST_OK;
 nomem:;
     int w = net->w[0], h = net->h[0];

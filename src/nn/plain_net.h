@@ -9,7 +9,8 @@ typedef void (*nsti_plain_conv_fn)(nsti_vgg *net, int i, float *out, const float
 
 // Allocates the buffers; `blas` adds the flipped weights and the im2col scratch.
 int nsti_plain_init(nsti_vgg *net, int blas, nst_error *err);
-size_t nsti_plain_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16);
+size_t nsti_plain_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16,
+                        int forward_only);
 void nsti_plain_free(nsti_vgg *net);
 void nsti_plain_forward(nsti_vgg *net, const float *x, nsti_plain_conv_fn conv);
 const float *nsti_plain_activation(const nsti_vgg *net, nsti_layer_ref ref);

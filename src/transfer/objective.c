@@ -100,6 +100,18 @@ void nsti_objective_loss_at(const nsti_objective *obj, int *loss_at) {
         loss_at[obj->style[i].conv] |= (obj->style[i].relu ? NST_LOSS_POST : NST_LOSS_PRE) | (gram ? NST_LOSS_GRAM : 0);
 }
 
+int nsti_objective_style_loss_at(const nsti_objective *obj, int *loss_at) {
+    int all[NST_MAX_CONVS], depth = 0;
+    nsti_objective_loss_at(obj, all);
+    memset(loss_at, 0, sizeof(int) * NST_MAX_CONVS);
+    for (int i = 0; i < obj->n_style; i++) {
+        int c = obj->style[i].conv;
+        loss_at[c] |= (obj->style[i].relu ? NST_LOSS_POST : NST_LOSS_PRE) | (all[c] & NST_LOSS_GRAM);
+        if (c + 1 > depth) depth = c + 1;
+    }
+    return depth;
+}
+
 // term_grad and masked: as large as the largest activation any loss reads.
 static int ensure_term_scratch(nsti_objective *obj) {
     if (obj->term_grad) return 0;
@@ -220,16 +232,11 @@ static int visit_style_layer(void *ctx, const nsti_vgg *net, int conv) {
 
 static int style_targets(nsti_objective *obj, const nsti_vgg_weights *wts, const nst_params *p,
                          const float *const *style_x, const int *style_w, const int *style_h, int n_styles,
-                         const float *blend, const nsti_backend_ops *backend, int bf16, const int *keep,
-                         nst_error *err) {
+                         const float *blend, const nsti_backend_ops *backend, int bf16, nst_error *err) {
     // only the style layers: the content layers' activations come from the generated
     // picture's network
-    int style_keep[NST_MAX_CONVS] = {0}, depth = 0;
-    for (int i = 0; i < obj->n_style; i++) {
-        int c = obj->style[i].conv;
-        style_keep[c] |= (obj->style[i].relu ? NST_LOSS_POST : NST_LOSS_PRE) | (keep[c] & NST_LOSS_GRAM);
-        if (c + 1 > depth) depth = c + 1;
-    }
+    int style_keep[NST_MAX_CONVS];
+    int depth = nsti_objective_style_loss_at(obj, style_keep);
     for (int s = 0; s < n_styles && depth > 0; s++) {
         nsti_vgg snet;
         // streamed: the targets are taken as the pass goes, so one layer's activations
@@ -273,7 +280,7 @@ int nsti_objective_init(nsti_objective *obj, const nsti_vgg_weights *wts, const 
     // the style pictures' networks one at a time, then the generated picture's (one
     // network alive at a time keeps the peak memory down), which gives the content
     // targets at its size
-    if ((rc = style_targets(obj, wts, p, style_x, style_w, style_h, n_styles, blend, backend, bf16, keep, err)) ||
+    if ((rc = style_targets(obj, wts, p, style_x, style_w, style_h, n_styles, blend, backend, bf16, err)) ||
         (rc = nsti_vgg_init(&obj->net, wts, nsti_objective_depth(obj), h, w, keep, p->avg_pool, backend, bf16, 0, err))) {
         nsti_objective_free(obj);
         return rc;

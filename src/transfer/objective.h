@@ -58,6 +58,9 @@ int nsti_objective_set_masks(nsti_objective *obj, const float *const *style_mask
 int nsti_choose_backend(const nst_params *p, const struct nsti_backend_ops **backend, int *bf16, nst_error *err);
 // NST_LOSS_* bits per conv layer: which activations the losses read.
 void nsti_objective_loss_at(const nsti_objective *obj, int *loss_at);
+// The same for the style pictures' networks (the style layers only); returns their
+// depth (the deepest style layer + 1, 0 without one).
+int nsti_objective_style_loss_at(const nsti_objective *obj, int *loss_at);
 void nsti_objective_free(nsti_objective *obj);
 // The optimizer variable's convention: the model's own (RAW), or pixel units minus
 // the model's mean (AUTO). Pictures go in and out of the optimizer through it.

@@ -125,15 +125,20 @@ int nst_resolve_layers(const nst_model *m, const nst_params *p, char *content, s
     return NST_OK;
 }
 
-// The network's allocation at h x w (the backward pass's buffers included: a
-// forward-only network for a style picture needs less, so this bounds it).
-static size_t net_bytes(const nsti_vgg_weights *wts, const nst_params *p, const nsti_objective *obj, int w, int h) {
-    int loss_at[NST_MAX_CONVS];
-    nsti_objective_loss_at(obj, loss_at);
-    int depth = nsti_objective_depth(obj), bf16 = 0;
+// A network's allocation at h x w: the generated picture's, or (style) a style
+// picture's, streamed to its deepest style layer.
+static size_t net_bytes(const nsti_vgg_weights *wts, const nst_params *p, const nsti_objective *obj, int w, int h,
+                        int style) {
+    int loss_at[NST_MAX_CONVS], depth, bf16 = 0;
+    if (style) {
+        depth = nsti_objective_style_loss_at(obj, loss_at);
+    } else {
+        nsti_objective_loss_at(obj, loss_at);
+        depth = nsti_objective_depth(obj);
+    }
     const nsti_backend_ops *backend;
     if (nsti_choose_backend(p, &backend, &bf16, NULL)) backend = &nsti_backend_blas;
-    return backend->bytes(wts, depth, h, w, loss_at, bf16);
+    return depth ? backend->bytes(wts, depth, h, w, loss_at, bf16, style ? NSTI_VGG_STREAM : NSTI_VGG_TRAIN) : 0;
 }
 
 size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h, const int *style_w,
@@ -158,12 +163,16 @@ size_t nst_estimate_bytes(const nst_model *m, const nst_params *p, int w, int h,
     size_t opt = p->optimizer == NST_OPTIMIZER_LBFGS ? (2 * (size_t)p->lbfgs_history + 3) * n : 2 * n;
     for (int s = 0; s < n_styles; s++) {
         styles += (size_t)2 * 3 * style_w[s] * style_h[s] * sizeof(float);
-        size_t b = net_bytes(&m->weights, p, &obj, style_w[s], style_h[s]);
+        size_t b = net_bytes(&m->weights, p, &obj, style_w[s], style_h[s], 1);
         if (b > style_net) style_net = b;
     }
     // first each style's network (one at a time), then the generated picture's
-    size_t style_phase = style_net + targets, run_phase = net_bytes(&m->weights, p, &obj, w, h) + targets + opt * sizeof(float);
-    return (style_phase > run_phase ? style_phase : run_phase) + styles + 4 * n * sizeof(float) + (64u << 20);   // + code, libraries
+    size_t style_phase = style_net + targets, run_phase = net_bytes(&m->weights, p, &obj, w, h, 0) + targets + opt * sizeof(float);
+    size_t model = 0;   // the model's own float32 weights, held all along
+    for (int i = 0; i < m->weights.n_conv; i++)
+        model += ((size_t)m->weights.layer[i].cin * 9 + 1) * m->weights.layer[i].cout * sizeof(float);
+    return (style_phase > run_phase ? style_phase : run_phase) + styles + model + 4 * n * sizeof(float) +
+           (64u << 20);   // + code, libraries
 }
 
 int nsti_choose_backend(const nst_params *p, const nsti_backend_ops **backend, int *bf16, nst_error *err) {
