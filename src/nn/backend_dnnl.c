@@ -754,8 +754,9 @@ static int init(nsti_vgg *net, int bf16, nst_error *err) {
     return nsti_fail(err, NST_ERR_USAGE, "this nst was built without oneDNN (libdnnl-dev)");
 }
 static void free_net(nsti_vgg *net) { (void)net; }
-static size_t bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16) {
-    (void)wts; (void)n_conv; (void)h; (void)w; (void)loss_at; (void)bf16;
+static size_t bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16,
+                    int forward_only) {
+    (void)wts; (void)n_conv; (void)h; (void)w; (void)loss_at; (void)bf16; (void)forward_only;
     return 0;
 }
 int nsti_dnnl_reference_kernels(const nsti_vgg *net, char *first, size_t n) {
