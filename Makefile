@@ -71,7 +71,7 @@ TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(sort $(wildcard tools/*.c))
 TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test check asan clean fixtures weights examples install uninstall
+.PHONY: all test check asan clean fixtures weights examples install uninstall FORCE
 .SECONDARY:
 all: $(BUILD)/nst $(TESTS) $(TOOLS) $(BUILD)/libnst.so $(BUILD)/examples/header_example $(BUILD)/nst-shared \
      $(VIDEO_PLUGIN)
@@ -109,7 +109,8 @@ $(BUILD)/tests/test_options: $(BUILD)/obj/tests/test_options.o $(BUILD)/obj/test
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/testlib.o $(BUILD)/libnst.a
+# (the video plugin too, which the tests load, but without relinking them when it changes)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/testlib.o $(BUILD)/libnst.a | $(VIDEO_PLUGIN)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS)
 
@@ -175,6 +176,14 @@ $(BUILD)/libnst.map: include/nst.h
 $(BUILD)/libnst.so.$(VERSION): $(PIC_OBJ) $(BUILD)/libnst.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/libnst.map -Wl,-z,defs \
 	    -o $@ $(PIC_OBJ) $(LDLIBS)
+
+# The install's lib folder is built into plugin_load.c, the last place it looks for the
+# video plugin: a stamp holding LIBDIR recompiles it when LIBDIR changes (test_install's
+# install into a temporary prefix does; the next plain make puts the default back).
+$(BUILD)/libdir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' > $@
+$(BUILD)/obj/src/video/plugin_load.o $(BUILD)/pic/src/video/plugin_load.o: $(BUILD)/libdir.stamp
 
 # The video plugin exports only its table (src/video/plugin.h); its copies of libnst's
 # pieces stay its own.

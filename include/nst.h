@@ -540,9 +540,9 @@ typedef struct nst_video_info {
  * loads, else 0 (sequences only). FFmpeg and OpenCV are not linked into libnst: they
  * sit in a plugin, libnst-video.so, that the first video file or flow loads (so that a
  * program that never touches video never loads them). It is looked for next to
- * libnst.so and in its nst/ folder, next to the program and in ../lib/nst from it, and
- * in the install's lib/nst; the environment variable NST_VIDEO_PLUGIN, a path, comes
- * first. */
+ * libnst.so and in its nst/ folder, next to the program, in ../lib/nst from it and in
+ * its parent folder, and in the install's lib/nst; the environment variable
+ * NST_VIDEO_PLUGIN, a path, comes first. */
 int nst_video_available(void);
 /* Loads the video plugin if it is not loaded yet: NST_OK, or why it cannot be (not
  * found, cannot be loaded, another version's, or nst built without FFmpeg and OpenCV). */

@@ -61,7 +61,7 @@ void nsti_vgg_forward(nsti_vgg *net, const float *x) { net->ops->forward(net, x)
 int nsti_vgg_forward_visit(nsti_vgg *net, const float *x, nsti_layer_visit_fn visit, void *ctx) {
     if (net->ops->forward_visit) return net->ops->forward_visit(net, x, visit, ctx);
     net->ops->forward(net, x);   // a backend that keeps every activation: visit them after
-    for (int i = 0; i < net->n_conv; i++) {
+    for (int i = 0; i < net->n_conv && visit; i++) {
         int rc = net->loss_at[i] ? visit(ctx, net, i) : 0;
         if (rc) return rc;
     }

@@ -1,6 +1,7 @@
-// flow.h: the C interface of the one C++ file, flow_dis.cpp, which runs OpenCV's DIS
-// optical flow (built only with OpenCV, NST_HAVE_OPENCV). The public functions
-// (nst_flow_*, declared in nst.h) are in flow.c.
+// flow.h: the C interface of the one C++ file, plugin/flow_dis.cpp, which runs OpenCV's
+// DIS optical flow (in the video plugin, built only with OpenCV: plugin.h). The public
+// functions (nst_flow_*, declared in nst.h) are in flow.c, which calls it through the
+// plugin's table.
 #ifndef NST_VIDEO_FLOW_H
 #define NST_VIDEO_FLOW_H
 #include <stddef.h>

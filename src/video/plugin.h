@@ -2,14 +2,15 @@
 // (video files, plugin/ffmpeg_*.c) and OpenCV (DIS optical flow, plugin/flow_dis.cpp),
 // loaded with dlopen on first use. Linking them into libnst and the nst program loaded
 // about 150 shared libraries into every run, video or not: 28 MiB more resident memory
-// and 0.1 s more start-up (measured: `nst --version` 45 MiB and 0.15 s, 17 MiB and
-// 0.04 s without). The plugin carries its own copies of the few libnst pieces it calls
+// and 0.06 s more start-up (measured: `nst --version` 45 MiB and 0.10-0.15 s, 17 MiB
+// and 0.03-0.07 s without). The plugin carries its own copies of the few libnst pieces it calls
 // (status.c, image.c, atomic_file.c) and exports one symbol, NSTI_VIDEO_PLUGIN_ENTRY.
 //
 // Where it is looked for, first found wins: the file $NST_VIDEO_PLUGIN; next to
-// libnst.so and in its nst/ folder; next to the program, in ../lib/nst/ from it and
-// in its parent folder (the build tree's tests); in NST_VIDEO_PLUGIN_DIR, the
-// install's $(LIBDIR)/nst. A fuzzing build (NST_VIDEO_STATIC) links the plugin's
+// libnst.so and in its nst/ folder (a program linked with libnst.so); next to the
+// program, in ../lib/nst/ from it and in its parent folder (the build tree's tests);
+// in NST_VIDEO_PLUGIN_DIR, the install's $(LIBDIR)/nst (the Makefile recompiles
+// plugin_load.c when LIBDIR changes). A fuzzing build (NST_VIDEO_STATIC) links the plugin's
 // code in instead.
 #ifndef NST_VIDEO_PLUGIN_H
 #define NST_VIDEO_PLUGIN_H

@@ -15,6 +15,7 @@ int nsti_video_plugin_load(const nsti_video_plugin **out, nst_error *err) {
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -45,9 +46,12 @@ static int folder_of(char *dir, size_t n, const char *path) {
 static int find_plugin(char *path, size_t n) {
     char here[PATH_MAX], dir[PATH_MAX];
     Dl_info info;
-    // libnst.so's own folder (when libnst is linked in statically, that is the program's)
-    if (dladdr((void *)nsti_video_plugin_load, &info) && info.dli_fname && realpath(info.dli_fname, here) &&
-        folder_of(dir, sizeof dir, here)) {
+    struct link_map *lib = NULL;
+    // libnst.so's own folder. When libnst is linked into the program, the link map's name
+    // is empty (glibc's dli_fname is then argv[0], which may be a bare name that
+    // realpath would look up in the current directory): /proc/self/exe below instead.
+    if (dladdr1((void *)nsti_video_plugin_load, &info, (void **)&lib, RTLD_DL_LINKMAP) && lib && lib->l_name &&
+        lib->l_name[0] == '/' && realpath(lib->l_name, here) && folder_of(dir, sizeof dir, here)) {
         static const char *const under_lib[] = {"", "/nst"};
         for (size_t i = 0; i < sizeof under_lib / sizeof *under_lib; i++)
             if ((size_t)snprintf(path, n, "%s%s/" NSTI_VIDEO_PLUGIN_FILE, dir, under_lib[i]) < n && is_file(path))
@@ -70,9 +74,9 @@ static int open_plugin(const nsti_video_plugin **out, nst_error *err) {
     char path[PATH_MAX];
     const char *env = getenv("NST_VIDEO_PLUGIN");
     if (env && *env) {
-        if (strlen(env) >= sizeof path) return nsti_fail(err, NST_ERR_USAGE, "NST_VIDEO_PLUGIN: path too long");
-        strcpy(path, env);
-        if (!is_file(path)) return nsti_fail(err, NST_ERR_IO, "%s (NST_VIDEO_PLUGIN): no such file", path);
+        // the file checked is the file loaded: a bare name would be searched for by dlopen
+        if (!realpath(env, path) || !is_file(path))
+            return nsti_fail(err, NST_ERR_IO, "%s (NST_VIDEO_PLUGIN): no such file", env);
     } else if (!find_plugin(path, sizeof path)) {
         return nsti_fail(err, NST_ERR_IO,
                          "nst's video plugin " NSTI_VIDEO_PLUGIN_FILE " (FFmpeg and OpenCV) is not next to the program "
