@@ -669,8 +669,43 @@ static void onednn_backward(nsti_vgg *net, float *dx, nsti_loss_grad_fn add_loss
     }
 }
 
+// The scratchpad oneDNN's Winograd kernels ask for, forward (and backward, with_bwd) on a
+// float32 cin->cout convolution at h x w in the float32 layout, as make_conv would make
+// it; SIZE_MAX when oneDNN has no Winograd kernel for it. Asked, not modelled: its
+// kernels pick their own tiling (64->64 at 512x384 asks 7 MB, 64->128 at 256x192 88 MB).
+static size_t winograd_scratch(dnnl_engine_t engine, int cin, int cout, int h, int w, int with_bwd) {
+    dnnl_memory_desc_t src = md_of(cin, h, w, dnnl_f32, dnnl_nChw16c), dst = md_of(cout, h, w, dnnl_f32, dnnl_nChw16c);
+    dnnl_memory_desc_t wmd, bmd;
+    dnnl_dims_t wd = {cout, cin, 3, 3}, bd = {cout}, strides = {1, 1}, pad = {1, 1};
+    dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_x);
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_convolution_desc_t fd, bdd;
+    dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
+    size_t most = SIZE_MAX;
+    if (dnnl_primitive_attr_create(&attr) == dnnl_success &&
+        dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success &&
+        dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_winograd, &src, &wmd, &bmd,
+                                           &dst, strides, pad, pad) == dnnl_success &&
+        dnnl_primitive_desc_create(&fpd, &fd, attr, engine, NULL) == dnnl_success &&
+        (!with_bwd ||
+         (dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_winograd, &src, &wmd, &dst, strides, pad,
+                                                   pad) == dnnl_success &&
+          dnnl_primitive_desc_create(&bpd, &bdd, attr, engine, fpd) == dnnl_success))) {
+        most = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(fpd, dnnl_query_scratchpad_md, 0));
+        size_t b = bpd ? dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(bpd, dnnl_query_scratchpad_md, 0)) : 0;
+        if (b > most) most = b;
+    }
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (bpd) dnnl_primitive_desc_destroy(bpd);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return most;
+}
+
 static size_t onednn_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w, const int *loss_at, int bf16,
                            int forward_only) {
+    dnnl_engine_t engine = NULL;
+    if (!bf16 && dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) engine = NULL;
     int hs[NST_MAX_CONVS] = {0}, ws[NST_MAX_CONVS] = {0};
     for (int i = 0; i < n_conv; i++) {
         if (wts->layer[i].pool_before) { h /= 2; w /= 2; }
@@ -691,13 +726,17 @@ static size_t onednn_bytes(const nsti_vgg_weights *wts, int n_conv, int h, int w
         // weights for the forward and the backward pass: one copy for both with Winograd
         // (the same layout), two otherwise
         size_t wbytes = (size_t)wts->layer[i].cin * wts->layer[i].cout * 9 * esz;
-        size_t wino_scratch = (size_t)wts->layer[i].cin * px * 36 / 16 * 4 * 2;   // rough: transformed tiles
-        int wino = !bf16 && wts->layer[i].cin >= 16 && (long)px >= WINO_MIN_POSITIONS &&
-                   (wts->layer[i].cin < 128 || wino_scratch <= WINO_SCRATCH_BUDGET);
+        // Winograd as make_conv chooses it: float32, 16 channels in or more, enough
+        // positions, and a scratchpad within the budget
+        size_t wino_scratch = engine && wts->layer[i].cin >= 16 && (long)px >= WINO_MIN_POSITIONS
+                                  ? winograd_scratch(engine, wts->layer[i].cin, wts->layer[i].cout, hs[i], ws[i],
+                                                     !forward_only)
+                                  : SIZE_MAX;
+        int wino = wino_scratch <= WINO_SCRATCH_BUDGET;
         bytes += wbytes * (wino || forward_only ? 1 : 2);
-        if (wino && wts->layer[i].cin >= 128 && wino_scratch > scratch) scratch = wino_scratch;
-        if (wino && scratch < ((size_t)8 << 20)) scratch = (size_t)8 << 20;   // measured 7-8 MB below 128 channels
+        if (wino && wino_scratch > scratch) scratch = wino_scratch;
     }
+    if (engine) dnnl_engine_destroy(engine);
     if (n_conv < 1) return 0;
     bytes += 2 * largest + scratch + streamed + (forward_only ? 0 : (size_t)16 * hs[0] * ws[0] * 4);
     if (bf16) bytes += plain_max * 4 * (forward_only ? 1 : 2);   // one activation widened, a loss's float32 gradient
