@@ -2,7 +2,7 @@
 // (video files, plugin/ffmpeg_*.c) and OpenCV (DIS optical flow, plugin/flow_dis.cpp),
 // loaded with dlopen on first use. Linking them into libnst and the nst program loaded
 // about 150 shared libraries into every run, video or not: 28 MiB more resident memory
-// and 0.06 s more start-up (measured: `nst --version` 45 MiB and 0.10-0.15 s, 17 MiB
+// and 0.06 s more start-up (measured on an AMD EPYC: `nst --version` 45 MiB and 0.10-0.15 s, 17 MiB
 // and 0.03-0.07 s without). The plugin carries its own copies of the few libnst pieces it calls
 // (status.c, image.c, atomic_file.c) and exports one symbol, NSTI_VIDEO_PLUGIN_ENTRY.
 //
