@@ -167,7 +167,7 @@ static json_t *strings_of(cli_json_ctx *c, const char (*names)[1024], int n) {
 static json_t *array_of(const int *ints, const float *reals, int n) {
     json_t *a = json_array();
     for (int k = 0; a && k < n; k++)
-        if (json_array_append_new(a, ints ? json_integer(ints[k]) : cli_json_real(reals[k]))) {
+        if (json_array_append_new(a, ints ? json_integer(ints[k]) : reals ? cli_json_real(reals[k]) : NULL)) {
             json_decref(a);
             return NULL;
         }

@@ -65,9 +65,9 @@ int cli_split_files(char names[][1024], int *count, int max, const char *opt, co
 
 // s into buf (512 bytes) when it is a list of non-empty items.
 static int list_copy(char buf[512], const char *opt, const char *s, const char *items, nst_error *err) {
-    if (strlen(s) >= 512) return nst_error_set(err, NST_ERR_USAGE, "%s: list too long", opt);
-    strcpy(buf, s);
-    size_t len = strlen(buf);
+    size_t len = strlen(s);
+    if (len >= 512) return nst_error_set(err, NST_ERR_USAGE, "%s: list too long", opt);
+    memcpy(buf, s, len + 1);
     if (len == 0 || buf[0] == ',' || buf[len - 1] == ',' || strstr(buf, ",,"))
         return nst_error_set(err, NST_ERR_USAGE, "%s: expected a comma-separated list of %s, got '%s'", opt, items, s);
     return 0;

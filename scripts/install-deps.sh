@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config zlib1g-dev libpng-dev libjpeg-dev libzip-dev libjansson-dev libgif-dev groff-base
       libopenblas-dev libdnnl-dev libhdf5-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopencv-video-dev parallel python3-torch python3-torchvision python3-h5py
-      ffmpeg clang-14 libclang-rt-14-dev libomp-14-dev valgrind)
+      ffmpeg clang-14 libclang-rt-14-dev libomp-14-dev valgrind clang-tidy cppcheck)
 [ "${1:-}" = "--runtime" ] && pkgs=(build-essential pkg-config zlib1g-dev libpng-dev libjpeg-dev libzip-dev libjansson-dev libgif-dev
                                     libopenblas-dev libdnnl-dev libhdf5-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopencv-video-dev curl ca-certificates)
 missing=()

@@ -56,7 +56,7 @@ static void test_end_to_end_loss_falls(void) {
     if (!f) return;
     char line[512];
     int lines = 0, iter = -1;
-    double first = -1, last = -1, t = -1, c, s, tv, range, total;
+    double first = -1, last = -1, t = -1, c = 0, s = 0, tv = 0, range = 0, total = 0;
     while (fgets(line, sizeof line, f)) {
         CHECKF(sscanf(line, "{\"iter\":%d,\"time_s\":%lf,\"loss\":%lf,\"content\":%lf,\"style\":%lf,\"tv\":%lf,\"range\":%lf}",
                       &iter, &t, &total, &c, &s, &tv, &range) == 7, "bad log line %s", line);

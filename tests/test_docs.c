@@ -38,7 +38,7 @@ static void collect_options(void) {
         name[len] = 0;
         int seen = 0;
         for (int i = 0; i < n_options; i++) seen |= !strcmp(options[i], name);
-        if (!seen) strcpy(options[n_options++], name);
+        if (!seen) memcpy(options[n_options++], name, len + 1);
     }
 }
 

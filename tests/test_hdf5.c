@@ -100,6 +100,8 @@ static void test_partial_against_numpy_dump(void) {
     for (int f = 0; f < 2; f++) {
         nsti_vgg_weights w;
         if (!load_ok(&w, fixture(files[f]))) continue;
+        // malloc'd bytes have no type of their own: reading them as floats is defined
+        // cppcheck-suppress invalidPointerCast
         const float *want = (const float *)ref;
         for (int i = 0; i < 8 && i < w.n_conv; i++) {
             CHECKF(!memcmp(w.weight[i], want, weight_n(i) * 4), "%s %s weight differs from numpy's", files[f],

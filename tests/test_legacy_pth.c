@@ -45,6 +45,8 @@ static int load_ok(nsti_vgg_weights *w, const char *path) {
 // w's first n layers against torch's floats laid out w0 b0 w1 b1 ...
 static void check_layers(const nsti_vgg_weights *w, int n, const char *expected) {
     size_t len = 0, at = 0;
+    // malloc'd bytes have no type of their own: reading them as floats is defined
+    // cppcheck-suppress invalidPointerCast
     float *want = (float *)read_all(fixture(expected), &len);
     if (!want) return;
     for (int i = 0; i < n && w->n_conv >= n; i++) {
@@ -116,6 +118,8 @@ static void test_jcjohnson_like(void) {
     CHECK(w.n_conv == 16);
     CHECK(strcmp(w.dtype, "F32") == 0);
     size_t len = 0, at = 0;
+    // malloc'd bytes have no type of their own: reading them as floats is defined
+    // cppcheck-suppress invalidPointerCast
     float *probe = (float *)read_all(fixture("expected_jcjohnson_probe.bin"), &len);
     for (int i = 0; probe && i < 16 && w.n_conv == 16; i++) {   // bias, first and last 64 weights
         int cout = vgg19_cout(i);

@@ -303,9 +303,9 @@ static void test_backend_gram_matches_oracle(void) {
                 nsti_layer_ref r = {i, relu};
                 int c = w.layer[i].cout;
                 size_t n = (size_t)net.h[i] * net.w[i], cc = (size_t)c * c;
-                float *g = malloc(sizeof(float) * cc), *want = malloc(sizeof(float) * cc);
-                float *d = malloc(sizeof(float) * cc), *grad = malloc(sizeof(float) * c * n);
-                float *grad_want = malloc(sizeof(float) * c * n), *f = malloc(sizeof(float) * c * n);
+                float *g = calloc(cc, sizeof(float)), *want = calloc(cc, sizeof(float));
+                float *d = calloc(cc, sizeof(float)), *grad = calloc((size_t)c * n, sizeof(float));
+                float *grad_want = calloc((size_t)c * n, sizeof(float)), *f = calloc((size_t)c * n, sizeof(float));
                 memcpy(f, nsti_vgg_activation(&net, r), sizeof(float) * c * n);
                 char key[96];
                 snprintf(key, sizeof key, "mode %d %s%d Gram", mode, relu ? "relu" : "conv", i);

@@ -275,7 +275,7 @@ static int expected_frames(int iterations, int every) {
         }
         iters[n++] = it;
     }
-    if (iters[n - 1] != iterations) {
+    if (n == 0 || iters[n - 1] != iterations) {
         if (n == 100) { int k = 0; for (int i = 0; i < n; i += 2) iters[k++] = iters[i]; n = k; }
         iters[n++] = iterations;
     }

@@ -178,7 +178,7 @@ static double raw_style_loss(const nst_image *img) {
 // magnitude) after a 2x2 box filter: edges where the content has them.
 static double structure(const nst_image *a, const nst_image *b) {
     int w = a->w / 2, h = a->h / 2;
-    float *la = malloc(sizeof(float) * w * h), *lb = malloc(sizeof(float) * w * h);
+    float *la = calloc((size_t)w * h, sizeof(float)), *lb = calloc((size_t)w * h, sizeof(float));
     const nst_image *img[2] = {a, b};
     float *lum[2] = {la, lb};
     for (int k = 0; k < 2; k++)

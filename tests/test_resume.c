@@ -126,7 +126,7 @@ static void test_lbfgs_state_round_trip(void) {
     nsti_lbfgs a, b;
     nst_error err;
     CHECK(nsti_lbfgs_init(&a, N, 3, 1.0f, &err) == 0 && nsti_lbfgs_init(&b, N, 3, 1.0f, &err) == 0);
-    float x[N], g[N], xb[N], gb[N];
+    float x[N], g[N], xb[N] = {0}, gb[N] = {0};
     for (int i = 0; i < N; i++) x[i] = (float)(i % 5) - 1.0f;
     double f = quadratic(NULL, x, g);
     for (int k = 0; k < 4; k++) CHECK(nsti_lbfgs_step(&a, x, &f, g, quadratic, NULL) == 0);
@@ -157,7 +157,7 @@ static void test_adam_state_round_trip(void) {
     nsti_adam a, b;
     nst_error err;
     CHECK(nsti_adam_init(&a, N, 0.1f, &err) == 0 && nsti_adam_init(&b, N, 0.1f, &err) == 0);
-    float x[N], g[N], xb[N], gb[N];
+    float x[N], g[N], xb[N] = {0}, gb[N] = {0};
     for (int i = 0; i < N; i++) x[i] = (float)i;
     double f = quadratic(NULL, x, g);
     for (int k = 0; k < 3; k++) { nsti_adam_step(&a, x, g); f = quadratic(NULL, x, g); }

@@ -135,6 +135,7 @@ static void test_killed_run_goes_on_to_the_same_bytes(void) {
     if (!nst_flow_available()) { printf("  skipped: built without OpenCV\n"); return; }
     char marker[700];
     int rc = sh("mkdir -p %s/cut", program.tmp);
+    CHECK(rc == 0);
     pid_t pid = fork();
     if (pid == 0) {
         char cmd[4096];
@@ -180,7 +181,7 @@ static void test_bad_input_and_requests_refused(void) {
     CHECKF(rc != 0 && one_line(out_text) && strstr(out_text, "empty.mp4"), "%d %s", rc, out_text);
     if (nst_video_available()) {   // the clip cut in half
         snprintf(cut, sizeof cut, "%s/cut.mp4", program.tmp);
-        rc = sh("head -c $(( $(stat -c %%s %s) / 2 )) %s > %s", clip_mp4, clip_mp4, cut);
+        CHECK(sh("head -c $(( $(stat -c %%s %s) / 2 )) %s > %s", clip_mp4, clip_mp4, cut) == 0);
         rc = sh("%s -c %s -o %s/y.mp4", common, cut, program.tmp);
         CHECKF(rc != 0 && one_line(out_text) && strstr(out_text, "cut.mp4"), "%d %s", rc, out_text);
         CHECK(!exists("y.mp4"));

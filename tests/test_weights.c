@@ -41,7 +41,9 @@ static float *read_floats(const char *path, size_t *n) {
     size_t len = 0;
     uint8_t *d = read_all(path, &len);
     if (d) *n = len / 4;
-    return (float *)d;  // malloc'd memory is suitably aligned
+    // malloc'd bytes have no type of their own: reading them as floats is defined
+    // cppcheck-suppress invalidPointerCast
+    return (float *)d;  // and malloc'd memory is suitably aligned
 }
 
 static void write_bytes(const char *path, const void *d, size_t n) {

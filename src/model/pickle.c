@@ -95,6 +95,16 @@ static int fail(parser *p, int code, const char *fmt, ...) {
     return nsti_fail(p->err, code, "%s: %s: %s (pickle offset %zu)", p->path, p->entry, msg,
                     p->op_at);
 }
+#ifdef __clang_analyzer__
+// The analyzer does not follow calls to variadic functions: show it that fail returns code.
+#define fail(p, code, ...) (fail((p), (code), __VA_ARGS__), (code))
+#endif
+
+// The code of the failure just reported, which a caller passes on; never NST_OK (so a
+// caller cannot mistake a failure for success, and the static analyzer can see it).
+static int failure_code(const parser *p) {
+    return p->err->code != NST_OK ? p->err->code : NST_ERR_FORMAT;
+}
 
 static obj *new_obj(parser *p, enum kind kind) {
     if (p->n_all >= MAX_OBJECTS) {
@@ -134,7 +144,7 @@ static int add_item(parser *p, obj *c, obj *item) {
 static size_t frame_base(const parser *p) { return p->n_marks ? p->marks[p->n_marks - 1] : 0; }
 
 static int push(parser *p, obj *o) {
-    if (!o) return p->err->code;
+    if (!o) return failure_code(p);
     if (p->sp >= MAX_STACK) return fail(p, NST_ERR_LIMIT, "stack deeper than %d", MAX_STACK);
     p->stack[p->sp++] = o;
     return NST_OK;
@@ -188,10 +198,10 @@ static int make_int(parser *p, int64_t v) {
 static int make_str(parser *p, uint64_t n) {
     if (n > MAX_STR) return fail(p, NST_ERR_LIMIT, "string of %llu bytes (limit %d)",
                                  (unsigned long long)n, MAX_STR);
-    if (need(p, (size_t)n)) return p->err->code;
+    if (need(p, (size_t)n)) return failure_code(p);
     if (memchr(p->buf + p->pos, 0, (size_t)n)) return fail(p, NST_ERR_FORMAT, "string holds a NUL byte");
     obj *o = new_obj(p, K_STR);
-    if (!o) return p->err->code;
+    if (!o) return failure_code(p);
     o->s = malloc((size_t)n + 1);
     if (!o->s) return fail(p, NST_ERR_NOMEM, "out of memory");
     memcpy(o->s, p->buf + p->pos, (size_t)n);
@@ -204,16 +214,16 @@ static int make_str(parser *p, uint64_t n) {
 // except in legacy files, whose magic number takes 10 bytes (kept as bytes).
 static int make_long(parser *p, size_t n) {
     if (n > 8 && p->legacy && n <= 16) {
-        if (need(p, n)) return p->err->code;
+        if (need(p, n)) return failure_code(p);
         obj *o = new_obj(p, K_BIGINT);
-        if (!o || !(o->s = malloc(n))) return o ? fail(p, NST_ERR_NOMEM, "out of memory") : p->err->code;
+        if (!o || !(o->s = malloc(n))) return o ? fail(p, NST_ERR_NOMEM, "out of memory") : failure_code(p);
         memcpy(o->s, p->buf + p->pos, n);
         o->i = (int64_t)n;
         p->pos += n;
         return push(p, o);
     }
     if (n > 8) return fail(p, NST_ERR_LIMIT, "LONG1 of %zu bytes does not fit 64 bits", n);
-    if (need(p, n)) return p->err->code;
+    if (need(p, n)) return failure_code(p);
     uint64_t v = n ? rd_le(p, (int)n) : 0;
     if (n && n < 8 && (v >> (8 * n - 1) & 1)) v |= ~(uint64_t)0 << (8 * n);  // sign-extend
     return make_int(p, (int64_t)v);
@@ -249,9 +259,9 @@ static int read_line(parser *p, char *out) {
 
 static int make_tuple(parser *p, size_t first) {
     obj *t = new_obj(p, K_TUPLE);
-    if (!t) return p->err->code;
+    if (!t) return failure_code(p);
     for (size_t i = first; i < p->sp; i++)
-        if (add_item(p, t, p->stack[i])) return p->err->code;
+        if (add_item(p, t, p->stack[i])) return failure_code(p);
     p->sp = first;
     return push(p, t);
 }
@@ -272,7 +282,7 @@ static int valid_key(const obj *key) {
 // files add view_metadata: None, or (view key, offset, size) for a slice of the storage.
 static int persistent_load(parser *p) {
     obj *pid = pop(p);
-    if (!pid) return p->err->code;
+    if (!pid) return failure_code(p);
     size_t want = p->legacy ? 6 : 5;
     if (pid->kind != K_TUPLE || pid->n != want || pid->items[0]->kind != K_STR ||
         strcmp(pid->items[0]->s, "storage") != 0)
@@ -284,7 +294,7 @@ static int persistent_load(parser *p) {
     if (numel->kind != K_INT || numel->i < 0)
         return fail(p, NST_ERR_FORMAT, "storage %s: element count is not a non-negative integer", key->s);
     obj *s = new_obj(p, K_STORAGE);
-    if (!s) return p->err->code;
+    if (!s) return failure_code(p);
     s->dtype = allowed[type->i].dtype;
     s->key = key->s;
     s->numel = numel->i;
@@ -326,7 +336,7 @@ static int set_tensor(parser *p, obj *t, obj *const *a) {
     int nstride = 0;
     if (int_tuple(p, a[2], t->shape, &t->ndim, "size") ||
         int_tuple(p, a[3], t->stride, &nstride, "stride"))
-        return p->err->code;
+        return failure_code(p);
     if (nstride != t->ndim)
         return fail(p, NST_ERR_FORMAT, "tensor size and stride differ in length");
     t->storage = a[0];
@@ -342,8 +352,8 @@ static int rebuild_tensor(parser *p, const obj *args, int v2) {
                     args->n);
     if (v2 && args->items[4]->kind != K_BOOL) return fail(p, NST_ERR_FORMAT, "tensor requires_grad is not a bool");
     obj *t = new_obj(p, K_TENSOR);
-    if (!t) return p->err->code;
-    if (set_tensor(p, t, args->items)) return p->err->code;
+    if (!t) return failure_code(p);
+    if (set_tensor(p, t, args->items)) return failure_code(p);
     t->dtype = t->storage->dtype;
     return push(p, t);
 }
@@ -351,20 +361,20 @@ static int rebuild_tensor(parser *p, const obj *args, int v2) {
 // Python 2's OrderedDict pickles its items as one argument: a list of [key, value].
 static int dict_from_pairs(parser *p, const obj *args) {
     obj *d = new_obj(p, K_DICT), *l = args->items[0];
-    if (!d) return p->err->code;
+    if (!d) return failure_code(p);
     if (l->kind != K_LIST && l->kind != K_TUPLE) return fail(p, NST_ERR_FORMAT, "OrderedDict of a non-list");
     for (size_t i = 0; i < l->n; i++) {
         obj *kv = l->items[i];
         if ((kv->kind != K_LIST && kv->kind != K_TUPLE) || kv->n != 2)
             return fail(p, NST_ERR_FORMAT, "OrderedDict item is not a (key, value) pair");
-        if (add_item(p, d, kv->items[0]) || add_item(p, d, kv->items[1])) return p->err->code;
+        if (add_item(p, d, kv->items[0]) || add_item(p, d, kv->items[1])) return failure_code(p);
     }
     return push(p, d);
 }
 
 static int reduce(parser *p) {
     obj *args = pop(p), *fn = args ? pop(p) : NULL;
-    if (!fn) return p->err->code;
+    if (!fn) return failure_code(p);
     if (fn->kind != K_GLOBAL) return fail(p, NST_ERR_FORMAT, "REDUCE on something not callable");
     if (args->kind != K_TUPLE) return fail(p, NST_ERR_FORMAT, "REDUCE arguments are not a tuple");
     switch (allowed[fn->i].role) {
@@ -394,13 +404,13 @@ static int reduce(parser *p) {
 // the _metadata torch attaches to state dicts, which is ignored.
 static int build(parser *p) {
     obj *state = pop(p), *o = state ? top(p) : NULL;
-    if (!o) return p->err->code;
+    if (!o) return failure_code(p);
     if (o->kind == K_DICT) return NST_OK;
     if (o->kind != K_TENSOR || o->storage)
         return fail(p, NST_ERR_FORMAT, "BUILD on something not a dict or new tensor");
     if (state->kind != K_TUPLE || state->n != 4)
         return fail(p, NST_ERR_FORMAT, "tensor state is not (storage, offset, size, stride)");
-    if (set_tensor(p, o, state->items)) return p->err->code;
+    if (set_tensor(p, o, state->items)) return failure_code(p);
     if (o->storage->dtype != o->dtype)
         return fail(p, NST_ERR_FORMAT, "storage %s holds %s but its tensor class is %s", o->storage->key,
                     nsti_dtype_name(o->storage->dtype), nsti_dtype_name(o->dtype));
@@ -411,7 +421,7 @@ static int set_items(parser *p, obj *dict, size_t first) {
     if (dict->kind != K_DICT) return fail(p, NST_ERR_FORMAT, "SETITEM on something not a dict");
     if ((p->sp - first) % 2) return fail(p, NST_ERR_FORMAT, "SETITEMS with an odd number of items");
     for (size_t i = first; i < p->sp; i++)
-        if (add_item(p, dict, p->stack[i])) return p->err->code;
+        if (add_item(p, dict, p->stack[i])) return failure_code(p);
     p->sp = first;
     return NST_OK;
 }
@@ -419,14 +429,14 @@ static int set_items(parser *p, obj *dict, size_t first) {
 static int append_items(parser *p, obj *list, size_t first) {
     if (list->kind != K_LIST) return fail(p, NST_ERR_FORMAT, "APPEND on something not a list");
     for (size_t i = first; i < p->sp; i++)
-        if (add_item(p, list, p->stack[i])) return p->err->code;
+        if (add_item(p, list, p->stack[i])) return failure_code(p);
     p->sp = first;
     return NST_OK;
 }
 
 static int memo_put(parser *p, uint64_t idx) {
     obj *o = top(p);
-    if (!o) return p->err->code;
+    if (!o) return failure_code(p);
     if (idx >= MAX_MEMO) return fail(p, NST_ERR_LIMIT, "memo index %llu (limit %d)",
                                      (unsigned long long)idx, MAX_MEMO);
     if (idx >= p->memo_cap) {
@@ -457,18 +467,18 @@ static int step(parser *p, obj **result) {
         return fail(p, NST_ERR_FORMAT, "truncated: no STOP opcode");
     }
     uint8_t op = p->buf[p->pos++];
-    obj *a = NULL, *b = NULL, *c = NULL;
+    obj *a = NULL, *b = NULL;
     size_t first = 0;
     char module[MAX_GLOBAL_LINE], name[MAX_GLOBAL_LINE];
     switch (op) {
     case 0x80:  // PROTO
-        if (need(p, 1)) return p->err->code;
+        if (need(p, 1)) return failure_code(p);
         if (p->buf[p->pos] < 2 || p->buf[p->pos] > 5)
             return fail(p, NST_ERR_FORMAT, "unsupported pickle protocol %d", p->buf[p->pos]);
         p->pos++;
         return NST_OK;
     case 0x95:  // FRAME: a length hint only
-        if (need(p, 8)) return p->err->code;
+        if (need(p, 8)) return failure_code(p);
         if (rd_le(p, 8) > p->len - p->pos) {
             p->truncated = 1;   // a legacy file's prefix may end inside a frame
             return fail(p, NST_ERR_FORMAT, "FRAME past the end of the data");
@@ -482,39 +492,39 @@ static int step(parser *p, obj **result) {
         p->marks[p->n_marks++] = p->sp;
         return NST_OK;
     case 't':
-        if (pop_mark(p, &first, NULL)) return p->err->code;
+        if (pop_mark(p, &first, NULL)) return failure_code(p);
         return make_tuple(p, first);
     case 0x85: return tuple_n(p, 1);
     case 0x86: return tuple_n(p, 2);
     case 0x87: return tuple_n(p, 3);
-    case 'X': return need(p, 4) ? p->err->code : make_str(p, rd_le(p, 4));
-    case 0x8c: return need(p, 1) ? p->err->code : make_str(p, rd_le(p, 1));
-    case 0x8d: return need(p, 8) ? p->err->code : make_str(p, rd_le(p, 8));
-    case 'U': return need(p, 1) ? p->err->code : make_str(p, rd_le(p, 1));  // Python 2's str
-    case 'T': return need(p, 4) ? p->err->code : make_str(p, rd_le(p, 4));
-    case 'J': return need(p, 4) ? p->err->code : make_int(p, (int32_t)(uint32_t)rd_le(p, 4));
-    case 'K': return need(p, 1) ? p->err->code : make_int(p, (int64_t)rd_le(p, 1));
-    case 'M': return need(p, 2) ? p->err->code : make_int(p, (int64_t)rd_le(p, 2));
-    case 0x8a: return need(p, 1) ? p->err->code : make_long(p, (size_t)rd_le(p, 1));
+    case 'X': return need(p, 4) ? failure_code(p) : make_str(p, rd_le(p, 4));
+    case 0x8c: return need(p, 1) ? failure_code(p) : make_str(p, rd_le(p, 1));
+    case 0x8d: return need(p, 8) ? failure_code(p) : make_str(p, rd_le(p, 8));
+    case 'U': return need(p, 1) ? failure_code(p) : make_str(p, rd_le(p, 1));  // Python 2's str
+    case 'T': return need(p, 4) ? failure_code(p) : make_str(p, rd_le(p, 4));
+    case 'J': return need(p, 4) ? failure_code(p) : make_int(p, (int32_t)(uint32_t)rd_le(p, 4));
+    case 'K': return need(p, 1) ? failure_code(p) : make_int(p, (int64_t)rd_le(p, 1));
+    case 'M': return need(p, 2) ? failure_code(p) : make_int(p, (int64_t)rd_le(p, 2));
+    case 0x8a: return need(p, 1) ? failure_code(p) : make_long(p, (size_t)rd_le(p, 1));
     case 0x88:
     case 0x89:
-        if (!(a = new_obj(p, K_BOOL))) return p->err->code;
+        if (!(a = new_obj(p, K_BOOL))) return failure_code(p);
         a->i = op == 0x88;
         return push(p, a);
     case 'N': return push(p, new_obj(p, K_NONE));
     case 'G': { // BINFLOAT: a big-endian double
-        if (need(p, 8)) return p->err->code;
+        if (need(p, 8)) return failure_code(p);
         uint64_t u = 0;
         for (int i = 0; i < 8; i++) u = u << 8 | p->buf[p->pos++];
-        if (!(a = new_obj(p, K_FLOAT))) return p->err->code;
+        if (!(a = new_obj(p, K_FLOAT))) return failure_code(p);
         memcpy(&a->f, &u, sizeof a->f);
         return push(p, a);
     }
     case 'c':
-        if (read_line(p, module) || read_line(p, name)) return p->err->code;
+        if (read_line(p, module) || read_line(p, name)) return failure_code(p);
         return make_global(p, module, name);
     case 0x93:  // STACK_GLOBAL
-        if (!(b = pop(p)) || !(a = pop(p))) return p->err->code;
+        if (!(b = pop(p)) || !(a = pop(p))) return failure_code(p);
         if (a->kind != K_STR || b->kind != K_STR)
             return fail(p, NST_ERR_FORMAT, "STACK_GLOBAL operands are not strings");
         return make_global(p, a->s, b->s);
@@ -522,26 +532,26 @@ static int step(parser *p, obj **result) {
     case 'b': return build(p);
     case 'Q': return persistent_load(p);
     case 's':
-        if (!(c = pop(p)) || !(b = pop(p)) || !(a = top(p))) return p->err->code;
+        if (!pop(p) || !pop(p) || !(a = top(p))) return failure_code(p);
         p->sp += 2;  // key and value are still in place above the dict
         return set_items(p, a, p->sp - 2);
     case 'u':
-        if (pop_mark(p, &first, &a)) return p->err->code;
+        if (pop_mark(p, &first, &a)) return failure_code(p);
         return set_items(p, a, first);
     case 'a':
-        if (!(b = pop(p)) || !(a = top(p))) return p->err->code;
+        if (!pop(p) || !(a = top(p))) return failure_code(p);
         p->sp += 1;
         return append_items(p, a, p->sp - 1);
     case 'e':
-        if (pop_mark(p, &first, &a)) return p->err->code;
+        if (pop_mark(p, &first, &a)) return failure_code(p);
         return append_items(p, a, first);
-    case 'q': return need(p, 1) ? p->err->code : memo_put(p, rd_le(p, 1));
-    case 'r': return need(p, 4) ? p->err->code : memo_put(p, rd_le(p, 4));
+    case 'q': return need(p, 1) ? failure_code(p) : memo_put(p, rd_le(p, 1));
+    case 'r': return need(p, 4) ? failure_code(p) : memo_put(p, rd_le(p, 4));
     case 0x94: return memo_put(p, p->memo_count);
-    case 'h': return need(p, 1) ? p->err->code : memo_get(p, rd_le(p, 1));
-    case 'j': return need(p, 4) ? p->err->code : memo_get(p, rd_le(p, 4));
+    case 'h': return need(p, 1) ? failure_code(p) : memo_get(p, rd_le(p, 1));
+    case 'j': return need(p, 4) ? failure_code(p) : memo_get(p, rd_le(p, 4));
     case '.':
-        if (!(a = pop(p))) return p->err->code;
+        if (!(a = pop(p))) return failure_code(p);
         *result = a;
         return NST_OK;
     default:
@@ -573,11 +583,9 @@ static int take_tensor(parser *p, const obj *key, const obj *val, nsti_pkl_tenso
         return fail(p, NST_ERR_FORMAT,
                     "tensor %s: elements [%lld, %lld) past the end of storage %s (%lld elements)", nm,
                     (long long)val->offset, (long long)(val->offset + numel), s->key, (long long)s->view_numel);
-    t->name = malloc(strlen(nm) + 1);
-    t->storage_key = malloc(strlen(s->key) + 1);
+    t->name = strdup(nm);
+    t->storage_key = strdup(s->key);
     if (!t->name || !t->storage_key) return fail(p, NST_ERR_NOMEM, "out of memory");
-    strcpy(t->name, nm);
-    strcpy(t->storage_key, s->key);
     t->dtype = s->dtype;
     t->storage_numel = s->numel;
     t->offset = s->view_offset + val->offset;
@@ -616,14 +624,14 @@ static int run_one(parser *p, obj **result) {
     p->memo_count = 0;
     *result = NULL;
     while (!*result)
-        if (step(p, result)) return p->err->code;
+        if (step(p, result)) return failure_code(p);
     return NST_OK;
 }
 
 // The state dict: a dict of tensors, checked and copied out.
 static int run(parser *p, nsti_pkl_tensor **out, int *n_out) {
     obj *result = NULL;
-    if (run_one(p, &result)) return p->err->code;
+    if (run_one(p, &result)) return failure_code(p);
     if (result->kind != K_DICT) return fail(p, NST_ERR_FORMAT, "the pickle holds no state dict");
     size_t n = result->n / 2;
     if (n > MAX_TENSORS) return fail(p, NST_ERR_LIMIT, "more than %d tensors", MAX_TENSORS);
@@ -632,11 +640,11 @@ static int run(parser *p, nsti_pkl_tensor **out, int *n_out) {
     for (size_t i = 0; i < n; i++)
         if (take_tensor(p, result->items[2 * i], result->items[2 * i + 1], &t[i])) {
             nsti_pkl_free(t, (int)n);
-            return p->err->code;
+            return failure_code(p);
         }
     if (find_duplicate(p, t, n)) {
         nsti_pkl_free(t, (int)n);
-        return p->err->code;
+        return failure_code(p);
     }
     *out = t;
     *n_out = (int)n;
@@ -682,14 +690,14 @@ static const obj *dict_get(const obj *d, const char *key) {
 static int legacy_header(parser *p) {
     obj *o;
     p->entry = "legacy torch.save header";
-    if (run_one(p, &o)) return p->err->code;
+    if (run_one(p, &o)) return failure_code(p);
     if (o->kind != K_BIGINT || o->i != 10 || memcmp(o->s, legacy_magic, 10) != 0)
         return fail(p, NST_ERR_FORMAT, "wrong magic number: not a torch.save file");
-    if (run_one(p, &o)) return p->err->code;
+    if (run_one(p, &o)) return failure_code(p);
     if (o->kind != K_INT) return fail(p, NST_ERR_FORMAT, "the format version is not an integer");
     if (o->i != 1001)
         return fail(p, NST_ERR_FORMAT, "format version %lld (only 1001 is known)", (long long)o->i);
-    if (run_one(p, &o)) return p->err->code;
+    if (run_one(p, &o)) return failure_code(p);
     const obj *le = o->kind == K_DICT ? dict_get(o, "little_endian") : NULL;
     if (!le || le->kind != K_BOOL) return fail(p, NST_ERR_FORMAT, "sys_info does not say little_endian");
     if (!le->i) return fail(p, NST_ERR_FORMAT, "saved on a big-endian machine, which is not supported");
@@ -699,15 +707,14 @@ static int legacy_header(parser *p) {
 static int legacy_keys(parser *p, nsti_pkl_legacy *out) {
     obj *o;
     p->entry = "legacy storage key list";
-    if (run_one(p, &o)) return p->err->code;
+    if (run_one(p, &o)) return failure_code(p);
     if (o->kind != K_LIST) return fail(p, NST_ERR_FORMAT, "not a list");
     if (o->n > MAX_TENSORS) return fail(p, NST_ERR_LIMIT, "more than %d storages", MAX_TENSORS);
     out->keys = calloc(o->n ? o->n : 1, sizeof *out->keys);
     if (!out->keys) return fail(p, NST_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < o->n; i++) {
         if (!valid_key(o->items[i])) return fail(p, NST_ERR_FORMAT, "malformed storage key");
-        if (!(out->keys[i] = malloc(strlen(o->items[i]->s) + 1))) return fail(p, NST_ERR_NOMEM, "out of memory");
-        strcpy(out->keys[i], o->items[i]->s);
+        if (!(out->keys[i] = strdup(o->items[i]->s))) return fail(p, NST_ERR_NOMEM, "out of memory");
         out->n_keys = (int)i + 1;
     }
     return NST_OK;

@@ -205,12 +205,11 @@ int nsti_pth_open(nsti_pth_file **out, const char *path, nst_error *err) {
     *out = NULL;
     nsti_pth_file *f = calloc(1, sizeof *f);
     if (!f) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
-    f->path = malloc(strlen(path) + 1);
+    f->path = strdup(path);
     if (!f->path) {
         free(f);
         return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     }
-    strcpy(f->path, path);
     nst_error local = {NST_OK, ""};
     zip_int64_t pkl = -1;
     uint8_t *buf = NULL;

@@ -435,7 +435,7 @@ static int onednn_init(nsti_vgg *net, int bf16, nst_error *err) {
             dnnl_memory_desc_t pmd;
             dnnl_memory_desc_init_by_tag(&pmd, 1, pd, dnnl_f32, dnnl_x);
             if ((!net->forward_only && tensor_alloc(dn, &dn->plain_grad, &pmd)) ||
-                !(dn->act_f32 = malloc(pmax * sizeof(float))))
+                !(dn->act_f32 = malloc((pmax ? pmax : 1) * sizeof(float))))
                 goto fail;
             dn->act_elems = pmax;
             dn->act_conv = -1;

@@ -58,7 +58,7 @@ int nsti_plain_init(nsti_vgg *net, int blas, nst_error *err) {
         if (in > largest) largest = in;
     }
     for (int k = 0; k < 2 && !net->forward_only; k++)
-        if (!(net->grad[k] = malloc(largest * sizeof(float)))) goto nomem;
+        if (!(net->grad[k] = malloc((largest ? largest : 1) * sizeof(float)))) goto nomem;
     if (blas) {
         net->col_floats = col_floats_for(wts, net->n_conv, net->w);
         if (!(net->col = malloc(net->col_floats * sizeof(float)))) goto nomem;

@@ -41,6 +41,7 @@ void nsti_relu_mask_bf16_ref(uint8_t *mask, const uint16_t *y, size_t n) {
 
 // ANDed with all ones or all zeros: a cleared float is +0.0f, a kept one is unchanged.
 void nsti_relu_apply_mask_f32_ref(float *g, const uint8_t *mask, size_t n) {
+    // cppcheck-suppress invalidPointerCast ; bits32 is may_alias: the float's bits, as IEEE-754 on every target
     bits32 *f = (bits32 *)g;
     size_t full = n / 8;
     #pragma omp parallel for schedule(static)

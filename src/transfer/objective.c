@@ -122,6 +122,7 @@ static int ensure_term_scratch(nsti_objective *obj) {
             size_t n = (size_t)obj->net.weights->layer[r.conv].cout * obj->net.h[r.conv] * obj->net.w[r.conv];
             if (n > most) most = n;
         }
+    if (most == 0) most = 1;   // no terms: malloc(0) may be NULL
     obj->term_grad = malloc(most * sizeof(float));
     obj->masked = malloc(most * sizeof(float));
     return obj->term_grad && obj->masked ? 0 : -1;

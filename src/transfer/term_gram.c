@@ -42,7 +42,7 @@ static int add_target(nsti_term *t, nsti_objective *obj, const nsti_vgg *net, in
         layer_gram(net, r, obj->scratch, c, n, gram_div(obj, c, n));
         for (size_t k = 0; k < cc; k++) t->target[i][k] += blend * obj->scratch[k];
         // each style's own target too, for spatial control (small: C*C)
-        if (!(st->own[s][i] = malloc(sizeof(float) * cc))) return NST_ERR_NOMEM;
+        if (!(st->own[s][i] = malloc(sizeof(float) * (cc ? cc : 1)))) return NST_ERR_NOMEM;
         memcpy(st->own[s][i], obj->scratch, sizeof(float) * cc);
         st->own_scale[s][i] = nsti_term_auto_scale(obj, obj->scratch, cc, nsti_term_layer_sum(t));
     }

@@ -39,7 +39,7 @@ static int finish(nsti_term *t, nsti_objective *obj) {
         t->scale[i] = nsti_term_auto_scale(obj, t->target[i], 2 * c, nsti_term_layer_sum(t));
         if (c > cmax) cmax = c;
     }
-    return (t->state = malloc(sizeof(double) * 2 * cmax)) ? NST_OK : NST_ERR_NOMEM;
+    return (t->state = malloc(sizeof(double) * 2 * (cmax ? cmax : 1))) ? NST_OK : NST_ERR_NOMEM;
 }
 
 static void eval_layer(nsti_term *t, nsti_objective *obj, int i, float *grad) {

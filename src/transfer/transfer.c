@@ -125,7 +125,7 @@ static uLong settings_crc(uLong crc, const nsti_objective *obj, const nst_params
     for (int s = 0; s < n_styles && len < (int)sizeof text; s++)
         len += snprintf(text + len, sizeof text - len, " %dx%d*%.9g", sw[s], sh[s], blend[s]);
     if (p->style_loss != NST_STYLE_LOSS_GRAM && len < (int)sizeof text)   // Gram's text is nst 0.4's
-        len += snprintf(text + len, sizeof text - len, " style-loss%d", (int)p->style_loss);
+        snprintf(text + len, sizeof text - len, " style-loss%d", (int)p->style_loss);
     return crc_bytes(crc, text, strlen(text));
 }
 

@@ -14,7 +14,7 @@ static int set_error(nst_error *err, int code, const char *fmt, va_list ap) {
     return code;
 }
 
-int nsti_fail(nst_error *err, int code, const char *fmt, ...) {
+int (nsti_fail)(nst_error *err, int code, const char *fmt, ...) {   // (name): not the analyzer's macro
     va_list ap;
     va_start(ap, fmt);
     set_error(err, code, fmt, ap);
@@ -23,7 +23,7 @@ int nsti_fail(nst_error *err, int code, const char *fmt, ...) {
 }
 
 // The same for programs, through the public header.
-int nst_error_set(nst_error *err, int code, const char *fmt, ...) {
+int (nst_error_set)(nst_error *err, int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     set_error(err, code, fmt, ap);

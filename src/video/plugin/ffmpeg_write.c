@@ -189,7 +189,7 @@ int nsti_ff_create(nsti_ff_writer **out, const char *path, int w, int h, int fps
         return nsti_fail(err, NST_ERR_USAGE, "%s: cannot open the %s encoder (%s)", path, codec->name,
                          nsti_ff_error_text(e, msg, sizeof msg));
     }
-    if (!(v->st = avformat_new_stream(v->fmt, NULL)) || (e = avcodec_parameters_from_context(v->st->codecpar, c)) < 0) {
+    if (!(v->st = avformat_new_stream(v->fmt, NULL)) || avcodec_parameters_from_context(v->st->codecpar, c) < 0) {
         free_writer(v);
         return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     }
@@ -204,7 +204,7 @@ int nsti_ff_create(nsti_ff_writer **out, const char *path, int w, int h, int fps
     v->frame->format = AV_PIX_FMT_YUV420P;
     v->frame->width = w;
     v->frame->height = h;
-    if ((e = av_frame_get_buffer(v->frame, 0)) < 0) {
+    if (av_frame_get_buffer(v->frame, 0) < 0) {
         free_writer(v);
         return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", path);
     }
