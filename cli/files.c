@@ -36,6 +36,28 @@ void cli_numbered_path(char *buf, size_t n, const char *path, int iter) {
     snprintf(buf, n, "%.*s-iter%04d%s", (int)(dot - path), path, iter, dot);
 }
 
+// The folder part of path ("." when it has none) into buf, and where its name starts.
+static const char *split_dir(char *buf, size_t n, const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(buf, n, ".");
+    else snprintf(buf, n, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return slash ? slash + 1 : path;
+}
+
+int cli_numbered_iter(const char *path, const char *output) {
+    char dir_a[4096], dir_b[4096];
+    const char *name = split_dir(dir_a, sizeof dir_a, path), *out_name = split_dir(dir_b, sizeof dir_b, output);
+    const char *dot = strrchr(out_name, '.');
+    size_t stem = dot ? (size_t)(dot - out_name) : strlen(out_name);
+    const char *ext = out_name + stem;
+    if (strncmp(name, out_name, stem) || strncmp(name + stem, "-iter", 5)) return -1;
+    const char *digits = name + stem + 5, *end = digits;
+    long long iter = 0;
+    while (*end >= '0' && *end <= '9' && iter < 1000000000) iter = iter * 10 + (*end++ - '0');
+    if (end - digits < 4 || (end - digits > 4 && *digits == '0') || strcmp(end, ext)) return -1;
+    return cli_same_file(dir_a, dir_b) ? (int)iter : -1;
+}
+
 int cli_write_text_atomic(const char *path, const char *text, nst_error *err) {
     nst_atomic_file af;
     int rc = nst_atomic_open(&af, path, err);

@@ -197,6 +197,7 @@ static int check_outputs(run_state *r) {
         }
     if (cli_check_output_dir(o->output, &err)) return fail(&err);
     cli_config_path(r->config_path, sizeof r->config_path, o->output);
+    if (cli_check_output_dir(r->config_path, &err)) return fail(&err);   // OUTPUT.json a folder: say so now
     for (int k = 0; k < r->n_inputs; k++)
         if (cli_same_file(r->config_path, r->inputs[k])) {
             say("%s: the record of the options would overwrite an input", r->config_path);
@@ -228,6 +229,20 @@ static int check_side_outputs(const run_state *r) {
         say("%s", err.msg);
         return 2;
     }
+    // --save-every's pictures, OUTPUT-iterNNNN.EXT: none may be an input or another output
+    const char *named[sizeof r->inputs / sizeof *r->inputs + 6];   // the inputs, 4 side outputs, record, log
+    int n_named = 0;
+    for (int k = 0; k < r->n_inputs; k++) named[n_named++] = r->inputs[k];
+    for (int e = 0; e < 4; e++) if (extra[e]) named[n_named++] = extra[e];
+    named[n_named++] = r->config_path;
+    if (o->log_path) named[n_named++] = o->log_path;
+    for (int k = 0; k < n_named && o->save_every > 0; k++) {
+        int iter = cli_numbered_iter(named[k], o->output);
+        if (iter > 0 && iter % o->save_every == 0) {
+            say("%s: the --save-every picture of iteration %d would overwrite it", named[k], iter);
+            return 2;
+        }
+    }
     for (int e = 0; e < 4; e++) {
         if (!extra[e]) continue;
         int clash = !strcmp(extra[e], o->output) || cli_same_file(extra[e], o->output) ||
@@ -252,7 +267,9 @@ static int load_inputs(run_state *r, nst_error *err) {
     if (o->model_input && nst_model_set_input(r->model, o->model_input, err)) return -1;
     if (nst_image_load(&r->content_full, o->content, o->max_pixels, err)) return -1;
     for (int s = 0; s < o->n_styles; s++)
-        if (nst_image_load(&r->style_full[s], o->styles[s], o->max_pixels, err)) return -1;
+        if (nst_image_load(&r->style_full[s], o->styles[s], o->max_pixels, err) ||
+            cli_check_style_size(o, s, &r->style_full[s], err))
+            return -1;
     nst_fit_size(r->content_full.w, r->content_full.h, o->size, &r->w, &r->h);
     if (!o->n_scales) {
         if (nst_image_fit(&r->content, &r->content_full, o->size, err)) return -1;

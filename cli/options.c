@@ -25,6 +25,13 @@ const char *cli_model_path(const cli_options *o, char *buf, size_t n) {
     return cli_default_model_path(buf, n);
 }
 
+int cli_check_style_size(const cli_options *o, int s, const nst_image *style_full, nst_error *err) {
+    int w, h;
+    nst_fit_size(style_full->w, style_full->h, nst_style_size(o->size, o->style_scale), &w, &h);
+    if ((long long)w * h <= o->max_pixels) return NST_OK;
+    return nst_error_set(err, NST_ERR_LIMIT, "%s: --style-scale %g at --size %d makes it %dx%d, over --max-pixels %lld",
+                         o->styles[s], o->style_scale, o->size, w, h, (long long)o->max_pixels);
+}
 
 unsigned long long cli_physical_memory(void) {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
@@ -209,7 +216,13 @@ void cli_options_default(cli_options *o) {
 // The arguments, in order, applied to o. Returns 0, 1 after --help or --version, or -1.
 static int apply_arguments(cli_options *o, int argc, char **argv, nst_error *err) {
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *eq = !strncmp(a, "--", 2) ? strchr(a, '=') : NULL, *v = NULL;
+        char name[64];
+        if (eq) {   // --name=value, as GNU programs take it
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a) < 63 ? (int)(eq - a) : 63, a);
+            a = name;
+            v = eq + 1;
+        }
         const cli_option *d = cli_option_of_arg(a);
         if (!d) {
             if (a[0] != '-' || !a[1]) nst_error_set(err, NST_ERR_USAGE, "unexpected argument '%s'", a);
@@ -218,8 +231,8 @@ static int apply_arguments(cli_options *o, int argc, char **argv, nst_error *err
         }
         if (!strcmp(d->name, "help")) { cli_usage(stdout); return 1; }
         if (!strcmp(d->name, "version")) { printf("nst %s\n", nst_version()); return 1; }
-        const char *v = NULL;
-        if (d->kind != CLI_FLAG) {
+        if (eq && d->kind == CLI_FLAG) { nst_error_set(err, NST_ERR_USAGE, "%s takes no value", a); return -1; }
+        if (!eq && d->kind != CLI_FLAG) {
             if (i + 1 >= argc) { nst_error_set(err, NST_ERR_USAGE, "%s needs a value", a); return -1; }
             v = argv[++i];
         }

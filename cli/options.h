@@ -78,6 +78,9 @@ void cli_usage(FILE *out);
 // The model path: --model, else $NST_MODEL, else the per-user default.
 const char *cli_model_path(const cli_options *o, char *buf, size_t n);
 const char *cli_default_model_path(char *buf, size_t n);
+// Style s (loaded at full size) as the run will resize it (--size, --style-scale): NST_OK,
+// or NST_ERR_LIMIT when that would pass --max-pixels, before anything is resized.
+int cli_check_style_size(const cli_options *o, int s, const nst_image *style_full, nst_error *err);
 // This machine's physical memory in bytes (0 when unknown): --max-memory's default.
 unsigned long long cli_physical_memory(void);
 // Parses a byte count: digits with an optional fraction and suffix K, M, G or T

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,7 +125,9 @@ static int load_inputs(video_run *v, nst_error *err) {
     v->fps_num = nst_video_is_sequence(o->content) ? o->fps : v->info.fps_num;
     v->fps_den = nst_video_is_sequence(o->content) ? 1 : v->info.fps_den;
     for (int s = 0; s < o->n_styles; s++) {
-        if (nst_image_load(&v->style_full[s], o->styles[s], o->max_pixels, err)) return -1;
+        if (nst_image_load(&v->style_full[s], o->styles[s], o->max_pixels, err) ||
+            cli_check_style_size(o, s, &v->style_full[s], err))
+            return -1;
         if (nst_image_fit(&v->styles[s], &v->style_full[s], nst_style_size(o->size, o->style_scale), err)) return -1;
     }
     for (int s = 0; s < o->n_style_masks; s++)
@@ -142,6 +145,78 @@ static int load_inputs(video_run *v, nst_error *err) {
     cli_config_path(v->config_path, sizeof v->config_path, o->output);
     return nst_resolve_layers(v->model, &o->params, v->content_layers, sizeof v->content_layers, v->style_layers,
                               sizeof v->style_layers, err) ? -1 : 0;
+}
+
+// A file's identity, so that two spellings of one file compare equal.
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+} file_id;
+
+static int compare_ids(const void *a, const void *b) {
+    const file_id *x = a, *y = b;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static void add_id(file_id *ids, int *n, const char *path) {
+    struct stat st;
+    if (path && stat(path, &st) == 0) ids[(*n)++] = (file_id){st.st_dev, st.st_ino};
+}
+
+static int is_input(const file_id *ids, int n_ids, const char *path) {
+    struct stat st;
+    if (stat(path, &st)) return 0;
+    file_id id = {st.st_dev, st.st_ino};
+    return bsearch(&id, ids, (size_t)n_ids, sizeof *ids, compare_ids) != NULL;
+}
+
+// No file the run writes (OUTPUT.json, the video file or each frame of a sequence) may
+// be one of its inputs (the model, styles, masks, start picture, and the content's file
+// or every frame); and a video file's format is tried now, not after the last frame.
+// Returns 0, else the exit code.
+static int check_outputs(video_run *v) {
+    cli_options *o = v->o;
+    nst_error err;
+    int n = v->info.n_frames, n_ids = 0, seq_in = nst_video_is_sequence(o->content);
+    long long content_files = seq_in ? (long long)n + 5 : 1;   // a sequence is read from the first of 0..4 that exists
+    file_id *ids = malloc(sizeof *ids * ((size_t)content_files + 3 + 2 * NST_MAX_STYLES));
+    if (!ids) return usage_error("out of memory");
+    char path[4300];
+    add_id(ids, &n_ids, v->model_path);
+    for (int s = 0; s < o->n_styles; s++) add_id(ids, &n_ids, o->styles[s]);
+    for (int s = 0; s < o->n_style_masks; s++) add_id(ids, &n_ids, o->style_masks[s]);
+    add_id(ids, &n_ids, o->content_mask);
+    add_id(ids, &n_ids, o->init_path);
+    int code = 0;
+    for (long long k = 0; k < content_files && !code; k++) {
+        if (!seq_in) add_id(ids, &n_ids, o->content);
+        else if (nst_video_frame_path(path, sizeof path, o->content, k, &err)) code = fail(&err);
+        else add_id(ids, &n_ids, path);
+    }
+    qsort(ids, (size_t)n_ids, sizeof *ids, compare_ids);
+    if (!code && cli_check_output_dir(v->config_path, &err)) code = fail(&err);
+    if (!code && is_input(ids, n_ids, v->config_path)) {
+        say("video: %s: the record of the options would overwrite an input", v->config_path);
+        code = 2;
+    }
+    if (!code && !nst_video_is_sequence(o->output) && is_input(ids, n_ids, o->output)) {
+        say("video: %s: the output is one of the inputs; refusing to overwrite it", o->output);
+        code = 2;
+    }
+    for (long long k = 1; k <= n && !code && nst_video_is_sequence(o->output); k++) {
+        if (nst_video_frame_path(path, sizeof path, o->output, k, &err)) code = fail(&err);
+        else if (is_input(ids, n_ids, path)) {
+            say("video: %s: frame %lld of the output is one of the inputs; refusing to overwrite it", path, k);
+            code = 2;
+        }
+    }
+    free(ids);
+    if (code || nst_video_is_sequence(o->output)) return code;
+    nst_video_writer *probe = NULL;   // an unknown extension or a missing encoder: say so before any frame
+    if (nst_video_create(&probe, o->output, v->w, v->h, v->fps_num, v->fps_den, &err)) return fail(&err);
+    nst_video_finish(probe, 0, NULL);
+    return 0;
 }
 
 static int on_progress(const nst_progress *p, void *user) {
@@ -298,6 +373,11 @@ static int write_output(video_run *v) {
     if (rc) return fail(&err);
     cli_frames_remove(&v->frames, n);
     if (!v->o->quiet) say("wrote %s (%d frames) and %s", v->o->output, n, v->config_path);
+    char next[4300];   // a longer sequence written there before: its later frames are not this run's
+    struct stat st;
+    if (nst_video_is_sequence(v->o->output) && !nst_video_frame_path(next, sizeof next, v->o->output, n + 1, &err) &&
+        stat(next, &st) == 0)
+        say("note: %s and any after it were there before this run; they are not part of its %d frames", next, n);
     return 0;
 }
 
@@ -307,6 +387,7 @@ static int video_run_parsed(video_run *v) {
     int code = check_request(v);
     if (code) return code;
     if (load_inputs(v, &err)) return fail(&err);
+    if ((code = check_outputs(v))) return code;
     // the options as OUTPUT.json records them: the frames directory belongs to them
     cli_run_info info = {v->model_path, v->content_layers, v->style_layers, nst_model_input_convention(v->model),
                          NULL, NULL};

@@ -114,6 +114,7 @@
  *                                and its video plugin loads.
  *     nst_video_plugin_check(err) NST_OK when the video plugin loads, else why not.
  *     nst_video_is_sequence(path) 1 when path is a picture-sequence pattern.
+ *     nst_video_frame_path(buf, size, pattern, number, err)   frame number's file name.
  *     nst_video_open(&r, path, max_pixels, &info, err)
  *                                opens and reads through once: checked and counted.
  *     nst_video_read(r, &frame, err)    the next frame (allocated).
@@ -555,6 +556,10 @@ int nst_video_plugin_check(nst_error *err);
  * (open and create then accept exactly one %d or %0Nd, N up to 20, with every other
  * '%' doubled, and refuse anything else with NST_ERR_USAGE), else 0. */
 int nst_video_is_sequence(const char *path);
+/* The file name of frame `number` of a picture sequence pattern (as nst_video_create
+ * writes them from 1, and nst_video_open reads them from the first of 0..4 that exists),
+ * into buf of size bytes: NST_OK, or NST_ERR_USAGE for a bad pattern or a buf too small. */
+int nst_video_frame_path(char *buf, size_t size, const char *pattern, long long number, nst_error *err);
 /* Opens path and reads it through once, so that a truncated, empty, audio-only or
  * zero-frame video, or frames over max_pixels (<= 0: no limit) or over 16384 pixels a
  * side, are refused here with one line naming the file (or the sequence's frame) and

@@ -254,6 +254,34 @@ static void test_output_rules(void) {
     CHECKF(code == 2 && strstr(out_text, "content_copy.jpg"), "exit %d: %s", code, out_text);
     snprintf(cmd, sizeof cmd, "cmp -s %s %s", content, copy);
     CHECK(system(cmd) == 0 && file_size(copy) == before);
+    // an input named as --save-every's picture of an iteration it saves (here spelled
+    // through ../): refused before the run, the input untouched
+    char snap[300];
+    snprintf(snap, sizeof snap, "%s/saved-iter0002.jpg", tmp);
+    snprintf(cmd, sizeof cmd, "cp %s %s", content, snap);
+    CHECK(system(cmd) == 0);
+    snprintf(args, sizeof args, "-c %s/../%s/saved-iter0002.jpg -s %s -m %s -o %s/saved.jpg --size 32 --iterations 3 "
+             "--save-every 2 --quiet", tmp, strrchr(tmp, '/') + 1, style, model, tmp);
+    code = run(args);
+    CHECKF(code == 2 && strstr(out_text, "saved-iter0002.jpg: the --save-every picture of iteration 2"), "exit %d: %s",
+           code, out_text);
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", content, snap);
+    CHECK(system(cmd) == 0);
+    // OUTPUT.json a folder: said before the run, not after it
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/folder.png.json", tmp);
+    CHECK(system(cmd) == 0);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s/folder.png --size 32 --iterations 2 --quiet", content, style,
+             model, tmp);
+    code = run(args);
+    CHECKF(code == 2 && strstr(out_text, "folder.png.json: output is a directory"), "exit %d: %s", code, out_text);
+    snprintf(cmd, sizeof cmd, "test ! -e %s/folder.png", tmp);
+    CHECK(system(cmd) == 0);
+    // --style-scale past --max-pixels: refused before the style picture is resized
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s/huge.png --size 512 --style-scale 100 --quiet", content, style,
+             model, tmp);
+    code = run(args);
+    CHECKF(code == 4 && strstr(out_text, "--style-scale 100 at --size 512 makes it") && strstr(out_text, "--max-pixels"),
+           "exit %d: %s", code, out_text);
 }
 
 static void test_model_info_and_convert(void) {

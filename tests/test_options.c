@@ -143,11 +143,29 @@ static void test_output_json_reads_back(void) {
     CHECK(!strcmp(back.model, "model.safetensors"));
 }
 
+// --name=value is --name value; a flag takes no value, and a value may hold '='.
+static void test_equals_form(void) {
+    static cli_options o;
+    nst_error err = {0};
+    char *argv[] = {"nst", "--content=c.png", "-s", "a.png", "--output=dir/x=1.png", "--size=96", "--style-weight=2.5",
+                    "--quiet"};
+    CHECKF(cli_parse(&o, 8, argv, &err) == 0, "%s", err.msg);
+    CHECK(!strcmp(o.content, "c.png") && !strcmp(o.output, "dir/x=1.png") && o.size == 96);
+    CHECK(o.params.style_weight == 2.5f && o.quiet);
+    char *flag[] = {"nst", "-c", "c.png", "-s", "a.png", "-o", "x.png", "--quiet=yes"};
+    CHECK(cli_parse(&o, 8, flag, &err) < 0 && strstr(err.msg, "--quiet takes no value"));
+    char *unknown[] = {"nst", "--sise=96"};
+    CHECK(cli_parse(&o, 2, unknown, &err) < 0 && strstr(err.msg, "unknown option '--sise'"));
+    char *bad[] = {"nst", "-c", "c.png", "-s", "a.png", "-o", "x.png", "--size="};
+    CHECK(cli_parse(&o, 8, bad, &err) < 0 && strstr(err.msg, "--size"));
+}
+
 int main(void) {
     TEST(test_defaults_are_the_real_ones);
     TEST(test_table_is_consistent);
     TEST(test_man_page_names_every_option);
     TEST(test_committed_completion_is_generated);
     TEST(test_output_json_reads_back);
+    TEST(test_equals_form);
     return nst_test_summary();
 }

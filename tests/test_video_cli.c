@@ -197,6 +197,28 @@ static void test_bad_input_and_requests_refused(void) {
     CHECKF(rc == 2 && one_line(out_text) && strstr(out_text, "ascend"), "%d %s", rc, out_text);
 }
 
+// No frame of a sequence output may land on an input (the content's own frames, a style
+// picture among them), and a video file's format is tried before the first frame: each
+// is refused at once in one line, with every input as it was and nothing left behind.
+static void test_output_never_overwrites_an_input(void) {
+    const char *t = program.tmp;
+    CHECK(sh("cd %s && rm -rf own && cp -r clip own && cat own/*.png | md5sum > own.md5", t) == 0);
+    int rc = sh("%s -c %s/own/%%05d.png -o %s/own/%%05d.png", common, t, t);
+    CHECKF(rc == 2 && one_line(out_text) && strstr(out_text, "frame 1 of the output is one of the inputs"), "%d %s", rc,
+           out_text);
+    rc = sh("%s -c %s -s %s/own/00002.png -o %s/own/%%05d.png", common, clip_seq, t, t);
+    CHECKF(rc == 2 && one_line(out_text) && strstr(out_text, "own/00002.png: frame 2"), "%d %s", rc, out_text);
+    CHECKF(sh("cd %s && cat own/*.png | md5sum | cmp - own.md5", t) == 0, "%s", "the frames changed");
+    if (nst_video_available()) {
+        time_t t0 = time(NULL);
+        rc = sh("%s -c %s -o %s/late.avi", common, clip_seq, t);
+        CHECKF(rc == 2 && one_line(out_text) && strstr(out_text, "late.avi: unsupported extension"), "%d %s", rc,
+               out_text);
+        CHECKF(time(NULL) - t0 < 10, "refused after %ld s: after the frames", (long)(time(NULL) - t0));
+        CHECK(sh("cd %s && ls -d late.avi* 2>/dev/null | wc -l | grep -qx 0", t) == 0);
+    }
+}
+
 // FFmpeg and OpenCV come from the video plugin (src/video/plugin.h): a build with them
 // has one, and it loads; the nst program does not link them; a picture run never loads
 // the plugin; a missing or foreign plugin is refused in one line that names it.
@@ -281,6 +303,7 @@ int main(void) {
     TEST(test_temporal_error_three_times_lower);
     TEST(test_killed_run_goes_on_to_the_same_bytes);
     TEST(test_bad_input_and_requests_refused);
+    TEST(test_output_never_overwrites_an_input);
     TEST(test_batch_runs_and_skips_video_jobs);
     TEST(test_video_plugin);
     nst_test_program_done(&program);

@@ -704,7 +704,11 @@ static void test_bad_header_length(void) {
     expect_fail(tmp("hlen_huge.safetensors"), NST_ERR_FORMAT, "100 MB");
     memset(buf, 0xff, 8);
     write_bytes(tmp("hlen_max.safetensors"), buf, sizeof buf);
-    expect_fail(tmp("hlen_max.safetensors"), NST_ERR_FORMAT, "header length");
+    expect_fail(tmp("hlen_max.safetensors"), NST_ERR_FORMAT, "header would be 18446744073709551615 bytes");
+    // a picture, or any binary file, is no model: not a length to puzzle over
+    const uint8_t png[16] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    write_bytes(tmp("picture.png"), png, sizeof png);
+    expect_fail(tmp("picture.png"), NST_ERR_FORMAT, "not a model file (not safetensors");
 }
 
 static void test_bad_json(void) {

@@ -197,10 +197,17 @@ static int parse_header(nsti_st_file *f, nst_error *err) {
     if (f->size < 8)
         return nsti_fail(err, NST_ERR_FORMAT, "%s: file too short for a safetensors header (%zu bytes)",
                         p, f->size);
+    // The header is JSON text right after its 8-byte length. A file with a binary byte there
+    // is no model at all (the sniffing before found no zip, pickle or HDF5 signature either).
+    unsigned char first = f->size > 8 ? f->buf[8] : 0;
+    if (f->size > 8 && (first < 0x20 || first > 0x7e) && first != '\t' && first != '\n' && first != '\r')
+        return nsti_fail(err, NST_ERR_FORMAT,
+                         "%s: not a model file (not safetensors, nor torch.save's .pth, nor Keras' .h5)", p);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | f->buf[i];
     if (hlen > ST_MAX_HEADER)
-        return nsti_fail(err, NST_ERR_FORMAT, "%s: header length %llu exceeds the 100 MB limit", p,
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: not a model file, or a damaged one: read as safetensors, its header would be %llu bytes "
+                         "(at most 100 MB); nor is it a .pth or .h5 file", p,
                         (unsigned long long)hlen);
     if (hlen > f->size - 8)
         return nsti_fail(err, NST_ERR_FORMAT, "%s: header length %llu past the end of the file (%zu bytes)",

@@ -89,6 +89,23 @@ char *nsti_seq_name(const char *pattern, long long number) {
     return out;
 }
 
+int nst_video_frame_path(char *buf, size_t size, const char *pattern, long long number, nst_error *err) {
+    if (!buf || !pattern) return nsti_fail(err, NST_ERR_USAGE, "nst_video_frame_path: no buffer or pattern");
+    int rc = nsti_seq_check_pattern(pattern, err);
+    if (rc) return rc;
+    char *name = nsti_seq_name(pattern, number);
+    if (!name) return nsti_fail(err, NST_ERR_NOMEM, "%s: out of memory", pattern);
+    size_t len = strlen(name);
+    if (len >= size) {
+        free(name);
+        return nsti_fail(err, NST_ERR_USAGE, "%s: frame %lld's name is %zu bytes, over the buffer's %zu", pattern,
+                         number, len, size);
+    }
+    memcpy(buf, name, len + 1);
+    free(name);
+    return NST_OK;
+}
+
 static int exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
