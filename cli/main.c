@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -289,7 +290,7 @@ static int load_inputs(run_state *r, nst_error *err) {
         if (nst_image_load(&r->content_mask, o->content_mask, o->max_pixels, err)) return -1;
         o->params.content_mask = &r->content_mask;
     }
-    return nst_resolve_layers(r->model, &o->params, r->content_layers, sizeof r->content_layers, r->style_layers,
+    return cli_resolve_layers(o, r->model, r->model_path, r->content_layers, sizeof r->content_layers, r->style_layers,
                               sizeof r->style_layers, err) ? -1 : 0;
 }
 
@@ -323,7 +324,7 @@ static int open_side_outputs(run_state *r) {
     const cli_options *o = r->o;
     nst_error err;
     if (o->log_path && !(r->log = fopen(o->log_path, "w"))) {
-        say("%s: cannot write the log", o->log_path);
+        say("%s: cannot write the log: %s", o->log_path, strerror(errno));
         return 3;
     }
     if (o->animate_path) {

@@ -56,9 +56,16 @@ static int model_convert(int argc, char **argv) {
     return 0;
 }
 
+static const char usage[] = "usage: nst model info FILE\n       nst model convert IN OUT.safetensors [--dtype f32|f16]\n";
+
 int cli_model_command(int argc, char **argv) {
-    if (argc >= 3 && !strcmp(argv[1], "info")) return model_info(argv[2]);
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) { fputs(usage, stdout); return 0; }
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { fputs(usage, stdout); return 0; }
+    if (argc == 3 && !strcmp(argv[1], "info")) return model_info(argv[2]);
     if (argc >= 2 && !strcmp(argv[1], "convert")) return model_convert(argc - 2, argv + 2);
-    fprintf(stderr, "usage: nst model info FILE\n       nst model convert IN OUT.safetensors [--dtype f32|f16]\n");
+    if (argc >= 2 && !strcmp(argv[1], "info")) fprintf(stderr, "nst: model info: expected one FILE, got %d arguments\n", argc - 2);
+    else if (argc >= 2) fprintf(stderr, "nst: model: unknown command '%s'\n", argv[1]);
+    fputs(usage, stderr);
     return 2;
 }

@@ -196,13 +196,13 @@ static json_t *put_model_input(const cli_option *d, cli_json_ctx *c, int *omit) 
     return *omit ? NULL : json_string(c->run->model_input);
 }
 
-// The stages: "auto" for the default ones (they follow size and count again), the
-// list as run, or "none" for one stage (so that a rerun does not get the default stages).
+// The stages: "auto" for the default ones (they follow size and count again, also where
+// they came to one stage, below 256 px), the list as run, or "none" for --scales none.
 static json_t *put_scales(const cli_option *d, cli_json_ctx *c, int *omit) {
     (void)d, (void)omit;
     const cli_options *o = c->o;
     if (o->n_scales && !o->scales_auto) return array_of(o->scales, NULL, o->n_scales);
-    return json_string(o->n_scales ? "auto" : "none");
+    return json_string(o->n_scales || o->params.stages != NST_STAGES_ONE ? "auto" : "none");
 }
 
 // With --scales auto, the total; with a list, one count per stage.

@@ -33,6 +33,16 @@ int cli_check_style_size(const cli_options *o, int s, const nst_image *style_ful
                          o->styles[s], o->style_scale, o->size, w, h, (long long)o->max_pixels);
 }
 
+int cli_resolve_layers(const cli_options *o, const nst_model *m, const char *model_path, char *content, size_t content_len,
+                       char *style, size_t style_len, nst_error *err) {
+    int rc = nst_resolve_layers(m, &o->params, content, content_len, style, style_len, err);
+    if (rc != NST_ERR_MODEL) return rc;
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    return nst_error_set(err, rc, "%s: %s; choose layers it has with --content-layers and --style-layers", model_path,
+                         msg);
+}
+
 unsigned long long cli_physical_memory(void) {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0) return 0;

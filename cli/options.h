@@ -81,6 +81,10 @@ const char *cli_default_model_path(char *buf, size_t n);
 // Style s (loaded at full size) as the run will resize it (--size, --style-scale): NST_OK,
 // or NST_ERR_LIMIT when that would pass --max-pixels, before anything is resized.
 int cli_check_style_size(const cli_options *o, int s, const nst_image *style_full, nst_error *err);
+// nst_resolve_layers for a run of o on model m (from model_path); a layer the model lacks
+// is said with the file's name and the options that choose layers.
+int cli_resolve_layers(const cli_options *o, const nst_model *m, const char *model_path, char *content, size_t content_len,
+                       char *style, size_t style_len, nst_error *err);
 // This machine's physical memory in bytes (0 when unknown): --max-memory's default.
 unsigned long long cli_physical_memory(void);
 // Parses a byte count: digits with an optional fraction and suffix K, M, G or T

@@ -143,7 +143,7 @@ static int load_inputs(video_run *v, nst_error *err) {
     for (int k = 0; k < o->n_temporal_frames; k++)
         if (o->temporal_frames[k] + 1 > v->ring) v->ring = o->temporal_frames[k] + 1;
     cli_config_path(v->config_path, sizeof v->config_path, o->output);
-    return nst_resolve_layers(v->model, &o->params, v->content_layers, sizeof v->content_layers, v->style_layers,
+    return cli_resolve_layers(o, v->model, v->model_path, v->content_layers, sizeof v->content_layers, v->style_layers,
                               sizeof v->style_layers, err) ? -1 : 0;
 }
 

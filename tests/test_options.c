@@ -160,6 +160,22 @@ static void test_equals_form(void) {
     CHECK(cli_parse(&o, 8, bad, &err) < 0 && strstr(err.msg, "--size"));
 }
 
+// OUTPUT.json's "scales": "auto" stays auto where the default stages came to one (below
+// 256 px), so that the record run at 512 px gets two stages again; --scales none is "none".
+static void test_scales_auto_recorded_below_256(void) {
+    static cli_options o;
+    nst_error err = {0};
+    cli_run_info run = {"model.safetensors", "relu4_2", "relu1_1", "caffe", NULL, NULL};
+    const char *want[2] = {"\"scales\": \"auto\"", "\"scales\": \"none\""};
+    for (int k = 0; k < 2; k++) {
+        char *argv[] = {"nst", "-c", "c.png", "-s", "a.png", "-o", "x.png", "--size", "128", "--scales", "none"};
+        CHECKF(cli_parse(&o, k ? 11 : 9, argv, &err) == 0, "%s", err.msg);
+        char *json = cli_config_json(&o, &run, &err);
+        CHECKF(json && strstr(json, want[k]), "want %s in %s", want[k], json ? json : err.msg);
+        free(json);
+    }
+}
+
 int main(void) {
     TEST(test_defaults_are_the_real_ones);
     TEST(test_table_is_consistent);
@@ -167,5 +183,6 @@ int main(void) {
     TEST(test_committed_completion_is_generated);
     TEST(test_output_json_reads_back);
     TEST(test_equals_form);
+    TEST(test_scales_auto_recorded_below_256);
     return nst_test_summary();
 }

@@ -514,7 +514,27 @@ static void test_bad_inputs(void) {
     CHECK(write_raw(tp("noframes.mkv"), 64, 48) == 0);
     check_refused(tp("noframes.mkv"), 0, NST_ERR_FORMAT, "has no frames");
     CHECK(write_raw(tp("audio.mkv"), 0, 0) == 0);
-    check_refused(tp("audio.mkv"), 0, NST_ERR_FORMAT, "has no video stream");
+    check_refused(tp("audio.mkv"), 0, NST_ERR_FORMAT, "has no video stream (audio only)");
+    // an MP4 cut inside its index (the last bytes): opened with all 24 frames (the last
+    // few bytes FFmpeg can do without), else refused in one line, and never as a file that
+    // merely lacks a video stream (some cuts leave a stream of unknown "data")
+    size_t whole_len = 0;
+    unsigned char *bytes = nst_test_read_bytes(tp("whole.mp4"), &whole_len);
+    int named_cut = 0;
+    for (size_t cut = 10; bytes && cut < 1500 && cut < whole_len; cut += 10) {
+        nst_video_reader *cr = NULL;
+        CHECK(write_bytes(tp("cut_index.mp4"), bytes, whole_len - cut) == 0);
+        nst_video_info ci = {0};
+        int rc = nst_video_open(&cr, tp("cut_index.mp4"), 0, &ci, &err);
+        nst_video_close(cr);
+        CHECKF(rc == NST_OK ? ci.n_frames == 24 : strstr(err.msg, "cut_index.mp4") && !strchr(err.msg, '\n'),
+               "cut %zu: %d %s (%d frames)", cut, rc, rc ? err.msg : "", ci.n_frames);
+        CHECKF(rc == NST_OK || !strstr(err.msg, "has no video stream") || strstr(err.msg, "cut short"), "cut %zu: %s",
+               cut, err.msg);
+        named_cut |= rc != NST_OK && strstr(err.msg, "has no video stream: cut short") != NULL;
+    }
+    free(bytes);
+    if (!named_cut) printf("     (no cut left a data stream here: the cut-short message was not reached)\n");
 #endif
 
     // an MP4 with its index first (ffmpeg's +faststart) cut: fewer frames than declared

@@ -174,7 +174,7 @@ static int check_crc(FILE *f, const char *name, long long *size, nst_error *err)
         unsigned char head[8];
         if (fread(head, 1, 8, f) != 8 || memcmp(head, magic, 8))
             return nsti_fail(err, NST_ERR_FORMAT, "%s: not an nst checkpoint", name);
-        return nsti_fail(err, NST_ERR_FORMAT, "%s: the checkpoint is damaged (checksum mismatch)", name);
+        return nsti_fail(err, NST_ERR_FORMAT, "%s: the checkpoint is damaged or cut short (checksum mismatch)", name);
     }
     return NST_OK;
 }

@@ -28,7 +28,7 @@ static int parse_layer_list(nsti_layer_ref *refs, int *count, const char *list, 
         if (rc) {
             char have[128];
             list_layers(have, sizeof have, w);
-            return nsti_fail(err, NST_ERR_MODEL, "the model has no layer %s: it has %s", tok, have);
+            return nsti_fail(err, NST_ERR_MODEL, "the model has no layer %s (a %s layer): it has %s", tok, what, have);
         }
         refs[(*count)++] = r;
     }

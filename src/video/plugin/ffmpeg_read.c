@@ -155,7 +155,13 @@ static int open_input(nsti_ff_reader *r, nst_error *err) {
             break;
         }
     }
-    if (r->stream < 0) return nsti_fail(err, NST_ERR_FORMAT, "%s: has no video stream", r->path);
+    if (r->stream < 0) {   // audio alone; else an MP4 cut in its index (at the end) shows a stream of unknown data
+        int audio = 0;
+        for (unsigned i = 0; i < r->fmt->nb_streams; i++)
+            audio |= r->fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO;
+        return nsti_fail(err, NST_ERR_FORMAT, audio ? "%s: has no video stream (audio only)"
+                                                    : "%s: has no video stream: cut short or damaged", r->path);
+    }
     AVStream *st = r->fmt->streams[r->stream];
     for (unsigned i = 0; i < r->fmt->nb_streams; i++)
         if ((int)i != r->stream) r->fmt->streams[i]->discard = AVDISCARD_ALL;
