@@ -260,6 +260,10 @@ static int check_required(const cli_options *o, nst_error *err) {
     if (!o->content) return nst_error_set(err, NST_ERR_USAGE, "no content picture: use -c FILE");
     if (!o->n_styles) return nst_error_set(err, NST_ERR_USAGE, "no style picture: use -s FILE");
     if (!o->output) return nst_error_set(err, NST_ERR_USAGE, "no output file: use -o FILE");
+    float blend_sum = 0;
+    for (int s = 0; s < o->n_blend; s++) blend_sum += o->params.style_blend[s];
+    if (o->n_blend && !(blend_sum > 0))
+        return nst_error_set(err, NST_ERR_USAGE, "--style-blend-weights: the weights are all 0 (give one above 0)");
     if (o->n_blend && o->n_blend != o->n_styles)
         return nst_error_set(err, NST_ERR_USAGE, "--style-blend-weights: %d weights for %d style pictures", o->n_blend,
                              o->n_styles);

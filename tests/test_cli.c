@@ -225,6 +225,13 @@ static void test_bad_inputs(void) {
 
     snprintf(args, sizeof args, "-c %s -s %s -m %s --style-layers relu1_1,relu5_1", content, style, model);
     expect_failure("layer the model lacks", args, 3, "conv3_4");
+    CHECKF(strstr(out_text, model) && strstr(out_text, "--content-layers and --style-layers"), "%s", out_text);
+
+    snprintf(args, sizeof args, "-c %s -s %s -m %s --style-layers relu1_1,relu2_1,relu1_1", content, style, model);
+    expect_failure("a layer twice", args, 2, "style layer relu1_1 given twice");
+
+    snprintf(args, sizeof args, "-c %s -s %s,%s -m %s --style-blend-weights 0,0", content, style, style, model);
+    expect_failure("blend weights all 0", args, 2, "the weights are all 0");
 
     snprintf(p, sizeof p, "%s/bad.safetensors", tmp);
     write_file(p, "\xff\xff\xff\xff\xff\xff\xff\x7f{}", 10);
@@ -481,7 +488,7 @@ static void test_vgg16_model(void) {
     CHECKF(run(args) == 0 && file_size(out) > 0, "%s", out_text);
     snprintf(args, sizeof args, "-c %s -s %s -m %s/vgg16_random.pth -o %s --size 40 --iterations 3 -q "
              "--style-layers relu5_4", content, style, nst_test_fixtures(), out);
-    CHECKF(run(args) == 3 && strstr(out_text, "no layer relu5_4: it has conv1_1..conv5_3"), "%s", out_text);
+    CHECKF(run(args) == 3 && strstr(out_text, "no layer relu5_4 (a style layer): it has conv1_1..conv5_3"), "%s", out_text);
 }
 
 // The input convention is known without a flag, and `nst model info` says how.

@@ -30,6 +30,9 @@ static int parse_layer_list(nsti_layer_ref *refs, int *count, const char *list, 
             list_layers(have, sizeof have, w);
             return nsti_fail(err, NST_ERR_MODEL, "the model has no layer %s (a %s layer): it has %s", tok, what, have);
         }
+        for (int k = 0; k < *count; k++)   // twice would weigh it twice, unasked
+            if (refs[k].conv == r.conv && refs[k].relu == r.relu)
+                return nsti_fail(err, NST_ERR_USAGE, "%s layer %s given twice", what, tok);
         refs[(*count)++] = r;
     }
     if (*count == 0) return nsti_fail(err, NST_ERR_USAGE, "no %s layers given", what);
