@@ -148,15 +148,17 @@ ANALYZE_CXX := $(PLUGIN_CXX_SRC)
 TIDY := clang-tidy --quiet --checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling' --warnings-as-errors='*'
 analyze: $(ANALYZE_C:%.c=$(BUILD)/analyze/%.ok) $(ANALYZE_CXX:%.cpp=$(BUILD)/analyze/%.ok)
 	cppcheck -q -j2 --error-exitcode=1 --enable=warning,portability,performance --std=c11 --inline-suppr \
-	    -D__GNUC__ $(filter -D%,$(CFLAGS)) -Iinclude -Isrc -Icli $(ANALYZE_C)
+	    -D__GNUC__ -DNST_ANALYZE $(filter -D%,$(CFLAGS)) -Iinclude -Isrc -Icli $(ANALYZE_C)
 	@echo "analyze: clang-tidy and cppcheck found nothing in $(words $(ANALYZE_C) $(ANALYZE_CXX)) files"
 $(BUILD)/analyze/%.ok: %.c $(wildcard include/*.h) $(shell find src -name '*.h') $(wildcard cli/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(TIDY) $< -- $(CFLAGS) $(INTERNAL_INC) -Icli
+	@echo "analyze $<"
+	@$(TIDY) $< -- $(CFLAGS) -DNST_ANALYZE $(INTERNAL_INC) -Icli
 	@touch $@
 $(BUILD)/analyze/%.ok: %.cpp $(wildcard include/*.h) $(shell find src -name '*.h')
 	@mkdir -p $(dir $@)
-	$(TIDY) $< -- $(CXXFLAGS) -Isrc
+	@echo "analyze $<"
+	@$(TIDY) $< -- $(CXXFLAGS) -DNST_ANALYZE -Isrc
 	@touch $@
 
 examples: $(BUILD)/tools/draw_examples

@@ -391,12 +391,14 @@ int cli_batch_command(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { batch_usage(stdout); return 0; }
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) { b.quiet = 1; continue; }
-        if (!strcmp(a, "--workers") || !strcmp(a, "--job-index")) {
-            if (i + 1 >= argc) {
+        const char *v = NULL;   // --workers=N as --workers N
+        if (!strncmp(a, "--workers=", 10) || !strncmp(a, "--job-index=", 12)) v = strchr(a, '=') + 1;
+        if (v || !strcmp(a, "--workers") || !strcmp(a, "--job-index")) {
+            if (!v && i + 1 >= argc) {
                 fprintf(stderr, "nst: batch: %s needs a value\n", a);
                 return BATCH_CANNOT_START;
             }
-            const char *v = argv[++i];
+            if (!v) v = argv[++i];
             if (a[2] == 'j') { index_text = v; continue; }
             char *end;
             long w = strtol(v, &end, 10);

@@ -1,6 +1,8 @@
+#define _XOPEN_SOURCE 700   // realpath
 #include <stdio.h>
 #include "files.h"
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,7 +46,7 @@ static const char *split_dir(char *buf, size_t n, const char *path) {
     return slash ? slash + 1 : path;
 }
 
-int cli_numbered_iter(const char *path, const char *output) {
+static long long numbered_iter(const char *path, const char *output) {
     char dir_a[4096], dir_b[4096];
     const char *name = split_dir(dir_a, sizeof dir_a, path), *out_name = split_dir(dir_b, sizeof dir_b, output);
     const char *dot = strrchr(out_name, '.');
@@ -53,9 +55,16 @@ int cli_numbered_iter(const char *path, const char *output) {
     if (strncmp(name, out_name, stem) || strncmp(name + stem, "-iter", 5)) return -1;
     const char *digits = name + stem + 5, *end = digits;
     long long iter = 0;
-    while (*end >= '0' && *end <= '9' && iter < 1000000000) iter = iter * 10 + (*end++ - '0');
+    while (*end >= '0' && *end <= '9' && end - digits < 12) iter = iter * 10 + (*end++ - '0');
     if (end - digits < 4 || (end - digits > 4 && *digits == '0') || strcmp(end, ext)) return -1;
-    return cli_same_file(dir_a, dir_b) ? (int)iter : -1;
+    return cli_same_file(dir_a, dir_b) ? iter : -1;
+}
+
+long long cli_numbered_iter(const char *path, const char *output) {
+    long long iter = numbered_iter(path, output);
+    char real[PATH_MAX];   // a symbolic link: its target's name too
+    if (iter < 0 && realpath(path, real)) iter = numbered_iter(real, output);
+    return iter;
 }
 
 int cli_write_text_atomic(const char *path, const char *text, nst_error *err) {

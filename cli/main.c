@@ -142,7 +142,7 @@ static void record_stop(cli_options *o, int stop) {
 typedef struct run_state {
     cli_options *o;                           // heap: large (paths, the --config pool)
     cli_run_how *how;                         // NULL: the command line's run
-    const char *inputs[4 + 2 * NST_MAX_STYLES];   // no output may replace one of them
+    const char *inputs[5 + 2 * NST_MAX_STYLES];   // no output may replace one of them
     int n_inputs;
     char config_path[4200];                   // OUTPUT.json
     char model_buf[4096];
@@ -186,6 +186,7 @@ static int check_outputs(run_state *r) {
     for (int s = 0; s < o->n_style_masks; s++) r->inputs[r->n_inputs++] = o->style_masks[s];
     if (o->init_path) r->inputs[r->n_inputs++] = o->init_path;
     if (o->content_mask) r->inputs[r->n_inputs++] = o->content_mask;
+    r->inputs[r->n_inputs++] = r->model_path;
     for (int s = 0; s < o->n_styles; s++)
         if (cli_same_file(o->output, o->styles[s])) {
             say("%s: the output is one of the style inputs; refusing to overwrite it", o->output);
@@ -237,10 +238,15 @@ static int check_side_outputs(const run_state *r) {
     for (int e = 0; e < 4; e++) if (extra[e]) named[n_named++] = extra[e];
     named[n_named++] = r->config_path;
     if (o->log_path) named[n_named++] = o->log_path;
+    long long total = o->params.iterations;   // pictures are saved before the last iteration
+    if (o->n_scales) {
+        total = 0;
+        for (int k = 0; k < o->n_scales; k++) total += o->iterations[k];
+    }
     for (int k = 0; k < n_named && o->save_every > 0; k++) {
-        int iter = cli_numbered_iter(named[k], o->output);
-        if (iter > 0 && iter % o->save_every == 0) {
-            say("%s: the --save-every picture of iteration %d would overwrite it", named[k], iter);
+        long long iter = cli_numbered_iter(named[k], o->output);
+        if (iter > 0 && iter < total && iter % o->save_every == 0) {
+            say("%s: the --save-every picture of iteration %lld would overwrite it", named[k], iter);
             return 2;
         }
     }
@@ -437,10 +443,10 @@ static int transfer(run_state *r) {
 // A whole run of parsed options: checks, inputs, the optimization. Returns the exit code.
 static int run_options(run_state *r) {
     nst_error err = {0};
+    r->model_path = cli_model_path(r->o, r->model_buf, sizeof r->model_buf);
     int code = check_outputs(r);
     if (!code) code = check_side_outputs(r);
     if (code) return code;
-    r->model_path = cli_model_path(r->o, r->model_buf, sizeof r->model_buf);
     if (access(r->model_path, F_OK) && !r->o->model && !getenv("NST_MODEL")) {
         say("%s: no model there; run `make weights`, or give one with --model FILE or $NST_MODEL", r->model_path);
         return 3;

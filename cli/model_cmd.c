@@ -33,11 +33,16 @@ static int model_info(const char *path) {
 static int model_convert(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *dtype = "F32";
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--dtype") && i + 1 < argc) {
-            const char *d = argv[++i];
+        const char *d = !strncmp(argv[i], "--dtype=", 8) ? argv[i] + 8 : NULL;   // --dtype=f16 as --dtype f16
+        if (d || !strcmp(argv[i], "--dtype")) {
+            if (!d && i + 1 >= argc) { fprintf(stderr, "nst: --dtype needs a value\n"); return 2; }
+            if (!d) d = argv[++i];
             if (!strcmp(d, "f32")) dtype = "F32";
             else if (!strcmp(d, "f16")) dtype = "F16";
             else { fprintf(stderr, "nst: --dtype: expected f32 or f16, got '%s'\n", d); return 2; }
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "nst: model convert: unknown option '%s'\n", argv[i]);
+            return 2;
         } else if (!in) in = argv[i];
         else if (!out) out = argv[i];
         else { fprintf(stderr, "nst: model convert: unexpected argument '%s'\n", argv[i]); return 2; }

@@ -28,7 +28,8 @@ const char *cli_model_path(const cli_options *o, char *buf, size_t n) {
 int cli_check_style_size(const cli_options *o, int s, const nst_image *style_full, nst_error *err) {
     int w, h;
     nst_fit_size(style_full->w, style_full->h, nst_style_size(o->size, o->style_scale), &w, &h);
-    if ((long long)w * h <= o->max_pixels) return NST_OK;
+    // at most the run's own size: the size asked for, even past --max-pixels
+    if (o->style_scale <= 1 || (long long)w * h <= o->max_pixels) return NST_OK;
     return nst_error_set(err, NST_ERR_LIMIT, "%s: --style-scale %g at --size %d makes it %dx%d, over --max-pixels %lld",
                          o->styles[s], o->style_scale, o->size, w, h, (long long)o->max_pixels);
 }

@@ -79,7 +79,8 @@ void cli_usage(FILE *out);
 const char *cli_model_path(const cli_options *o, char *buf, size_t n);
 const char *cli_default_model_path(char *buf, size_t n);
 // Style s (loaded at full size) as the run will resize it (--size, --style-scale): NST_OK,
-// or NST_ERR_LIMIT when that would pass --max-pixels, before anything is resized.
+// or NST_ERR_LIMIT when a --style-scale above 1 would take it past --max-pixels, before
+// anything is resized.
 int cli_check_style_size(const cli_options *o, int s, const nst_image *style_full, nst_error *err);
 // nst_resolve_layers for a run of o on model m (from model_path); a layer the model lacks
 // is said with the file's name and the options that choose layers.

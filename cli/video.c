@@ -101,6 +101,9 @@ static int check_request(video_run *v) {
         return usage_error("this nst was built without FFmpeg: write a picture sequence (-o frames/%05d.png), or "
                            "install libavformat-dev, libavcodec-dev and libswscale-dev and rebuild");
     if (cli_same_file(o->output, o->content)) return usage_error("the output is the input");
+    const char *slash = strrchr(o->output, '/');   // OUTPUT.json and OUTPUT.frames/ are named after it as written
+    if (nst_video_is_sequence(o->output) && slash && memchr(o->output, '%', (size_t)(slash - o->output)))
+        return usage_error("a picture sequence's folder may not hold '%': only its file names are numbered");
     if (cli_check_output_dir(o->output, &err)) return fail(&err);
     return 0;
 }
@@ -181,7 +184,10 @@ static int check_outputs(video_run *v) {
     int n = v->info.n_frames, n_ids = 0, seq_in = nst_video_is_sequence(o->content);
     long long content_files = seq_in ? (long long)n + 5 : 1;   // a sequence is read from the first of 0..4 that exists
     file_id *ids = malloc(sizeof *ids * ((size_t)content_files + 3 + 2 * NST_MAX_STYLES));
-    if (!ids) return usage_error("out of memory");
+    if (!ids) {
+        say("video: out of memory");
+        return cli_exit_code(NST_ERR_NOMEM);
+    }
     char path[4300];
     add_id(ids, &n_ids, v->model_path);
     for (int s = 0; s < o->n_styles; s++) add_id(ids, &n_ids, o->styles[s]);
@@ -375,8 +381,8 @@ static int write_output(video_run *v) {
     if (!v->o->quiet) say("wrote %s (%d frames) and %s", v->o->output, n, v->config_path);
     char next[4300];   // a longer sequence written there before: its later frames are not this run's
     struct stat st;
-    if (nst_video_is_sequence(v->o->output) && !nst_video_frame_path(next, sizeof next, v->o->output, n + 1, &err) &&
-        stat(next, &st) == 0)
+    if (!v->o->quiet && nst_video_is_sequence(v->o->output) &&
+        !nst_video_frame_path(next, sizeof next, v->o->output, n + 1, &err) && stat(next, &st) == 0)
         say("note: %s and any after it were there before this run; they are not part of its %d frames", next, n);
     return 0;
 }

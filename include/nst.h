@@ -242,8 +242,9 @@ const char *nst_version(void);
 __attribute__((format(printf, 3, 4)))
 #endif
 int nst_error_set(nst_error *err, int code, const char *fmt, ...);
-#ifdef __clang_analyzer__
-/* The static analyzer reads one file at a time: this shows it that the call returns code. */
+#if defined(NST_ANALYZE) && defined(__clang_analyzer__)
+/* For nst's own `make analyze` (which defines NST_ANALYZE): the static analyzer reads one
+ * file at a time, and this shows it that the call returns code. */
 #define nst_error_set(err, code, ...) (nst_error_set((err), (code), __VA_ARGS__), (code))
 #endif
 
@@ -558,7 +559,8 @@ int nst_video_plugin_check(nst_error *err);
 int nst_video_is_sequence(const char *path);
 /* The file name of frame `number` of a picture sequence pattern (as nst_video_create
  * writes them from 1, and nst_video_open reads them from the first of 0..4 that exists),
- * into buf of size bytes: NST_OK, or NST_ERR_USAGE for a bad pattern or a buf too small. */
+ * into buf of size bytes: NST_OK, NST_ERR_USAGE for a bad pattern or a buf too small, or
+ * NST_ERR_NOMEM. */
 int nst_video_frame_path(char *buf, size_t size, const char *pattern, long long number, nst_error *err);
 /* Opens path and reads it through once, so that a truncated, empty, audio-only or
  * zero-frame video, or frames over max_pixels (<= 0: no limit) or over 16384 pixels a

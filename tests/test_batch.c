@@ -171,7 +171,7 @@ static void test_what_counts_as_finished(void) {
     // the output gone
     snprintf(path, sizeof path, "%s/tubingen.png", dir);
     unlink(path);
-    rc = sh("cd %s && %s batch jobs.jsonl -q --workers 2", dir, nst);
+    rc = sh("cd %s && %s batch jobs.jsonl -q --workers=2", dir, nst);   // --workers=2 as --workers 2
     CHECKF(rc == 0 && strstr(out_text, "1 done, 0 skipped") && exists(path), "output removed: %d %s", rc, out_text);
 }
 

@@ -274,6 +274,29 @@ static void test_output_rules(void) {
            code, out_text);
     snprintf(cmd, sizeof cmd, "cmp -s %s %s", content, snap);
     CHECK(system(cmd) == 0);
+    // through a symbolic link: the link's target is the picture's name
+    snprintf(cmd, sizeof cmd, "ln -sf saved-iter0002.jpg %s/link.jpg", tmp);
+    CHECK(system(cmd) == 0);
+    snprintf(args, sizeof args, "-c %s/link.jpg -s %s -m %s -o %s/saved.jpg --size 32 --iterations 3 --save-every 2 --quiet",
+             tmp, style, model, tmp);
+    code = run(args);
+    CHECKF(code == 2 && strstr(out_text, "link.jpg: the --save-every picture of iteration 2"), "exit %d: %s", code,
+           out_text);
+    // iteration 4 of a 4-iteration run is never saved: no clash
+    snprintf(args, sizeof args, "-c %s/../%s/saved-iter0002.jpg -s %s -m %s -o %s/saved.jpg --size 32 --iterations 2 "
+             "--save-every 2 --quiet", tmp, strrchr(tmp, '/') + 1, style, model, tmp);
+    CHECKF(run(args) == 0, "%s", out_text);
+    // the model is an input too: the log may not replace it
+    char model_copy[300];
+    snprintf(model_copy, sizeof model_copy, "%s/model_copy.safetensors", tmp);
+    snprintf(cmd, sizeof cmd, "cp %s %s", model, model_copy);
+    CHECK(system(cmd) == 0);
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s/m.png --log %s --size 32 --iterations 2 --quiet", content, style,
+             model_copy, tmp, model_copy);
+    code = run(args);
+    CHECKF(code == 2 && strstr(out_text, "the log would overwrite an input"), "exit %d: %s", code, out_text);
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", model, model_copy);
+    CHECK(system(cmd) == 0);
     // OUTPUT.json a folder: said before the run, not after it
     snprintf(cmd, sizeof cmd, "mkdir -p %s/folder.png.json", tmp);
     CHECK(system(cmd) == 0);
@@ -289,6 +312,10 @@ static void test_output_rules(void) {
     code = run(args);
     CHECKF(code == 4 && strstr(out_text, "--style-scale 100 at --size 512 makes it") && strstr(out_text, "--max-pixels"),
            "exit %d: %s", code, out_text);
+    // at --style-scale 1 the style is no larger than the run's own size, which may pass it
+    snprintf(args, sizeof args, "-c %s -s %s -m %s -o %s/big.png --size 1200 --max-pixels 800000 --iterations 0 "
+             "--scales none --quiet", content, style, model, tmp);
+    CHECKF(run(args) == 0, "%s", out_text);
 }
 
 static void test_model_info_and_convert(void) {
@@ -303,6 +330,14 @@ static void test_model_info_and_convert(void) {
     snprintf(args, sizeof args, "model info %s", conv);
     CHECKF(run(args) == 0 && strstr(out_text, "F16") && strstr(out_text, "caffe"), "%s", out_text);
     CHECKF(file_size(conv) > 0 && file_size(conv) < file_size(model) / 2 + 4096, "f16 file is %ld bytes", file_size(conv));
+    // --dtype=f16 is --dtype f16; another option is refused, not taken for a file name
+    unlink(conv);
+    snprintf(args, sizeof args, "model convert %s %s --dtype=f16", model, conv);
+    CHECKF(run(args) == 0, "%s", out_text);
+    snprintf(args, sizeof args, "model info %s", conv);
+    CHECKF(run(args) == 0 && strstr(out_text, "F16"), "%s", out_text);
+    snprintf(args, sizeof args, "model convert %s %s/other.safetensors --dtipe=f16", model, tmp);
+    CHECKF(run(args) == 2 && strstr(out_text, "unknown option '--dtipe=f16'"), "%s", out_text);
 }
 
 // Ctrl-C (SIGINT) and SIGTERM write the current picture, then exit 130 / 143.

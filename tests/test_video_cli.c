@@ -209,6 +209,9 @@ static void test_output_never_overwrites_an_input(void) {
     rc = sh("%s -c %s -s %s/own/00002.png -o %s/own/%%05d.png", common, clip_seq, t, t);
     CHECKF(rc == 2 && one_line(out_text) && strstr(out_text, "own/00002.png: frame 2"), "%d %s", rc, out_text);
     CHECKF(sh("cd %s && cat own/*.png | md5sum | cmp - own.md5", t) == 0, "%s", "the frames changed");
+    // a '%' in a sequence's folder: OUTPUT.json and the frames folder are named after the pattern
+    rc = sh("%s -c %s -o '%s/p%%%%/f%%d.png'", common, clip_seq, t);
+    CHECKF(rc == 2 && one_line(out_text) && strstr(out_text, "folder may not hold '%'"), "%d %s", rc, out_text);
     if (nst_video_available()) {
         time_t t0 = time(NULL);
         rc = sh("%s -c %s -o %s/late.avi", common, clip_seq, t);

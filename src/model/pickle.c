@@ -95,7 +95,7 @@ static int fail(parser *p, int code, const char *fmt, ...) {
     return nsti_fail(p->err, code, "%s: %s: %s (pickle offset %zu)", p->path, p->entry, msg,
                     p->op_at);
 }
-#ifdef __clang_analyzer__
+#if defined(NST_ANALYZE) && defined(__clang_analyzer__)   // make analyze only
 // The analyzer does not follow calls to variadic functions: show it that fail returns code.
 #define fail(p, code, ...) (fail((p), (code), __VA_ARGS__), (code))
 #endif

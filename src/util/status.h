@@ -9,7 +9,7 @@ int nsti_fail(nst_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void nsti_error_clear(nst_error *err);
 
-#ifdef __clang_analyzer__
+#if defined(NST_ANALYZE) && defined(__clang_analyzer__)   // make analyze only
 // The static analyzer reads one file at a time: show it that the call returns code,
 // so that `if (nsti_fail(...))` paths are not taken as successes.
 #define nsti_fail(err, code, ...) (nsti_fail((err), (code), __VA_ARGS__), (code))
