@@ -265,6 +265,13 @@ static int check_required(const cli_options *o, nst_error *err) {
     for (int s = 0; s < o->n_blend; s++) blend_sum += o->params.style_blend[s];
     if (o->n_blend && !(blend_sum > 0))
         return nst_error_set(err, NST_ERR_USAGE, "--style-blend-weights: the weights are all 0 (give one above 0)");
+    // each style is matched inside its own mask, at its own Gram: unequal weights would be ignored
+    // (equal ones are what OUTPUT.json records for a masked run)
+    int unequal = 0;
+    for (int s = 1; s < o->n_blend; s++) unequal |= o->params.style_blend[s] != o->params.style_blend[0];
+    if (unequal && o->n_style_masks)
+        return nst_error_set(err, NST_ERR_USAGE, "--style-blend-weights do not apply with --style-mask: each style "
+                                                 "is matched inside its own mask");
     if (o->n_blend && o->n_blend != o->n_styles)
         return nst_error_set(err, NST_ERR_USAGE, "--style-blend-weights: %d weights for %d style pictures", o->n_blend,
                              o->n_styles);

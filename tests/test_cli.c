@@ -233,6 +233,10 @@ static void test_bad_inputs(void) {
     snprintf(args, sizeof args, "-c %s -s %s,%s -m %s --style-blend-weights 0,0", content, style, style, model);
     expect_failure("blend weights all 0", args, 2, "the weights are all 0");
 
+    snprintf(args, sizeof args, "-c %s -s %s,%s -m %s --style-blend-weights 1,2 --style-mask %s,%s", content, style,
+             style, model, content, content);
+    expect_failure("blend weights with masks", args, 2, "do not apply with --style-mask");
+
     snprintf(p, sizeof p, "%s/bad.safetensors", tmp);
     write_file(p, "\xff\xff\xff\xff\xff\xff\xff\x7f{}", 10);
     snprintf(args, sizeof args, "-c %s -s %s -m %s", content, style, p);

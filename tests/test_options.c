@@ -110,7 +110,7 @@ static void test_output_json_reads_back(void) {
     char *argv[] = {"nst", "-c", "c.png", "-s", "a.png,b.png", "-o", "out.png", "--style-weight", "25.5",
                     "--scales", "64,128", "--iterations", "3,4", "--preserve-colors", "luminance-post",
                     "--optimizer", "adam", "--pooling", "avg", "--seed", "12345678901", "--init", "noise",
-                    "--style-blend-weights", "3,1", "--max-memory", "2G", "--loss-scale", "raw",
+                    "--max-memory", "2G", "--loss-scale", "raw",
                     "--normalize-gradients", "--style-mask", "m1.png,m2.png", "--content-mask", "cm.png",
                     "--max-pixels", "4000000000", "--threads", "2", "--model-input", "torchvision"};
     int argc = (int)(sizeof argv / sizeof *argv);
@@ -134,13 +134,34 @@ static void test_output_json_reads_back(void) {
     CHECK(back.params.preserve_colors == NST_COLORS_LUMINANCE_POST && back.params.avg_pool == 1);
     CHECK(back.params.seed == 12345678901ULL && back.params.init == NST_INIT_NOISE);
     CHECK(back.n_scales == 2 && back.scales[1] == 128 && back.iterations[0] == 3 && back.iterations[1] == 4);
-    CHECK(back.params.style_blend[0] == 3 && back.params.style_blend[1] == 1);
     CHECK(back.params.max_memory == 2ULL << 30 && back.max_memory_given);
     CHECK(back.params.loss_scale == NST_LOSS_SCALE_RAW && back.params.normalize_gradients);
     CHECK(back.n_style_masks == 2 && !strcmp(back.content_mask, "cm.png") && back.max_pixels == 4000000000LL);
     CHECK(back.params.threads == 2 && back.model_input && !strcmp(back.model_input, "torchvision"));
     CHECK(!strcmp(back.params.style_layers, "relu1_1,relu2_1") && !strcmp(back.params.content_layers, "relu4_2"));
     CHECK(!strcmp(back.model, "model.safetensors"));
+}
+
+// Blend weights (which --style-mask refuses) read back too.
+static void test_blend_weights_read_back(void) {
+    static cli_options o, back;
+    nst_error err = {0};
+    char *argv[] = {"nst", "-c", "c.png", "-s", "a.png,b.png", "-o", "out.png", "--style-blend-weights", "3,1"};
+    CHECKF(cli_parse(&o, 9, argv, &err) == 0, "%s", err.msg);
+    cli_run_info run = {"model.safetensors", "relu4_2", "relu1_1", "caffe", NULL, NULL};
+    char *json = cli_config_json(&o, &run, &err);
+    CHECKF(json != NULL, "%s", err.msg);
+    if (!json) return;
+    char path[] = "/tmp/nst_options_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    CHECK(f != NULL);
+    if (f) { fputs(json, f); fclose(f); }
+    free(json);
+    char *argv2[] = {"nst", "--config", path};
+    CHECKF(cli_parse(&back, 3, argv2, &err) == 0, "%s", err.msg);
+    remove(path);
+    CHECK(back.n_blend == 2 && back.params.style_blend[0] == 3 && back.params.style_blend[1] == 1);
 }
 
 // --name=value is --name value; a flag takes no value, and a value may hold '='.
@@ -182,6 +203,7 @@ int main(void) {
     TEST(test_man_page_names_every_option);
     TEST(test_committed_completion_is_generated);
     TEST(test_output_json_reads_back);
+    TEST(test_blend_weights_read_back);
     TEST(test_equals_form);
     TEST(test_scales_auto_recorded_below_256);
     return nst_test_summary();
