@@ -104,6 +104,26 @@ static void test_committed_completion_is_generated(void) {
     free(text);
 }
 
+// o as OUTPUT.json records it (run: the model and layers), parsed back through --config
+// into back: 0, else -1 after a failed check.
+static int read_back(const cli_options *o, const cli_run_info *run, cli_options *back) {
+    nst_error err = {0};
+    char *json = cli_config_json(o, run, &err);
+    CHECKF(json != NULL, "%s", err.msg);
+    if (!json) return -1;
+    char path[] = "/tmp/nst_options_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    CHECK(f != NULL);
+    if (f) { fputs(json, f); fclose(f); }
+    free(json);
+    char *argv[] = {"nst", "--config", path};
+    int rc = cli_parse(back, 3, argv, &err);
+    CHECKF(rc == 0, "%s", err.msg);
+    remove(path);
+    return rc ? -1 : 0;
+}
+
 // Every option OUTPUT.json holds reads back through --config as what it was.
 static void test_output_json_reads_back(void) {
     static cli_options o, back;
@@ -117,18 +137,7 @@ static void test_output_json_reads_back(void) {
     nst_error err = {0};
     CHECKF(cli_parse(&o, argc, argv, &err) == 0, "%s", err.msg);
     cli_run_info run = {"model.safetensors", "relu4_2", "relu1_1,relu2_1", "torchvision", NULL, NULL};
-    char *json = cli_config_json(&o, &run, &err);
-    CHECKF(json != NULL, "%s", err.msg);
-    if (!json) return;
-    char path[] = "/tmp/nst_options_XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    CHECK(f != NULL);
-    if (f) { fputs(json, f); fclose(f); }
-    char *argv2[] = {"nst", "--config", path};
-    CHECKF(cli_parse(&back, 3, argv2, &err) == 0, "%s", err.msg);
-    remove(path);
-    free(json);
+    if (read_back(&o, &run, &back)) return;
     CHECK(!strcmp(back.content, "c.png") && back.n_styles == 2 && !strcmp(back.styles[1], "b.png"));
     CHECK(back.params.style_weight == 25.5f && back.params.optimizer == NST_OPTIMIZER_ADAM);
     CHECK(back.params.preserve_colors == NST_COLORS_LUMINANCE_POST && back.params.avg_pool == 1);
@@ -149,18 +158,7 @@ static void test_blend_weights_read_back(void) {
     char *argv[] = {"nst", "-c", "c.png", "-s", "a.png,b.png", "-o", "out.png", "--style-blend-weights", "3,1"};
     CHECKF(cli_parse(&o, 9, argv, &err) == 0, "%s", err.msg);
     cli_run_info run = {"model.safetensors", "relu4_2", "relu1_1", "caffe", NULL, NULL};
-    char *json = cli_config_json(&o, &run, &err);
-    CHECKF(json != NULL, "%s", err.msg);
-    if (!json) return;
-    char path[] = "/tmp/nst_options_XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    CHECK(f != NULL);
-    if (f) { fputs(json, f); fclose(f); }
-    free(json);
-    char *argv2[] = {"nst", "--config", path};
-    CHECKF(cli_parse(&back, 3, argv2, &err) == 0, "%s", err.msg);
-    remove(path);
+    if (read_back(&o, &run, &back)) return;
     CHECK(back.n_blend == 2 && back.params.style_blend[0] == 3 && back.params.style_blend[1] == 1);
 }
 
